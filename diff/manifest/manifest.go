@@ -1,0 +1,312 @@
+// Package manifest decodes Kubernetes YAML into objects that remember where
+// each of their fields was written, so every later stage can point a
+// reviewer at a file and line. It is the shared vocabulary of render (which
+// produces objects) and the engines (which read them).
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Location is a line in a file of the repository.
+type Location struct {
+	Path string
+	Line int
+}
+
+func (l Location) String() string {
+	if l.Line == 0 {
+		return l.Path
+	}
+	return l.Path + ":" + strconv.Itoa(l.Line)
+}
+
+// Object is one Kubernetes object with its source.
+type Object struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// Body is the whole decoded object, as encoding/json would decode it.
+	Body map[string]any
+	// Origin is the document (or List item) the object came from.
+	Origin Location
+	// src is the YAML node of the object in Origin.Path, used to find the
+	// line of any field. It may describe the object before kustomize
+	// transformed it; LineOf then falls back to the nearest field it has.
+	src *yaml.Node
+}
+
+// Group returns the API group of the object ("" for the core group).
+func (o *Object) Group() string {
+	if i := strings.IndexByte(o.APIVersion, '/'); i >= 0 {
+		return o.APIVersion[:i]
+	}
+	return ""
+}
+
+// String reads "Kind namespace/name" or "Kind name".
+func (o *Object) String() string {
+	if o.Namespace != "" {
+		return o.Kind + " " + o.Namespace + "/" + o.Name
+	}
+	return o.Kind + " " + o.Name
+}
+
+// LineOf returns the location of the field at path (keys and indexes, e.g.
+// "rules", 2, "verbs", 0). When the source lacks part of the path — the field
+// was added by a kustomize patch, say — it returns the deepest field it has.
+func (o *Object) LineOf(path ...any) Location {
+	loc := o.Origin
+	n := o.src
+	for _, p := range path {
+		if n == nil {
+			break
+		}
+		var next, at *yaml.Node
+		switch k := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						at, next = n.Content[i], n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && k >= 0 && k < len(n.Content) {
+				at, next = n.Content[k], n.Content[k]
+			}
+		}
+		if next == nil {
+			break
+		}
+		loc.Line = at.Line
+		n = next
+	}
+	return loc
+}
+
+// WithSource returns a copy of o whose field lines come from node in path;
+// render uses it to point kustomize output back at the file that defined it.
+func (o Object) WithSource(path string, node *yaml.Node) *Object {
+	o.Origin = Location{Path: path, Line: node.Line}
+	o.src = node
+	if o.src.Kind == yaml.DocumentNode && len(o.src.Content) > 0 {
+		o.src = o.src.Content[0]
+	}
+	o.Origin.Line = o.src.Line
+	return &o
+}
+
+// Source returns the YAML node the object's lines come from (nil if none).
+func (o *Object) Source() *yaml.Node { return o.src }
+
+// DocError is a document that could not be read as an object.
+type DocError struct {
+	Path string
+	Doc  int // 1-based index of the document in the file
+	Line int
+	Err  error
+}
+
+func (e *DocError) Error() string {
+	loc := e.Path
+	if e.Line > 0 {
+		loc += ":" + strconv.Itoa(e.Line)
+	}
+	return fmt.Sprintf("%s: document %d: %v", loc, e.Doc, e.Err)
+}
+
+func (e *DocError) Unwrap() error { return e.Err }
+
+// ErrNotObject marks a document that has no apiVersion and kind: YAML that is
+// not a Kubernetes manifest (a values file, a config, a kustomization).
+var ErrNotObject = errors.New("not a Kubernetes object: it needs apiVersion, kind and metadata.name")
+
+// Decode reads every document of a YAML (or JSON) file. Lists (kind ending
+// in "List" with items) are expanded. Documents that cannot be read are
+// returned as *DocError values beside the objects that could; one bad
+// document never hides the others.
+func Decode(path string, data []byte) ([]*Object, []error) {
+	var objs []*Object
+	var errs []error
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for doc := 1; ; doc++ {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The decoder cannot resynchronise after a syntax error.
+			errs = append(errs, &DocError{Path: path, Doc: doc, Line: yamlErrLine(err), Err: cleanYAMLError(err)})
+			break
+		}
+		root := &node
+		if root.Kind == yaml.DocumentNode {
+			if len(root.Content) == 0 {
+				continue
+			}
+			root = root.Content[0]
+		}
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document between "---" separators
+		}
+		o, err := decodeObject(path, root)
+		if err != nil {
+			errs = append(errs, &DocError{Path: path, Doc: doc, Line: root.Line, Err: err})
+			continue
+		}
+		if items, ok := listItems(o, root); ok {
+			for i, item := range items {
+				io, err := decodeObject(path, item)
+				if err != nil {
+					errs = append(errs, &DocError{Path: path, Doc: doc, Line: item.Line, Err: fmt.Errorf("items[%d]: %w", i, err)})
+					continue
+				}
+				objs = append(objs, io)
+			}
+			continue
+		}
+		objs = append(objs, o)
+	}
+	return objs, errs
+}
+
+func decodeObject(path string, n *yaml.Node) (*Object, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("want a mapping (an object), found a %s", nodeKind(n))
+	}
+	var body map[string]any
+	if err := n.Decode(&body); err != nil {
+		return nil, cleanYAMLError(err)
+	}
+	body = normalize(body).(map[string]any)
+	o := &Object{Body: body, Origin: Location{Path: path, Line: n.Line}, src: n}
+	o.APIVersion, _ = body["apiVersion"].(string)
+	o.Kind, _ = body["kind"].(string)
+	if meta, ok := body["metadata"].(map[string]any); ok {
+		o.Name, _ = meta["name"].(string)
+		o.Namespace, _ = meta["namespace"].(string)
+	}
+	if o.APIVersion == "" || o.Kind == "" {
+		return nil, ErrNotObject
+	}
+	if o.Name == "" && !isList(o) {
+		return nil, fmt.Errorf("%s has no metadata.name", o.Kind)
+	}
+	return o, nil
+}
+
+func isList(o *Object) bool {
+	_, ok := o.Body["items"].([]any)
+	return ok && strings.HasSuffix(o.Kind, "List")
+}
+
+func listItems(o *Object, n *yaml.Node) ([]*yaml.Node, bool) {
+	if !isList(o) {
+		return nil, false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "items" && n.Content[i+1].Kind == yaml.SequenceNode {
+			return n.Content[i+1].Content, true
+		}
+	}
+	return nil, true
+}
+
+// normalize turns yaml.v3's decoded values into the shapes encoding/json
+// produces (float64 and int64 become one numeric family; map keys strings),
+// so that converters written for JSON accept them.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalize(e)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = normalize(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = normalize(e)
+		}
+		return t
+	case int:
+		return int64(t)
+	case uint64:
+		return int64(t)
+	}
+	return v
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("scalar %q", truncate(n.Value, 40))
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "document"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// yamlErrLine pulls the line number out of a yaml.v3 error message.
+func yamlErrLine(err error) int {
+	msg := err.Error()
+	if i := strings.Index(msg, "line "); i >= 0 {
+		rest := msg[i+5:]
+		j := 0
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		if n, e := strconv.Atoi(rest[:j]); e == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+func cleanYAMLError(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// String returns a field of the body by path, or "".
+func (o *Object) Str(path ...string) string {
+	v, _ := o.Get(path...).(string)
+	return v
+}
+
+// Get returns the value at a path of map keys, or nil.
+func (o *Object) Get(path ...string) any {
+	var v any = o.Body
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}

@@ -1,0 +1,277 @@
+// Package report holds the JSON report of DESIGN.md: the contract that every
+// stage after compare fills in and every publisher reads. It has no logic
+// beyond ordering, ids and the verdict, so that diff/rbac, diff/token and
+// diff/policy can all produce findings without importing each other.
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Version is the schema version of the JSON report. Fields may be added
+// without bumping it; none may be removed or change meaning.
+const Version = 1
+
+// Report is the whole result of one diff or scan.
+type Report struct {
+	Version  int              `json:"version"`
+	Mode     string           `json:"mode,omitempty"` // "diff" or "scan"
+	Base     string           `json:"base,omitempty"`
+	Head     string           `json:"head"`
+	Overlays []Overlay        `json:"overlays"`
+	Findings []Finding        `json:"findings"`
+	Verdict  Verdict          `json:"verdict"`
+	FailOn   Severity         `json:"failOn,omitempty"`
+	Summary  map[Severity]int `json:"summary"`
+}
+
+// Overlay status values.
+const (
+	OverlayRendered  = "rendered"
+	OverlayFailed    = "failed"
+	OverlayRemoved   = "removed"
+	OverlayAdded     = "added"
+	OverlayUnchanged = "unchanged" // inputs untouched by the change: not rendered
+)
+
+// Overlay is one rendered unit: a kustomize root or a directory of plain YAML.
+type Overlay struct {
+	Path   string `json:"path"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Kind names what a finding is about.
+type Kind string
+
+const (
+	RBACIncrease       Kind = "rbac.increase"
+	RBACDecrease       Kind = "rbac.decrease"
+	RBACUnresolvedRole Kind = "rbac.unresolved-role"
+	RBACInert          Kind = "rbac.inert" // a rule that grants no real request
+	RBACGrant          Kind = "rbac.grant" // scan mode: risky access a tree grants
+	TokenAutomount     Kind = "token.automount"
+	TokenLegacySecret  Kind = "token.legacy-secret"
+	TokenProjected     Kind = "token.projected"
+	TokenJWTLiteral    Kind = "token.jwt-literal"
+	AuthnAPIServerFlag Kind = "authn.apiserver-flag"
+	AuthnJWTConfig     Kind = "authn.jwt-config"
+	RenderError        Kind = "render.error"
+	ManifestError      Kind = "manifest.error" // a document that cannot be understood
+	PolicyChange       Kind = "policy.change"
+	PolicyExpired      Kind = "policy.expired-exemption"
+)
+
+// Finding is one thing a reviewer should know.
+type Finding struct {
+	ID         string      `json:"id"`
+	Kind       Kind        `json:"kind"`
+	Severity   Severity    `json:"severity"`
+	Overlay    string      `json:"overlay"`
+	Subject    *Subject    `json:"subject,omitempty"`
+	Scope      *Scope      `json:"scope,omitempty"`
+	Permission *Permission `json:"permission,omitempty"`
+	Via        []Ref       `json:"via,omitempty"`
+	Workloads  []Workload  `json:"workloads,omitempty"`
+	Location   Location    `json:"location"`
+	Message    string      `json:"message"`
+	Risk       string      `json:"risk,omitempty"`
+	// Exemption is set when a policy exemption or allow entry matched; an
+	// exempted finding is kept in the report but does not fail the gate.
+	Exemption *Exemption `json:"exemption,omitempty"`
+}
+
+// Exemption records why a finding does not count against the gate.
+type Exemption struct {
+	Reason  string `json:"reason"`
+	Expires string `json:"expires,omitempty"`
+	Source  string `json:"source,omitempty"` // path:line of the policy entry
+}
+
+// Subject is who holds a permission.
+type Subject struct {
+	Kind      string `json:"kind"` // ServiceAccount, User, Group, ClusterRole
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+func (s Subject) String() string {
+	if s.Namespace != "" {
+		return s.Kind + " " + s.Namespace + "/" + s.Name
+	}
+	return s.Kind + " " + s.Name
+}
+
+// Scope is where a permission applies: cluster-wide or one namespace.
+type Scope struct {
+	Cluster   bool   `json:"cluster"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+func (s Scope) String() string {
+	if s.Cluster {
+		return "cluster-wide"
+	}
+	return "in namespace " + s.Namespace
+}
+
+// Permission is a PolicyRule-shaped grant; in findings it is one atom.
+type Permission struct {
+	Verbs           []string `json:"verbs"`
+	APIGroups       []string `json:"apiGroups"`
+	Resources       []string `json:"resources"`
+	ResourceNames   []string `json:"resourceNames"`
+	NonResourceURLs []string `json:"nonResourceURLs"`
+}
+
+// String reads like "get secrets", "create apps/deployments", "get /metrics".
+func (p Permission) String() string {
+	verbs := strings.Join(p.Verbs, ",")
+	if len(p.NonResourceURLs) > 0 {
+		return verbs + " " + strings.Join(p.NonResourceURLs, ",")
+	}
+	var res []string
+	for _, g := range p.APIGroups {
+		for _, r := range p.Resources {
+			if g == "" {
+				res = append(res, r)
+			} else {
+				res = append(res, g+"/"+r)
+			}
+		}
+	}
+	s := verbs + " " + strings.Join(res, ",")
+	if len(p.ResourceNames) > 0 {
+		s += " named " + strings.Join(p.ResourceNames, ",")
+	}
+	return s
+}
+
+// Ref is one link of a chain: a binding, a role, a rule, a workload.
+type Ref struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Path      string `json:"path,omitempty"`
+	Line      int    `json:"line,omitempty"`
+	// Field is the part of the object the line points at ("rules[2]",
+	// "subjects[0]", "roleRef"); empty for the object itself.
+	Field string `json:"field,omitempty"`
+}
+
+func (r Ref) String() string {
+	s := r.Kind + " "
+	if r.Namespace != "" {
+		s += r.Namespace + "/"
+	}
+	s += r.Name
+	if r.Field != "" {
+		s += " " + r.Field
+	}
+	if r.Path != "" {
+		s += fmt.Sprintf(" (%s:%d)", r.Path, r.Line)
+	}
+	return s
+}
+
+// Workload is a pod owner that runs as a subject.
+type Workload struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+func (w Workload) String() string { return w.Kind + " " + w.Namespace + "/" + w.Name }
+
+// Location is a line in the repository (never a temp dir) for the reviewer.
+type Location struct {
+	Path string `json:"path"`
+	Line int    `json:"line"`
+}
+
+func (l Location) String() string {
+	if l.Line == 0 {
+		return l.Path
+	}
+	return fmt.Sprintf("%s:%d", l.Path, l.Line)
+}
+
+// ID returns a stable id from the parts that make a finding the same
+// finding across runs: kind, overlay, subject, scope and permission. It
+// never depends on line numbers or messages, so edits elsewhere in a file
+// do not turn an old finding into a "new" one.
+func ID(kind Kind, overlay string, parts ...any) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s", kind, overlay)
+	for _, p := range parts {
+		fmt.Fprintf(h, "\x00%v", p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Sort orders findings most severe first, then by overlay, subject, and
+// location, so outputs are deterministic.
+func Sort(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := b.Severity.Rank() - a.Severity.Rank(); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Overlay, b.Overlay); c != 0 {
+			return c
+		}
+		if c := strings.Compare(subjectKey(a.Subject), subjectKey(b.Subject)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Location.Path, b.Location.Path); c != 0 {
+			return c
+		}
+		if c := a.Location.Line - b.Location.Line; c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+func subjectKey(s *Subject) string {
+	if s == nil {
+		return ""
+	}
+	return s.Kind + "/" + s.Namespace + "/" + s.Name
+}
+
+// Finish sorts the findings, counts them and sets the verdict: fail when
+// any finding that is not exempted is at or above failOn.
+func (r *Report) Finish(failOn Severity) {
+	r.Version = Version
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	if r.Overlays == nil {
+		r.Overlays = []Overlay{}
+	}
+	Sort(r.Findings)
+	r.FailOn = failOn
+	r.Summary = map[Severity]int{Critical: 0, High: 0, Medium: 0, Low: 0, Info: 0}
+	r.Verdict = Pass
+	for _, f := range r.Findings {
+		r.Summary[f.Severity]++
+		if f.Exemption == nil && failOn != None && f.Severity.AtLeast(failOn) {
+			r.Verdict = Fail
+		}
+	}
+}
+
+// Verdict is the gate's answer.
+type Verdict string
+
+const (
+	Pass Verdict = "pass"
+	Fail Verdict = "fail"
+)

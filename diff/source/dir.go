@@ -1,0 +1,154 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Dir reads the directory at root into memory. The .git directory is left
+// out; symbolic links are followed only while they stay inside root.
+func Dir(root string, lim Limits) (Tree, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("read directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("read directory %s: not a directory", root)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	abs, err = filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, err
+	}
+	m := NewMem(root, lim)
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(abs, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		return addFile(m, abs, rel)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// WorkTree reads the files git knows of in a work tree (tracked, plus
+// untracked ones that .gitignore does not exclude), as they are on disk.
+func WorkTree(ctx context.Context, repo string, lim Limits) (Tree, error) {
+	out, err := git(ctx, repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, err
+	}
+	top, err := git(ctx, repo, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	root := strings.TrimSpace(string(top))
+	prefix, err := git(ctx, repo, "rev-parse", "--show-prefix")
+	if err != nil {
+		return nil, err
+	}
+	_ = prefix
+	m := NewMem("working tree", lim)
+	for _, rel := range strings.Split(string(out), "\x00") {
+		if rel == "" {
+			continue
+		}
+		// ls-files names paths relative to repo; make them relative to the top.
+		abs := filepath.Join(repo, filepath.FromSlash(rel))
+		r, err := filepath.Rel(root, mustAbs(abs))
+		if err != nil {
+			return nil, err
+		}
+		if err := addFile(m, root, filepath.ToSlash(r)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if e, err := filepath.EvalSymlinks(a); err == nil {
+		return e
+	}
+	return a
+}
+
+// addFile reads root/rel into m, following a symbolic link only when its
+// target stays inside root.
+func addFile(m *Mem, root, rel string) error {
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	info, err := os.Lstat(p)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil // deleted in the work tree but still in the index
+		}
+		return err
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			m.Skipped = append(m.Skipped, rel+": broken symbolic link")
+			return nil
+		}
+		inside, err := filepath.Rel(root, target)
+		if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) || filepath.IsAbs(inside) {
+			m.Skipped = append(m.Skipped, rel+": "+errLinkEscapes.Error())
+			return nil
+		}
+		info, err = os.Stat(target)
+		if err != nil {
+			return err
+		}
+		p = target
+	}
+	if !info.Mode().IsRegular() {
+		return nil
+	}
+	if m.lim.MaxFileBytes > 0 && info.Size() > m.lim.MaxFileBytes {
+		m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %d bytes, over the %d-byte file limit", rel, info.Size(), m.lim.MaxFileBytes))
+		return nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	return m.Add(rel, data)
+}
+
+func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+	}
+	return out, nil
+}

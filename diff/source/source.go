@@ -1,0 +1,116 @@
+// Package source reads one revision of a repository into memory: a local
+// directory, a git revision read from git objects (never the work tree), or
+// a tarball. Everything later renders from these in-memory trees, so nothing
+// a pull request contains can reach a file outside its own repository.
+package source
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"testing/fstest"
+)
+
+// Tree is a read-only snapshot of one revision.
+type Tree interface {
+	fs.FS
+	// Rev names the revision: a commit SHA, or a directory path.
+	Rev() string
+	// Files lists every regular file, sorted, slash-separated.
+	Files() []string
+}
+
+// Limits bound what one tree may hold, so a hostile repository cannot
+// exhaust memory.
+type Limits struct {
+	MaxFileBytes  int64 // larger files are left out (not an error)
+	MaxTotalBytes int64 // a larger tree is an error
+	MaxFiles      int   // more files is an error
+}
+
+// DefaultLimits fits any real manifest repository.
+func DefaultLimits() Limits {
+	return Limits{MaxFileBytes: 8 << 20, MaxTotalBytes: 512 << 20, MaxFiles: 200_000}
+}
+
+// LimitError says which bound a tree crossed.
+type LimitError struct{ What string }
+
+func (e *LimitError) Error() string { return "tree too large: " + e.What }
+
+// Mem is an in-memory tree; build one with NewMem and Add.
+type Mem struct {
+	fsys  fstest.MapFS
+	rev   string
+	files []string
+	total int64
+	lim   Limits
+	// Skipped lists files left out, with why (too large, link leaving the tree).
+	Skipped []string
+}
+
+// NewMem returns an empty tree for revision rev.
+func NewMem(rev string, lim Limits) *Mem {
+	return &Mem{fsys: fstest.MapFS{}, rev: rev, lim: lim}
+}
+
+// Add puts a file in the tree. Paths are cleaned; anything that would leave
+// the tree (absolute, "..") is refused.
+func (m *Mem) Add(name string, data []byte) error {
+	clean := path.Clean(name)
+	if !fs.ValidPath(clean) || clean == "." {
+		return fmt.Errorf("refusing path %q: it leaves the repository", name)
+	}
+	if m.lim.MaxFileBytes > 0 && int64(len(data)) > m.lim.MaxFileBytes {
+		m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %d bytes, over the %d-byte file limit", clean, len(data), m.lim.MaxFileBytes))
+		return nil
+	}
+	if _, dup := m.fsys[clean]; !dup {
+		m.files = append(m.files, clean)
+		if m.lim.MaxFiles > 0 && len(m.files) > m.lim.MaxFiles {
+			return &LimitError{What: fmt.Sprintf("more than %d files", m.lim.MaxFiles)}
+		}
+	}
+	m.total += int64(len(data))
+	if m.lim.MaxTotalBytes > 0 && m.total > m.lim.MaxTotalBytes {
+		return &LimitError{What: fmt.Sprintf("more than %d bytes", m.lim.MaxTotalBytes)}
+	}
+	m.fsys[clean] = &fstest.MapFile{Data: data, Mode: 0o444}
+	return nil
+}
+
+func (m *Mem) Open(name string) (fs.File, error) { return m.fsys.Open(name) }
+func (m *Mem) ReadFile(name string) ([]byte, error) {
+	f, ok := m.fsys[name]
+	if !ok || f == nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	}
+	return f.Data, nil
+}
+func (m *Mem) Rev() string { return m.rev }
+func (m *Mem) Files() []string {
+	if !sort.StringsAreSorted(m.files) {
+		sort.Strings(m.files)
+	}
+	return m.files
+}
+
+// Empty is a tree with no files, the base of a scan.
+func Empty(rev string) Tree { return NewMem(rev, Limits{}) }
+
+// resolveLink resolves a symlink at name with target within the tree; ok is
+// false when the target leaves it (absolute, or too many "..").
+func resolveLink(name, target string) (string, bool) {
+	if path.IsAbs(target) {
+		return "", false
+	}
+	p := path.Join(path.Dir(name), target)
+	if !fs.ValidPath(p) || p == "." {
+		return "", false
+	}
+	return p, true
+}
+
+var errLinkEscapes = errors.New("symbolic link leaves the repository")
