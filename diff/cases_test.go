@@ -1,0 +1,157 @@
+package diff_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+var update = flag.Bool("update", false, "rewrite the want section of testdata/cases/*.txtar")
+
+// TestCases runs every testdata/cases/*.txtar: files under base/ and head/
+// are the two trees, an optional "options" file sets
+// "mode: scan" or "defaultNamespace: x", and "want" lists the findings, one
+// a line, as formatCase prints them.
+func TestCases(t *testing.T) {
+	files, err := filepath.Glob("../testdata/cases/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runCase(t, a)
+			want := ""
+			for _, f := range a.Files {
+				if f.Name == "want" {
+					want = string(f.Data)
+				}
+			}
+			if *update {
+				setFile(a, "want", got)
+				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("findings differ (-want +got):\n%s\nrun with -update to accept", diff)
+			}
+		})
+	}
+}
+
+func runCase(t *testing.T, a *txtar.Archive) string {
+	t.Helper()
+	base := source.NewMem("base", source.DefaultLimits())
+	head := source.NewMem("head", source.DefaultLimits())
+	opts := diff.DefaultOptions()
+	mode := "diff"
+	for _, f := range a.Files {
+		switch {
+		case strings.HasPrefix(f.Name, "base/"):
+			must(t, base.Add(strings.TrimPrefix(f.Name, "base/"), f.Data))
+		case strings.HasPrefix(f.Name, "head/"):
+			must(t, head.Add(strings.TrimPrefix(f.Name, "head/"), f.Data))
+		case f.Name == "options":
+			for _, line := range strings.Split(string(f.Data), "\n") {
+				k, v, _ := strings.Cut(line, ":")
+				v = strings.TrimSpace(v)
+				switch strings.TrimSpace(k) {
+				case "mode":
+					mode = v
+				case "defaultNamespace":
+					opts.DefaultNamespace = v
+				}
+			}
+		}
+	}
+	var r *report.Report
+	var err error
+	if mode == "scan" {
+		r, err = diff.Scan(context.Background(), head, opts)
+	} else {
+		r, err = diff.Run(context.Background(), base, head, opts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return formatCase(r)
+}
+
+// formatCase prints what a case asserts: the overlays that are not plainly
+// rendered, then each finding with its severity, kind, subject, permission,
+// scope, location, chain and workloads.
+func formatCase(r *report.Report) string {
+	var b strings.Builder
+	for _, o := range r.Overlays {
+		if o.Status != report.OverlayRendered {
+			fmt.Fprintf(&b, "overlay %s %s\n", o.Path, o.Status)
+		}
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "%s %s", f.Severity, f.Kind)
+		if f.Subject != nil {
+			fmt.Fprintf(&b, " %s", f.Subject)
+		}
+		if f.Permission != nil {
+			fmt.Fprintf(&b, ": %s", f.Permission)
+		}
+		if f.Scope != nil {
+			fmt.Fprintf(&b, " %s", f.Scope)
+		}
+		fmt.Fprintf(&b, " @ %s\n", f.Location)
+		if f.Permission == nil || f.Kind == report.RBACDecrease {
+			fmt.Fprintf(&b, "  %s\n", f.Message)
+		}
+		if len(f.Via) > 0 {
+			var via []string
+			for _, v := range f.Via {
+				via = append(via, v.String())
+			}
+			fmt.Fprintf(&b, "  via %s\n", strings.Join(via, " > "))
+		}
+		if len(f.Workloads) > 0 {
+			var ws []string
+			for _, w := range f.Workloads {
+				ws = append(ws, w.String())
+			}
+			fmt.Fprintf(&b, "  runs in %s\n", strings.Join(ws, ", "))
+		}
+	}
+	fmt.Fprintf(&b, "verdict %s\n", r.Verdict)
+	return b.String()
+}
+
+func setFile(a *txtar.Archive, name, data string) {
+	for i := range a.Files {
+		if a.Files[i].Name == name {
+			a.Files[i].Data = []byte(data)
+			return
+		}
+	}
+	a.Files = append(a.Files, txtar.File{Name: name, Data: []byte(data)})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,425 @@
+package rbac
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/component-helpers/auth/rbac/validation"
+
+	"github.com/rbacguard/rbacguard/diff/report"
+)
+
+// Compare diffs the effective permissions of two graphs of one overlay.
+// An increase is an atomic permission (one verb on one resource, name or
+// URL) a subject holds at head that nothing covered at base — coverage being
+// the escalation check's own test. Grants that reach a subject through a
+// group it is always in are reported once, for the group.
+func Compare(overlay string, base, head *Graph) []report.Finding {
+	c := comparison{overlay: overlay, base: base, head: head}
+	c.problems()
+	for _, s := range sortedSubjects(base, head) {
+		for _, scope := range sortedScopes(base.grants[s], head.grants[s]) {
+			c.increases(s, scope)
+			c.decreases(s, scope)
+		}
+	}
+	c.roleIncreases()
+	c.unresolved()
+	return c.out
+}
+
+// Scan reports the risky access one graph grants through the tree's own
+// bindings: every atomic permission of medium severity or more, plus rules
+// that grant nothing and roleRefs that resolve nowhere.
+func Scan(overlay string, g *Graph) []report.Finding {
+	c := comparison{overlay: overlay, base: Build(nil, Options{NoBootstrap: true}), head: g}
+	c.problems()
+	for _, s := range sortedSubjects(g, c.base) {
+		for _, scope := range slices.Sorted(maps.Keys(g.grants[s])) {
+			seen := map[string]bool{}
+			for _, gr := range g.grants[s][scope] {
+				if gr.binding.builtin {
+					continue
+				}
+				for _, a := range validation.BreakdownRule(gr.PolicyRule) {
+					if why := g.inert(a, scope); why != "" {
+						c.inert(s, scope, gr, a, why)
+						continue
+					}
+					sev, risk := classify(s, scope, a)
+					if !sev.AtLeast(report.Medium) {
+						continue
+					}
+					perm := permission(a)
+					if seen[perm.String()] {
+						continue
+					}
+					seen[perm.String()] = true
+					c.add(report.Finding{
+						Kind: report.RBACGrant, Severity: sev, Risk: risk,
+						Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
+						Via:      gr.chain(),
+						Location: g.location(gr.rule, gr.binding, gr.subjectIdx, a),
+						Message:  fmt.Sprintf("%s can %s %s", s, perm, scopeOf(scope)),
+					})
+				}
+			}
+		}
+	}
+	c.unresolved()
+	return c.out
+}
+
+type comparison struct {
+	overlay    string
+	base, head *Graph
+	out        []report.Finding
+	ids        map[string]bool
+}
+
+func (c *comparison) add(f report.Finding) {
+	f.Overlay = c.overlay
+	f.ID = report.ID(f.Kind, c.overlay, f.Subject, f.Scope, f.Permission, f.Message)
+	if f.Permission != nil {
+		// Atomic findings are identified by what they grant, not by wording.
+		f.ID = report.ID(f.Kind, c.overlay, *f.Subject, *f.Scope, f.Permission.String())
+	}
+	if c.ids == nil {
+		c.ids = map[string]bool{}
+	}
+	if c.ids[f.ID] {
+		return
+	}
+	c.ids[f.ID] = true
+	if f.Location.Path == "" {
+		f.Location = defaultLocation(f.Via)
+	}
+	c.out = append(c.out, f)
+}
+
+// defaultLocation is the most specific link of a chain that is in the
+// repository: the rule if it is, else the binding.
+func defaultLocation(via []report.Ref) report.Location {
+	for i := len(via) - 1; i >= 0; i-- {
+		if via[i].Path != "" {
+			return report.Location{Path: via[i].Path, Line: via[i].Line}
+		}
+	}
+	return report.Location{}
+}
+
+// problems reports manifest problems of head that base did not have.
+func (c *comparison) problems() {
+	old := map[string]bool{}
+	for _, p := range c.base.problems {
+		old[p.Message] = true
+	}
+	for _, p := range c.head.problems {
+		if !old[p.Message] {
+			c.add(p)
+		}
+	}
+}
+
+func (c *comparison) increases(s subject, scope string) {
+	headGrants := c.head.grants[s][scope]
+	if subsetByKey(headGrants, c.base.grants[s][scope]) {
+		return // same rules or fewer: nothing can be new
+	}
+	baseCover := c.base.coverage(s, scope, true)
+	headCover := c.head.coverage(s, scope, false)
+	for _, gr := range headGrants {
+		for _, a := range validation.BreakdownRule(gr.PolicyRule) {
+			if why := c.head.inert(a, scope); why != "" {
+				if !c.base.holdsInert(s, scope, a) {
+					c.inert(s, scope, gr, a, why)
+				}
+				continue
+			}
+			if covers(baseCover, a) || covers(headCover, a) {
+				continue
+			}
+			sev, risk := classify(s, scope, a)
+			perm := permission(a)
+			c.add(report.Finding{
+				Kind: report.RBACIncrease, Severity: sev, Risk: risk,
+				Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
+				Via:      gr.chain(),
+				Location: c.head.location(gr.rule, gr.binding, gr.subjectIdx, a),
+				Message:  fmt.Sprintf("%s can now %s %s", s, perm, scopeOf(scope)),
+			})
+		}
+	}
+}
+
+func (c *comparison) decreases(s subject, scope string) {
+	baseGrants := c.base.grants[s][scope]
+	if subsetByKey(baseGrants, c.head.grants[s][scope]) {
+		return
+	}
+	headCover := c.head.coverage(s, scope, true)
+	for _, gr := range baseGrants {
+		for _, a := range validation.BreakdownRule(gr.PolicyRule) {
+			if c.base.inert(a, scope) != "" || covers(headCover, a) {
+				continue
+			}
+			perm := permission(a)
+			c.add(report.Finding{
+				Kind: report.RBACDecrease, Severity: report.Info,
+				Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
+				Via:     gr.chain(),
+				Message: fmt.Sprintf("%s can no longer %s %s", s, perm, scopeOf(scope)),
+			})
+		}
+	}
+}
+
+// roleIncreases reports ClusterRoles whose rules grew while the subjects
+// bound to them live outside the repository: built-in roles extended by
+// aggregation labels, and repository roles that no binding here uses.
+func (c *comparison) roleIncreases() {
+	for _, k := range slices.SortedFunc(maps.Keys(c.head.roles), compareRoleKeys) {
+		hr := c.head.roles[k]
+		if k.kind != "ClusterRole" || hr.external {
+			continue
+		}
+		br := c.base.roles[k]
+		if br == nil || !(isBootstrapRole(k.name) || !c.head.boundClusterRoles[k.name]) {
+			continue
+		}
+		var owner []rbacv1.PolicyRule
+		for _, r := range br.rules {
+			owner = append(owner, r.PolicyRule)
+		}
+		s := subject{kind: "ClusterRole", name: k.name}
+		for _, r := range hr.rules {
+			for _, a := range validation.BreakdownRule(r.PolicyRule) {
+				if c.head.inert(a, "") != "" || covers(owner, a) {
+					continue
+				}
+				sev, risk := classify(s, "", a)
+				perm := permission(a)
+				c.add(report.Finding{
+					Kind: report.RBACIncrease, Severity: sev, Risk: risk,
+					Subject: s.report(), Scope: scopeOf(""), Permission: &perm,
+					Via:      r.via,
+					Location: c.head.location(r, nil, 0, a),
+					Message:  fmt.Sprintf("everyone bound to ClusterRole %s can now %s", k.name, perm),
+				})
+			}
+		}
+	}
+}
+
+func compareRoleKeys(a, b roleKey) int {
+	return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.namespace, b.namespace), strings.Compare(a.name, b.name))
+}
+
+// unresolved reports bindings of head whose role is defined nowhere and
+// that base did not already have: what they grant is unknown, not nothing.
+func (c *comparison) unresolved() {
+	type key struct {
+		kind, ns, name, ref string
+		s                   subject
+	}
+	old := map[key]bool{}
+	for _, u := range c.base.unresolved {
+		old[key{u.binding.kind, u.binding.namespace, u.binding.name, u.binding.roleRef.Kind + "/" + u.binding.roleRef.Name, u.subject}] = true
+	}
+	for _, u := range c.head.unresolved {
+		b := u.binding
+		if old[key{b.kind, b.namespace, b.name, b.roleRef.Kind + "/" + b.roleRef.Name, u.subject}] {
+			continue
+		}
+		where := "cluster-wide"
+		if b.namespace != "" {
+			where = "in namespace " + b.namespace
+		}
+		ref := b.ref("roleRef")
+		c.add(report.Finding{
+			Kind: report.RBACUnresolvedRole, Severity: report.Info,
+			Subject: u.subject.report(), Scope: scopeOf(u.scope),
+			Via:      []report.Ref{ref},
+			Location: report.Location{Path: ref.Path, Line: ref.Line},
+			Message: fmt.Sprintf("%s binds %s to %s %s, which is neither in the repository nor built in: what it grants %s is unknown",
+				b.kind+" "+nsName(b.namespace, b.name), u.subject, b.roleRef.Kind, b.roleRef.Name, where),
+			Risk: "the role may exist in the cluster with any permissions; define it in the repository or list it under externalRoles in the policy",
+		})
+	}
+}
+
+func (c *comparison) inert(s subject, scope string, gr grant, a rbacv1.PolicyRule, why string) {
+	perm := permission(a)
+	c.add(report.Finding{
+		Kind: report.RBACInert, Severity: report.Info,
+		Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
+		Via:      gr.chain(),
+		Location: c.head.location(gr.rule, gr.binding, gr.subjectIdx, a),
+		Message:  fmt.Sprintf("%s is granted %s %s, which matches no request: %s", s, perm, scopeOf(scope), why),
+		Risk:     "the rule does nothing; remove it or write what was meant",
+	})
+}
+
+func nsName(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// chain is the via chain of a grant: the binding's subject entry, then the
+// role's rule (through aggregation when it came that way).
+func (gr grant) chain() []report.Ref {
+	return append([]report.Ref{gr.binding.ref(fmt.Sprintf("subjects[%d]", gr.subjectIdx))}, gr.via...)
+}
+
+// coverage returns the rules that reach s at scope: its own (when self is
+// true) and those of the groups it is always in, plus, for a namespace,
+// everything it holds cluster-wide.
+func (g *Graph) coverage(s subject, scope string, self bool) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	who := supergroups(s)
+	if self {
+		who = append(who, s)
+	}
+	scopes := []string{""}
+	if scope != "" {
+		scopes = append(scopes, scope)
+	}
+	for _, w := range who {
+		for _, sc := range scopes {
+			for _, gr := range g.grants[w][sc] {
+				out = append(out, gr.PolicyRule)
+			}
+		}
+	}
+	if !self && scope != "" {
+		for _, gr := range g.grants[s][""] {
+			out = append(out, gr.PolicyRule)
+		}
+	}
+	return out
+}
+
+func covers(owner []rbacv1.PolicyRule, atom rbacv1.PolicyRule) bool {
+	ok, _ := validation.Covers(owner, []rbacv1.PolicyRule{atom})
+	return ok
+}
+
+func subsetByKey(a, b []grant) bool {
+	if len(a) == 0 {
+		return true
+	}
+	keys := make(map[string]bool, len(b))
+	for _, g := range b {
+		keys[g.key] = true
+	}
+	for _, g := range a {
+		if !keys[g.key] {
+			return false
+		}
+	}
+	return true
+}
+
+// inert explains why an atom grants no real request at scope, or returns "".
+func (g *Graph) inert(a rbacv1.PolicyRule, scope string) string {
+	if len(a.NonResourceURLs) > 0 {
+		if scope != "" {
+			return "non-resource URLs are requested outside any namespace, so a RoleBinding cannot grant them"
+		}
+		return ""
+	}
+	res, group := a.Resources[0], a.APIGroups[0]
+	if base, sub, ok := strings.Cut(res, "/"); ok && sub == "*" {
+		return fmt.Sprintf("%q is not a wildcard: Kubernetes compares it literally, so it matches no subresource (use %q for every subresource of one kind only by listing them, or \"*\" for all resources)", res, base+"/<name>")
+	}
+	if scope == "" || group == "*" {
+		return ""
+	}
+	if strings.HasPrefix(res, "namespaces") && group == "" && namespaceSelfVerbs[a.Verbs[0]] {
+		if len(a.ResourceNames) == 0 || a.ResourceNames[0] == scope {
+			return "" // the namespace object itself carries its own name as namespace
+		}
+		return fmt.Sprintf("a RoleBinding in %s only reaches the namespace object %s itself", scope, scope)
+	}
+	if g.ClusterScoped(group, res) {
+		return fmt.Sprintf("%s is cluster-scoped, so a RoleBinding cannot grant it; only a ClusterRoleBinding can", groupResource(group, res))
+	}
+	return ""
+}
+
+// holdsInert reports whether base already granted s the same do-nothing
+// atom, so that the note is not repeated on every pull request.
+func (g *Graph) holdsInert(s subject, scope string, a rbacv1.PolicyRule) bool {
+	k := ruleKey(a)
+	for _, gr := range g.grants[s][scope] {
+		for _, b := range validation.BreakdownRule(gr.PolicyRule) {
+			if ruleKey(b) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func groupResource(group, res string) string {
+	if group == "" {
+		return res
+	}
+	return group + "/" + res
+}
+
+func permission(a rbacv1.PolicyRule) report.Permission {
+	nz := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	return report.Permission{Verbs: nz(a.Verbs), APIGroups: nz(a.APIGroups), Resources: nz(a.Resources), ResourceNames: nz(a.ResourceNames), NonResourceURLs: nz(a.NonResourceURLs)}
+}
+
+func scopeOf(scope string) *report.Scope {
+	if scope == "" {
+		return &report.Scope{Cluster: true}
+	}
+	return &report.Scope{Namespace: scope}
+}
+
+func sortedSubjects(a, b *Graph) []subject {
+	set := map[subject]bool{}
+	for s := range a.grants {
+		set[s] = true
+	}
+	for s := range b.grants {
+		set[s] = true
+	}
+	return slices.SortedFunc(maps.Keys(set), func(x, y subject) int {
+		return cmp.Or(strings.Compare(x.kind, y.kind), strings.Compare(x.namespace, y.namespace), strings.Compare(x.name, y.name))
+	})
+}
+
+func sortedScopes(a, b map[string][]grant) []string {
+	set := map[string]bool{}
+	for s := range a {
+		set[s] = true
+	}
+	for s := range b {
+		set[s] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+func isBootstrapRole(name string) bool {
+	for _, o := range bootstrap() {
+		if o.Kind == "ClusterRole" && o.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,12 @@
+// Package rbac is the compare stage for access control: it builds the RBAC
+// graph of one rendered overlay (roles, bindings, aggregation and the
+// built-in bootstrap policy), answers what each subject may do, and diffs
+// two graphs into atomic privilege changes.
+//
+// The engine mirrors the API server: request matching copies
+// k8s.io/kubernetes pkg/apis/rbac/v1/evaluation_helpers.go, subject matching
+// copies appliesToUser from pkg/registry/rbac/validation, and "is this
+// permission new" is the escalation check's own coverage test,
+// k8s.io/component-helpers/auth/rbac/validation.Covers, so a finding means
+// what Kubernetes means.
+package rbac

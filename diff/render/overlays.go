@@ -1,0 +1,121 @@
+package render
+
+import (
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+// KustomizationNames are the file names kustomize accepts, in its order.
+var KustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// PlainOverlay is the name of the overlay made of every YAML manifest that
+// no kustomization includes, applied as one unit (kubectl apply -R).
+const PlainOverlay = "."
+
+// Overlay is one unit that is rendered and compared on its own.
+type Overlay struct {
+	Path      string // directory of a kustomize root, or PlainOverlay
+	Kustomize bool
+	// Files are the plain manifests of the PlainOverlay.
+	Files []string
+}
+
+// Overlays finds every kustomize root of t (a directory with a
+// kustomization that no other kustomization uses) and gathers the YAML
+// manifests outside any kustomization into the PlainOverlay.
+func Overlays(t source.Tree) []Overlay {
+	dirs := map[string]string{} // dir → kustomization file
+	for _, f := range t.Files() {
+		if slices.Contains(KustomizationNames, path.Base(f)) {
+			if _, ok := dirs[path.Dir(f)]; !ok {
+				dirs[path.Dir(f)] = f
+			}
+		}
+	}
+	used := map[string]bool{}
+	for dir, file := range dirs {
+		for _, ref := range kustomizationRefs(t, file) {
+			used[path.Clean(path.Join(dir, ref))] = true
+		}
+	}
+	var out []Overlay
+	for _, dir := range sortedKeys(dirs) {
+		if !used[dir] {
+			out = append(out, Overlay{Path: dir, Kustomize: true})
+		}
+	}
+	var plain []string
+	for _, f := range t.Files() {
+		if isManifestName(f) && !insideKustomization(f, dirs) && !used[f] {
+			plain = append(plain, f)
+		}
+	}
+	if len(plain) > 0 {
+		out = append(out, Overlay{Path: PlainOverlay, Files: plain})
+	}
+	return out
+}
+
+func isManifestName(f string) bool {
+	if strings.HasPrefix(f, ".") || strings.Contains(f, "/.") {
+		return false // .github, .git and other dot directories hold no manifests
+	}
+	switch path.Ext(f) {
+	case ".yaml", ".yml", ".json":
+		return !slices.Contains(KustomizationNames, path.Base(f))
+	}
+	return false
+}
+
+// insideKustomization reports whether f lies in or below a directory that
+// has a kustomization: such files belong to that kustomization (as a
+// resource, a patch or nothing at all), not to the plain overlay.
+func insideKustomization(f string, dirs map[string]string) bool {
+	for d := path.Dir(f); ; d = path.Dir(d) {
+		if _, ok := dirs[d]; ok {
+			return true
+		}
+		if d == "." || d == "/" {
+			return false
+		}
+	}
+}
+
+// kustomizationRefs lists the local paths a kustomization names in fields
+// that load other kustomizations or files: resources, bases, components.
+func kustomizationRefs(t source.Tree, file string) []string {
+	data, err := fs.ReadFile(t, file)
+	if err != nil {
+		return nil
+	}
+	var k struct {
+		Resources  []string `yaml:"resources"`
+		Bases      []string `yaml:"bases"`
+		Components []string `yaml:"components"`
+	}
+	if yaml.Unmarshal(data, &k) != nil {
+		return nil
+	}
+	var refs []string
+	for _, r := range slices.Concat(k.Resources, k.Bases, k.Components) {
+		if !isRemote(r) {
+			refs = append(refs, r)
+		}
+	}
+	return refs
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,250 @@
+package diff
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/rbac"
+	"github.com/rbacguard/rbacguard/diff/render"
+	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/source"
+	"github.com/rbacguard/rbacguard/diff/workload"
+)
+
+// Options tune a run.
+type Options struct {
+	// DefaultNamespace is where objects without a namespace land.
+	DefaultNamespace string
+	// FailOn is the gate: the verdict fails on a finding at or above it.
+	FailOn report.Severity
+	// Render tunes rendering (remote bases).
+	Render render.Options
+	// ExternalRoles resolve roleRefs that live outside the repository.
+	ExternalRoles []*manifest.Object
+	// SelectOverlay, when set, limits the run to the overlays it accepts.
+	SelectOverlay func(path string) bool
+}
+
+// DefaultOptions gate on high and put namespace-less objects in "default".
+func DefaultOptions() Options {
+	return Options{DefaultNamespace: "default", FailOn: report.High, Render: render.DefaultOptions()}
+}
+
+// Run compares base and head: what the change does to who may do what.
+func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report, error) {
+	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
+	changed := newChangedLines(base, head)
+	for _, p := range pairOverlays(render.Overlays(base), render.Overlays(head)) {
+		if o.SelectOverlay != nil && !o.SelectOverlay(p.path) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ov, findings := compareOverlay(ctx, base, head, p, o, changed.Changed)
+		r.Overlays = append(r.Overlays, ov)
+		r.Findings = append(r.Findings, findings...)
+	}
+	r.Finish(o.FailOn)
+	return r, nil
+}
+
+// Scan reports the risky access one tree grants, as it stands.
+func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error) {
+	r := &report.Report{Mode: "scan", Head: t.Rev()}
+	for _, ov := range render.Overlays(t) {
+		if o.SelectOverlay != nil && !o.SelectOverlay(ov.Path) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		status := report.Overlay{Path: ov.Path, Status: report.OverlayRendered}
+		res, err := render.Render(ctx, t, ov, o.Render)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			status.Status, status.Error = report.OverlayFailed, err.Error()
+			r.Overlays = append(r.Overlays, status)
+			r.Findings = append(r.Findings, renderError(ov.Path, err, report.High, "cannot be rendered"))
+			continue
+		}
+		r.Overlays = append(r.Overlays, status)
+		r.Findings = append(r.Findings, docProblems(ov.Path, res.Problems, nil)...)
+		g := rbac.Build(res.Objects, o.rbacOptions(nil))
+		findings := rbac.Scan(ov.Path, g)
+		addWorkloads(findings, res.Objects, o.DefaultNamespace)
+		r.Findings = append(r.Findings, findings...)
+	}
+	r.Finish(o.FailOn)
+	return r, nil
+}
+
+func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
+	return rbac.Options{DefaultNamespace: o.DefaultNamespace, ExternalRoles: o.ExternalRoles, Changed: changed}
+}
+
+type overlayPair struct {
+	path       string
+	base, head *render.Overlay
+}
+
+// pairOverlays matches the overlays of base and head by path.
+func pairOverlays(base, head []render.Overlay) []overlayPair {
+	byPath := map[string]*overlayPair{}
+	var order []string
+	for _, side := range []struct {
+		ovs    []render.Overlay
+		isHead bool
+	}{{base, false}, {head, true}} {
+		for i := range side.ovs {
+			ov := &side.ovs[i]
+			p, ok := byPath[ov.Path]
+			if !ok {
+				p = &overlayPair{path: ov.Path}
+				byPath[ov.Path] = p
+				order = append(order, ov.Path)
+			}
+			if side.isHead {
+				p.head = ov
+			} else {
+				p.base = ov
+			}
+		}
+	}
+	slices.Sort(order)
+	out := make([]overlayPair, 0, len(order))
+	for _, path := range order {
+		out = append(out, *byPath[path])
+	}
+	return out
+}
+
+func compareOverlay(ctx context.Context, base, head source.Tree, p overlayPair, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {
+	status := report.Overlay{Path: p.path, Status: report.OverlayRendered}
+	switch {
+	case p.base == nil:
+		status.Status = report.OverlayAdded
+	case p.head == nil:
+		status.Status = report.OverlayRemoved
+	}
+	var baseRes, headRes *render.Result
+	var baseErr, headErr error
+	if p.base != nil {
+		baseRes, baseErr = render.Render(ctx, base, *p.base, o.Render)
+	}
+	if p.head != nil {
+		headRes, headErr = render.Render(ctx, head, *p.head, o.Render)
+	}
+	var findings []report.Finding
+	if headErr != nil {
+		status.Status, status.Error = report.OverlayFailed, headErr.Error()
+		sev, what := report.High, "no longer renders"
+		switch {
+		case p.base == nil:
+			what = "is new and cannot be rendered"
+		case baseErr != nil:
+			sev, what = report.Low, "still cannot be rendered"
+		}
+		return status, append(findings, renderError(p.path, headErr, sev, what))
+	}
+	if baseErr != nil {
+		// Base did not render: everything head grants is compared with
+		// nothing, which over-reports rather than hides.
+		baseRes = &render.Result{}
+	}
+	if baseRes == nil {
+		baseRes = &render.Result{}
+	}
+	if headRes == nil {
+		headRes = &render.Result{}
+	}
+	findings = append(findings, docProblems(p.path, headRes.Problems, baseRes.Problems)...)
+	bg := rbac.Build(baseRes.Objects, o.rbacOptions(nil))
+	hg := rbac.Build(headRes.Objects, o.rbacOptions(changed))
+	rf := rbac.Compare(p.path, bg, hg)
+	addWorkloads(rf, headRes.Objects, o.DefaultNamespace)
+	findings = append(findings, rf...)
+	return status, findings
+}
+
+// renderError turns a failed render into a finding at the file and line
+// kustomize blamed, or at the overlay's directory.
+func renderError(overlay string, err error, sev report.Severity, what string) report.Finding {
+	loc := report.Location{Path: overlay}
+	var re *render.Error
+	if errors.As(err, &re) && re.Path != "" {
+		loc = report.Location{Path: re.Path, Line: re.Line}
+	}
+	return report.Finding{
+		ID:       report.ID(report.RenderError, overlay),
+		Kind:     report.RenderError,
+		Severity: sev,
+		Overlay:  overlay,
+		Location: loc,
+		Message:  fmt.Sprintf("overlay %s %s: %v", overlay, what, err),
+		Risk:     "what this overlay grants cannot be checked until it renders",
+	}
+}
+
+// docProblems reports documents head cannot read that base could: a
+// manifest nobody can read may hide any grant, so it fails the gate.
+func docProblems(overlay string, head, base []*manifest.DocError) []report.Finding {
+	old := map[string]bool{}
+	for _, e := range base {
+		old[e.Err.Error()] = true
+	}
+	var out []report.Finding
+	for _, e := range head {
+		if old[e.Err.Error()] {
+			continue
+		}
+		out = append(out, report.Finding{
+			ID:       report.ID(report.ManifestError, overlay, e.Path, e.Doc, e.Err.Error()),
+			Kind:     report.ManifestError,
+			Severity: report.High,
+			Overlay:  overlay,
+			Location: report.Location{Path: e.Path, Line: cmp.Or(e.Line, 1)},
+			Message:  e.Error(),
+			Risk:     "a manifest that cannot be read may grant anything; fix the YAML so it can be checked",
+		})
+	}
+	return out
+}
+
+// addWorkloads names, on each permission finding, the workloads whose
+// pods hold the subject's token: the pods that gain (or hold) the power.
+func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS string) {
+	ws := workload.Find(objs, cmp.Or(defaultNS, "default"))
+	if len(ws) == 0 {
+		return
+	}
+	sas := workload.ServiceAccounts(objs, cmp.Or(defaultNS, "default"))
+	for i := range findings {
+		s := findings[i].Subject
+		if s == nil || findings[i].Permission == nil {
+			continue
+		}
+		for _, w := range ws {
+			if runsAs(w, s) && workload.MountsToken(w, sas) {
+				findings[i].Workloads = append(findings[i].Workloads, report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name})
+			}
+		}
+	}
+}
+
+func runsAs(w workload.Workload, s *report.Subject) bool {
+	switch s.Kind {
+	case "ServiceAccount":
+		return w.Namespace == s.Namespace && w.ServiceAccount == s.Name
+	case "Group":
+		return s.Name == "system:serviceaccounts" || s.Name == "system:authenticated" ||
+			s.Name == "system:serviceaccounts:"+w.Namespace
+	}
+	return false
+}
