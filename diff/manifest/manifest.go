@@ -186,11 +186,11 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("want a mapping (an object), found a %s", nodeKind(n))
 	}
-	var body map[string]any
-	if err := n.Decode(&body); err != nil {
-		return nil, cleanYAMLError(err)
+	v, err := (&converter{budget: maxValues}).value(n)
+	if err != nil {
+		return nil, err
 	}
-	body = normalize(body).(map[string]any)
+	body := v.(map[string]any)
 	o := &Object{Body: body, Origin: Location{Path: path, Line: n.Line}, src: n}
 	o.APIVersion, _ = body["apiVersion"].(string)
 	o.Kind, _ = body["kind"].(string)
@@ -222,35 +222,6 @@ func listItems(o *Object, n *yaml.Node) ([]*yaml.Node, bool) {
 		}
 	}
 	return nil, true
-}
-
-// normalize turns yaml.v3's decoded values into the shapes encoding/json
-// produces (float64 and int64 become one numeric family; map keys strings),
-// so that converters written for JSON accept them.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalize(e)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = normalize(e)
-		}
-		return m
-	case []any:
-		for i, e := range t {
-			t[i] = normalize(e)
-		}
-		return t
-	case int:
-		return int64(t)
-	case uint64:
-		return int64(t)
-	}
-	return v
 }
 
 func nodeKind(n *yaml.Node) string {

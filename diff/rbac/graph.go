@@ -3,17 +3,18 @@ package rbac
 import (
 	"cmp"
 	_ "embed"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -133,26 +134,41 @@ func (r *role) ref(field string) report.Ref {
 	return ref
 }
 
-// lineOfField resolves fields written like "rules[2]" or
-// "metadata.labels[rbac.authorization.k8s.io/aggregate-to-edit]".
+// lineOfField resolves fields written like "rules[2].verbs[0]" or
+// "metadata.labels[rbac.authorization.k8s.io/aggregate-to-edit]": names
+// separated by dots, with list indexes or map keys in brackets.
 func lineOfField(o *manifest.Object, field string) manifest.Location {
+	return o.LineOf(parseField(field)...)
+}
+
+func parseField(field string) []any {
 	var path []any
-	for part := range strings.SplitSeq(field, ".") {
-		name, idx, hasIdx := strings.Cut(part, "[")
-		if name != "" {
-			path = append(path, name)
-		}
-		if hasIdx {
-			idx = strings.TrimSuffix(idx, "]")
-			var n int
-			if _, err := fmt.Sscan(idx, &n); err == nil && !strings.Contains(idx, "/") && strings.Trim(idx, "0123456789") == "" {
+	for field != "" {
+		switch field[0] {
+		case '.':
+			field = field[1:]
+		case '[':
+			end := strings.IndexByte(field, ']')
+			if end < 0 {
+				return path
+			}
+			key := field[1:end]
+			if n, err := strconv.Atoi(key); err == nil {
 				path = append(path, n)
 			} else {
-				path = append(path, idx)
+				path = append(path, key)
 			}
+			field = field[end+1:]
+		default:
+			end := strings.IndexAny(field, ".[")
+			if end < 0 {
+				end = len(field)
+			}
+			path = append(path, field[:end])
+			field = field[end:]
 		}
 	}
-	return o.LineOf(path...)
+	return path
 }
 
 //go:embed bootstrap.yaml
@@ -236,19 +252,24 @@ func (g *Graph) add(obj *manifest.Object, from origin) {
 	}
 	switch obj.Kind {
 	case "Role", "ClusterRole":
-		var r rbacv1.ClusterRole // a Role has the same fields but the aggregation rule
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Body, &r); err != nil {
-			g.problem(report.High, obj, fmt.Sprintf("%s cannot be read: %v", obj, err), "decode")
+		rules, err := decodeRules(obj.Body)
+		var labels map[string]string
+		var agg *rbacv1.AggregationRule
+		if err == nil {
+			labels, err = decodeLabels(obj.Body)
+		}
+		if err == nil && obj.Kind == "ClusterRole" {
+			agg, err = decodeAggregation(obj.Body)
+		}
+		if err != nil {
+			g.problem(report.High, obj, fmt.Sprintf("%s cannot be read: %v", obj, err), fieldOf(err))
 			return
 		}
-		ro := &role{key: key, labels: r.Labels, builtin: from.builtin, external: from.external}
+		ro := &role{key: key, labels: labels, aggregation: agg, builtin: from.builtin, external: from.external}
 		if !from.builtin && !from.external {
 			ro.obj = obj
 		}
-		if obj.Kind == "ClusterRole" {
-			ro.aggregation = r.AggregationRule
-		}
-		for i, pr := range r.Rules {
+		for i, pr := range rules {
 			field := fmt.Sprintf("rules[%d]", i)
 			ru := newRule(pr, []report.Ref{ro.ref(field)})
 			ru.obj, ru.index = ro.obj, i
@@ -256,12 +277,12 @@ func (g *Graph) add(obj *manifest.Object, from origin) {
 		}
 		g.roles[key] = ro
 	case "RoleBinding", "ClusterRoleBinding":
-		var b rbacv1.RoleBinding
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Body, &b); err != nil {
-			g.problem(report.High, obj, fmt.Sprintf("%s cannot be read: %v", obj, err), "decode")
+		ref, subjects, err := decodeBinding(obj.Body)
+		if err != nil {
+			g.problem(report.High, obj, fmt.Sprintf("%s cannot be read: %v", obj, err), fieldOf(err))
 			return
 		}
-		bi := &binding{kind: key.kind, namespace: key.namespace, name: key.name, roleRef: b.RoleRef, subjects: b.Subjects, builtin: from.builtin}
+		bi := &binding{kind: key.kind, namespace: key.namespace, name: key.name, roleRef: ref, subjects: subjects, builtin: from.builtin}
 		if !from.builtin {
 			bi.obj = obj
 		}
@@ -320,6 +341,15 @@ func (g *Graph) problem(sev report.Severity, obj *manifest.Object, msg, field st
 		Message:  msg,
 		Risk:     "rbacguard cannot be sure what this object grants",
 	})
+}
+
+// fieldOf names the field a decoding error is about, for its line.
+func fieldOf(err error) string {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return fe.field
+	}
+	return ""
 }
 
 func newRule(pr rbacv1.PolicyRule, via []report.Ref) rule {

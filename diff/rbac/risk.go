@@ -122,7 +122,7 @@ func classifyAtom(scope string, a rbacv1.PolicyRule) (report.Severity, string) {
 		if r.cluster && scope != "" || r.namespace != "" && scope != r.namespace {
 			continue
 		}
-		if allowsAny(a, r) {
+		if allowsAny(a, r, scope) {
 			if len(a.ResourceNames) > 0 && r.named != "" {
 				return r.named, r.why + " (here only the one named " + a.ResourceNames[0] + ")"
 			}
@@ -137,10 +137,11 @@ func classifyAtom(scope string, a rbacv1.PolicyRule) (report.Severity, string) {
 
 func isRead(verb string) bool { return verb == "get" || verb == "list" || verb == "watch" }
 
-// allowsAny reports whether atom a allows some request of risk r. A named
-// atom is tried with its own name: reading one named Secret is still
-// reading a Secret.
-func allowsAny(a rbacv1.PolicyRule, r risk) bool {
+// allowsAny reports whether atom a, granted at scope, allows some request
+// of risk r. A named atom is tried with its own name: reading one named
+// Secret is still reading a Secret. Within a namespace, cluster-scoped
+// requests cannot happen, so they do not count.
+func allowsAny(a rbacv1.PolicyRule, r risk, scope string) bool {
 	name := ""
 	if len(a.ResourceNames) > 0 {
 		name = a.ResourceNames[0]
@@ -148,6 +149,9 @@ func allowsAny(a rbacv1.PolicyRule, r risk) bool {
 	for _, v := range r.verbs {
 		for _, g := range r.group {
 			for _, res := range r.resources {
+				if scope != "" && IsClusterScoped(g, res) {
+					continue
+				}
 				resource, sub, _ := strings.Cut(res, "/")
 				req := Request{ResourceRequest: true, Verb: v, APIGroup: g, Resource: resource, Subresource: sub, Name: name}
 				if RuleAllows(a, req) {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -72,26 +74,56 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 }
 
 func renderPlain(t source.Tree, files []string) *Result {
+	// Decoding YAML is the hot path of large plain repositories: spread
+	// the files over the cores, then merge in file order.
+	type decoded struct {
+		objs []*manifest.Object
+		errs []*manifest.DocError
+	}
+	out := make([]decoded, len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i].objs, out[i].errs = decodeFile(t, files[i])
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	res := &Result{}
-	for _, f := range files {
-		data, err := fs.ReadFile(t, f)
-		if err != nil {
-			res.Problems = append(res.Problems, &manifest.DocError{Path: f, Err: err})
-			continue
-		}
-		objs, errs := manifest.Decode(f, data)
-		res.Objects = append(res.Objects, objs...)
-		for _, e := range errs {
-			var de *manifest.DocError
-			if errors.As(e, &de) && errors.Is(de.Err, manifest.ErrNotObject) && len(objs) == 0 {
-				break // YAML that is not a manifest (a config, values): not ours
-			}
-			if errors.As(e, &de) {
-				res.Problems = append(res.Problems, de)
-			}
-		}
+	for _, d := range out {
+		res.Objects = append(res.Objects, d.objs...)
+		res.Problems = append(res.Problems, d.errs...)
 	}
 	return res
+}
+
+// decodeFile reads one plain manifest file. A file with no Kubernetes
+// object at all (a config, Helm values) is not a manifest and yields
+// nothing; a file with objects reports each document it cannot read.
+func decodeFile(t source.Tree, f string) ([]*manifest.Object, []*manifest.DocError) {
+	data, err := fs.ReadFile(t, f)
+	if err != nil {
+		return nil, []*manifest.DocError{{Path: f, Err: err}}
+	}
+	objs, errs := manifest.Decode(f, data)
+	var problems []*manifest.DocError
+	for _, e := range errs {
+		var de *manifest.DocError
+		if !errors.As(e, &de) {
+			continue
+		}
+		if errors.Is(de.Err, manifest.ErrNotObject) && len(objs) == 0 {
+			return nil, nil
+		}
+		problems = append(problems, de)
+	}
+	return objs, problems
 }
 
 func renderKustomize(t source.Tree, dir string, o Options) (*Result, error) {

@@ -1,0 +1,382 @@
+package checks
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rbacguard/rbacguard/diff/report"
+)
+
+// maxWorkloads is how many workload names a line shows before "and N more".
+const maxWorkloads = 5
+
+// item is what a reader sees as one finding: atomic findings that differ
+// only in their verb are merged, so "get, list, watch secrets" is one line
+// and not three. Severity is the highest of the members.
+type item struct {
+	Severity report.Severity
+	Rep      report.Finding   // the most severe member; carries message, via, location
+	Members  []report.Finding // in report order
+	Verbs    []string         // union of the members' verbs, nil without a permission
+}
+
+// IDs returns the finding ids of the members, in member order.
+func (it item) IDs() []string {
+	ids := make([]string, len(it.Members))
+	for i, f := range it.Members {
+		ids[i] = f.ID
+	}
+	return ids
+}
+
+// Message is the representative's message with the merged verbs.
+func (it item) Message() string {
+	m := it.Rep.Message
+	if len(it.Members) < 2 || it.Rep.Permission == nil {
+		return m
+	}
+	old := it.Rep.Permission.String()
+	merged := *it.Rep.Permission
+	merged.Verbs = it.Verbs
+	if strings.Contains(m, old) {
+		return strings.Replace(m, old, merged.String(), 1)
+	}
+	return m + " (verbs: " + strings.Join(it.Verbs, ", ") + ")"
+}
+
+// ShortMessage drops the subject from the start of the message, for
+// outputs that already group findings under their subject.
+func (it item) ShortMessage() string {
+	m := it.Message()
+	if s := it.Rep.Subject; s != nil {
+		for _, name := range []string{s.String(), subjectName(s)} {
+			if rest, ok := strings.CutPrefix(m, name+" "); ok {
+				return rest
+			}
+		}
+	}
+	return m
+}
+
+// ordered returns a sorted copy of the report's findings, leaving the
+// report untouched.
+func ordered(r *report.Report) []report.Finding {
+	if r == nil {
+		return nil
+	}
+	fs := slices.Clone(r.Findings)
+	report.Sort(fs)
+	return fs
+}
+
+// mergeKey is everything that must be equal for two findings to be shown as
+// one line: all but the verbs (and the message and risk, which follow from
+// the verb).
+func mergeKey(f report.Finding) (string, bool) {
+	if f.Permission == nil {
+		return "", false
+	}
+	p := f.Permission
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\x00%s\x00%s\x00", f.Overlay, f.Kind, subjectKey(f.Subject))
+	if f.Scope != nil {
+		fmt.Fprintf(&b, "%v\x00", *f.Scope)
+	}
+	fmt.Fprintf(&b, "%q\x00%q\x00%q\x00%q\x00", p.APIGroups, p.Resources, p.ResourceNames, p.NonResourceURLs)
+	for _, v := range f.Via {
+		fmt.Fprintf(&b, "%+v\x01", v)
+	}
+	fmt.Fprintf(&b, "\x00%s\x00", f.Location)
+	if f.Exemption != nil {
+		fmt.Fprintf(&b, "exempt:%+v", *f.Exemption)
+	}
+	return b.String(), true
+}
+
+// merge groups findings into items, keeping the order of first appearance
+// and then sorting by severity so the most severe item comes first.
+func merge(fs []report.Finding) []item {
+	var items []item
+	index := map[string]int{}
+	for _, f := range fs {
+		key, ok := mergeKey(f)
+		if ok {
+			if i, seen := index[key]; seen {
+				it := &items[i]
+				it.Members = append(it.Members, f)
+				if f.Severity.Rank() > it.Severity.Rank() {
+					it.Severity, it.Rep = f.Severity, f
+				}
+				for _, v := range f.Permission.Verbs {
+					if !slices.Contains(it.Verbs, v) {
+						it.Verbs = append(it.Verbs, v)
+					}
+				}
+				continue
+			}
+			index[key] = len(items)
+		}
+		it := item{Severity: f.Severity, Rep: f, Members: []report.Finding{f}}
+		if f.Permission != nil {
+			it.Verbs = slices.Clone(f.Permission.Verbs)
+		}
+		items = append(items, it)
+	}
+	for i := range items {
+		slices.SortFunc(items[i].Verbs, compareVerbs)
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return b.Severity.Rank() - a.Severity.Rank() })
+	return items
+}
+
+// verbRank orders verbs the way kubectl and the docs list them; other
+// verbs follow, alphabetically.
+func verbRank(v string) int {
+	switch v {
+	case "get":
+		return 0
+	case "list":
+		return 1
+	case "watch":
+		return 2
+	case "create":
+		return 3
+	case "update":
+		return 4
+	case "patch":
+		return 5
+	case "delete":
+		return 6
+	case "deletecollection":
+		return 7
+	}
+	return 8
+}
+
+func compareVerbs(a, b string) int {
+	if c := verbRank(a) - verbRank(b); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+func subjectKey(s *report.Subject) string {
+	if s == nil {
+		return ""
+	}
+	return s.Kind + "/" + s.Namespace + "/" + s.Name
+}
+
+// subjectName is the heading of a subject group.
+func subjectName(s *report.Subject) string {
+	if s == nil {
+		return "(no subject)"
+	}
+	if s.Kind == "ClusterRole" {
+		return "everyone bound to ClusterRole " + s.Name
+	}
+	return s.String()
+}
+
+// group is the findings of one (overlay, subject) pair.
+type group struct {
+	Overlay string
+	Subject *report.Subject
+	Items   []item
+}
+
+func (g group) Severity() report.Severity {
+	if len(g.Items) == 0 {
+		return report.Info
+	}
+	return g.Items[0].Severity
+}
+
+func (g group) count() int {
+	n := 0
+	for _, it := range g.Items {
+		n += len(it.Members)
+	}
+	return n
+}
+
+// groupBySubject merges findings and groups them by overlay and subject;
+// groups come most severe first, then by overlay and subject name.
+func groupBySubject(fs []report.Finding) []group {
+	var gs []group
+	index := map[string]int{}
+	for _, it := range merge(fs) {
+		key := it.Rep.Overlay + "\x00" + subjectKey(it.Rep.Subject)
+		i, ok := index[key]
+		if !ok {
+			i = len(gs)
+			index[key] = i
+			gs = append(gs, group{Overlay: it.Rep.Overlay, Subject: it.Rep.Subject})
+		}
+		gs[i].Items = append(gs[i].Items, it)
+	}
+	slices.SortStableFunc(gs, func(a, b group) int {
+		if c := b.Severity().Rank() - a.Severity().Rank(); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Overlay, b.Overlay); c != 0 {
+			return c
+		}
+		return strings.Compare(subjectKey(a.Subject), subjectKey(b.Subject))
+	})
+	return gs
+}
+
+// counts tallies findings per severity.
+type counts map[report.Severity]int
+
+func countFindings(fs []report.Finding, keep func(report.Finding) bool) counts {
+	c := counts{}
+	for _, f := range fs {
+		if keep == nil || keep(f) {
+			c[f.Severity]++
+		}
+	}
+	return c
+}
+
+func (c counts) total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// list reads "1 critical, 2 high"; severities with no findings are left out.
+func (c counts) list() string {
+	var parts []string
+	for _, s := range report.Severities {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// failOn is the report's gate threshold, high when unset.
+func failOn(r *report.Report) report.Severity {
+	if r == nil || r.FailOn == "" {
+		return report.High
+	}
+	return r.FailOn
+}
+
+// blocking reports whether f counts against the gate.
+func blocking(r *report.Report, f report.Finding) bool {
+	t := failOn(r)
+	return f.Exemption == nil && t != report.None && f.Severity.AtLeast(t)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// refString formats one link of a chain like report.Ref.String, with the
+// path passed through display and line 0 left out.
+func refString(r report.Ref, display func(string) string) string {
+	s := r.Kind + " "
+	if r.Namespace != "" {
+		s += r.Namespace + "/"
+	}
+	s += r.Name
+	if r.Field != "" {
+		s += " " + r.Field
+	}
+	if r.Path != "" {
+		s += " (" + locString(report.Location{Path: r.Path, Line: r.Line}, display) + ")"
+	}
+	return s
+}
+
+func locString(l report.Location, display func(string) string) string {
+	p := l.Path
+	if display != nil {
+		p = display(p)
+	}
+	if l.Line > 0 {
+		return p + ":" + strconv.Itoa(l.Line)
+	}
+	return p
+}
+
+// chain is the via chain on one line.
+func chain(via []report.Ref, display func(string) string) string {
+	parts := make([]string, len(via))
+	for i, r := range via {
+		parts[i] = refString(r, display)
+	}
+	return strings.Join(parts, " → ")
+}
+
+// workloads lists at most maxWorkloads names and says how many more.
+func workloads(ws []report.Workload) string {
+	var parts []string
+	for i, w := range ws {
+		if i == maxWorkloads {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ws)-maxWorkloads))
+			break
+		}
+		parts = append(parts, workloadString(w))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func workloadString(w report.Workload) string {
+	if w.Namespace == "" {
+		return w.Kind + " " + w.Name
+	}
+	return w.String()
+}
+
+// exemptionString reads "reason (expires 2027-01-01, from policy.yaml:3)".
+func exemptionString(e *report.Exemption) string {
+	s := e.Reason
+	if s == "" {
+		s = "no reason given"
+	}
+	var extra []string
+	if e.Expires != "" {
+		extra = append(extra, "expires "+e.Expires)
+	}
+	if e.Source != "" {
+		extra = append(extra, "from "+e.Source)
+	}
+	if len(extra) > 0 {
+		s += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return s
+}
+
+// prefixPath returns a display function that joins prefix before a
+// repository path, or nil when there is no prefix.
+func prefixPath(prefix string) func(string) string {
+	if prefix == "" {
+		return nil
+	}
+	return func(p string) string {
+		if p == "" {
+			return p
+		}
+		return filepath.Join(prefix, filepath.FromSlash(p))
+	}
+}
+
+// shortSHA shortens a commit id for display; other revisions stay as given.
+func shortSHA(rev string) string {
+	if len(rev) == 40 && strings.Trim(rev, "0123456789abcdef") == "" {
+		return rev[:7]
+	}
+	return rev
+}

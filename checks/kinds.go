@@ -1,0 +1,155 @@
+package checks
+
+import "github.com/rbacguard/rbacguard/diff/report"
+
+// kindInfo explains one finding kind to a reader: SARIF rules, the check
+// run's help text and the review comments all draw from it, so the wording
+// stays the same everywhere.
+type kindInfo struct {
+	Kind report.Kind
+	// Name is a PascalCase rule name (SARIF reportingDescriptor.name).
+	Name string
+	// Short is one sentence; Full adds what it means; Help says how to fix
+	// it, in Markdown.
+	Short, Full, Help string
+	// Severity is the default severity of the kind, used where a tool
+	// wants one number per rule (SARIF security-severity).
+	Severity report.Severity
+	Tags     []string
+}
+
+// kinds lists every finding kind of the report contract, in a stable order.
+// TestKinds_CoverContract checks that none is missing.
+func kinds() []kindInfo {
+	return []kindInfo{
+		{
+			Kind: report.RBACIncrease, Name: "RBACPrivilegeIncrease", Severity: report.High,
+			Short: "A subject gains Kubernetes API permissions it did not have before the change.",
+			Full: "After the change, a subject (service account, user, group, or everyone bound to a ClusterRole) " +
+				"holds an atomic permission (verb × resource, or verb × non-resource URL) that no rule covered at the base. " +
+				"Coverage follows the API server's own escalation check, so a finding means what Kubernetes means.",
+			Help: "**What changed:** the subject can now perform a request it could not perform before.\n\n" +
+				"**How to fix:**\n" +
+				"- Grant only the verbs and resources the workload needs; avoid `*` in `verbs`, `resources` and `apiGroups`.\n" +
+				"- Prefer a `RoleBinding` (one namespace) to a `ClusterRoleBinding` (every namespace).\n" +
+				"- Narrow with `resourceNames` where the objects are known.\n" +
+				"- If the increase is intended, accept it with an exemption in the policy file, with a reason and an expiry date.",
+			Tags: []string{"security", "kubernetes", "rbac"},
+		},
+		{
+			Kind: report.RBACDecrease, Name: "RBACPrivilegeDecrease", Severity: report.Info,
+			Short: "A subject loses Kubernetes API permissions.",
+			Full:  "After the change, a subject no longer holds a permission it held at the base. This is reported for information: workloads that relied on it may fail.",
+			Help:  "**What changed:** a permission was removed.\n\n**What to check:** make sure no workload still needs it (look for `forbidden` errors in its logs after rollout). No fix is needed if the removal is intended.",
+			Tags:  []string{"kubernetes", "rbac"},
+		},
+		{
+			Kind: report.RBACUnresolvedRole, Name: "RBACUnresolvedRole", Severity: report.Info,
+			Short: "A binding refers to a role that is neither in the repository nor a known built-in role.",
+			Full:  "The roleRef of a RoleBinding or ClusterRoleBinding resolves nowhere, so the permissions it grants are unknown (not zero). The comparison cannot tell whether the change increases privileges through it.",
+			Help:  "**How to fix:** add the role to the repository, correct the `roleRef` name or kind, or describe the external role in the policy file so its rules are known.",
+			Tags:  []string{"kubernetes", "rbac"},
+		},
+		{
+			Kind: report.RBACInert, Name: "RBACInertRule", Severity: report.Info,
+			Short: "A rule grants no real request.",
+			Full:  "The rule cannot match any request the API server authorizes: for example `pods/*` (not a wildcard: the authorizer matches it literally), `*/*`, or a cluster-scoped resource or non-resource URL granted through a RoleBinding.",
+			Help:  "**How to fix:** write the rule the way the authorizer reads it — `pods/exec` or `*` instead of `pods/*`; bind with a `ClusterRoleBinding` if cluster-scoped access is really intended; or delete the rule, since it does nothing.",
+			Tags:  []string{"kubernetes", "rbac", "correctness"},
+		},
+		{
+			Kind: report.RBACGrant, Name: "RBACRiskyGrant", Severity: report.High,
+			Short: "The tree grants a risky permission (scan mode).",
+			Full:  "In scan mode, rbacguard reports the risky permissions a tree grants, whether or not they changed: secrets read, pod exec, escalate/bind/impersonate, token creation, wildcards and the like.",
+			Help:  "**How to fix:** reduce the grant to the verbs and resources the subject needs, or record an exemption with a reason if it is intended.",
+			Tags:  []string{"security", "kubernetes", "rbac"},
+		},
+		{
+			Kind: report.TokenAutomount, Name: "ServiceAccountTokenAutomount", Severity: report.High,
+			Short: "A workload mounts a service-account token it did not mount before, or whose account gained permissions.",
+			Full:  "The effective token mount of a pod is the pod's `automountServiceAccountToken`, else its service account's, else true. A mounted token lets anyone who can run code in the pod act with the account's permissions.",
+			Help:  "**How to fix:** set `automountServiceAccountToken: false` on the pod spec (or the ServiceAccount) unless the workload calls the Kubernetes API; if it does, keep the account's permissions minimal.",
+			Tags:  []string{"security", "kubernetes", "token"},
+		},
+		{
+			Kind: report.TokenLegacySecret, Name: "ServiceAccountLegacyTokenSecret", Severity: report.High,
+			Short: "A Secret of type kubernetes.io/service-account-token creates a long-lived token.",
+			Full:  "Secrets of type `kubernetes.io/service-account-token` hold tokens that never expire and are readable by anyone who can read Secrets in the namespace.",
+			Help:  "**How to fix:** remove the Secret and use short-lived tokens: the projected token that pods get by default, or `kubectl create token` / the TokenRequest API for clients outside the cluster.",
+			Tags:  []string{"security", "kubernetes", "token"},
+		},
+		{
+			Kind: report.TokenProjected, Name: "ServiceAccountProjectedToken", Severity: report.Medium,
+			Short: "A projected service-account token became longer-lived or usable by more audiences.",
+			Full:  "A `serviceAccountToken` projected volume changed: a longer `expirationSeconds`, an empty audience (usable against the API server), or a new audience.",
+			Help:  "**How to fix:** keep `expirationSeconds` short (the default is one hour) and set an explicit `audience` naming the one service that must accept the token.",
+			Tags:  []string{"security", "kubernetes", "token"},
+		},
+		{
+			Kind: report.TokenJWTLiteral, Name: "CommittedJWT", Severity: report.Critical,
+			Short: "A JSON Web Token is committed in the repository.",
+			Full:  "A JWT was found in a Secret, ConfigMap, environment value or kubeconfig. It was decoded without verification to read its issuer, subject, audience and expiry; the token itself is never echoed.",
+			Help:  "**How to fix:** treat the token as leaked: revoke it (delete the service account or its token Secret, or rotate the issuer's key), remove it from the change, and load credentials at run time from a secret store instead of the repository.",
+			Tags:  []string{"security", "kubernetes", "token", "secret"},
+		},
+		{
+			Kind: report.AuthnAPIServerFlag, Name: "APIServerAuthenticationFlag", Severity: report.Critical,
+			Short: "A kube-apiserver authentication or authorization flag was loosened.",
+			Full:  "A kube-apiserver flag that governs authentication or authorization changed for the worse: for example `--anonymous-auth=true`, `--authorization-mode` losing RBAC or gaining AlwaysAllow, `--token-auth-file`, a longer `--service-account-max-token-expiration`, or changed issuer, key or OIDC settings.",
+			Help:  "**How to fix:** restore the previous value. Keep `--authorization-mode` including `RBAC` and never `AlwaysAllow`, `--anonymous-auth=false` unless health checks need it, and short token lifetimes.",
+			Tags:  []string{"security", "kubernetes", "authentication"},
+		},
+		{
+			Kind: report.AuthnJWTConfig, Name: "JWTAuthenticatorLoosened", Severity: report.High,
+			Short: "A JWT authenticator of the API server accepts more tokens than before.",
+			Full:  "An `AuthenticationConfiguration` JWT authenticator changed its issuer, audiences or `audienceMatchPolicy`, removed claim validation rules, or changed the username claim or prefix so that tokens map to different users.",
+			Help:  "**How to fix:** keep audiences explicit, keep claim validation rules, and keep a username prefix so external identities cannot collide with Kubernetes users such as `system:*`.",
+			Tags:  []string{"security", "kubernetes", "authentication"},
+		},
+		{
+			Kind: report.RenderError, Name: "OverlayRenderError", Severity: report.High,
+			Short: "An overlay could not be rendered, so its permissions are unknown.",
+			Full:  "kustomize failed to build the overlay at this revision (or it exceeded a safety limit), so rbacguard cannot compute its effective permissions. A render error counts as a finding so that it cannot hide an increase.",
+			Help:  "**How to fix:** run `kustomize build` on the overlay locally and fix the error. Remote bases, plugins, exec functions and Helm inflation are disabled for untrusted pull requests.",
+			Tags:  []string{"kubernetes", "kustomize"},
+		},
+		{
+			Kind: report.ManifestError, Name: "ManifestError", Severity: report.Medium,
+			Short: "A document could not be understood.",
+			Full:  "A YAML document is malformed or lacks the fields rbacguard needs (apiVersion, kind, metadata.name), so it was left out of the comparison.",
+			Help:  "**How to fix:** correct the document; `kubectl apply --dry-run=server` reports the same problem.",
+			Tags:  []string{"kubernetes", "correctness"},
+		},
+		{
+			Kind: report.PolicyChange, Name: "PolicyFileChanged", Severity: report.Medium,
+			Short: "The change edits rbacguard's own policy file.",
+			Full:  "The policy is always read from the base revision, so edits to it take effect only after merge; they are reported so that a reviewer sees new exemptions or a lowered gate.",
+			Help:  "**What to check:** that new exemptions have a reason and an expiry date, and that severities or the gate were not lowered without agreement.",
+			Tags:  []string{"policy"},
+		},
+		{
+			Kind: report.PolicyExpired, Name: "ExpiredExemption", Severity: report.Medium,
+			Short: "A policy exemption has expired.",
+			Full:  "An exemption's expiry date has passed, so the findings it covered count against the gate again.",
+			Help:  "**How to fix:** fix the findings it covered, or renew the exemption with a new date and a reason.",
+			Tags:  []string{"policy"},
+		},
+	}
+}
+
+// infoFor returns the catalog entry of k, or a generic one for a kind the
+// catalog does not know yet (a newer report read by an older formatter).
+func infoFor(k report.Kind) kindInfo {
+	for _, ki := range kinds() {
+		if ki.Kind == k {
+			return ki
+		}
+	}
+	return kindInfo{
+		Kind: k, Name: string(k), Severity: report.Medium,
+		Short: "rbacguard finding " + string(k) + ".",
+		Full:  "rbacguard finding of kind " + string(k) + ".",
+		Help:  "See the finding's message.",
+		Tags:  []string{"kubernetes"},
+	}
+}

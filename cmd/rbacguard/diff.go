@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rbacguard/rbacguard/checks"
+	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+// reportFlags are shared by the commands that print a report.
+type reportFlags struct {
+	output           outputFormat
+	failOn           report.Severity
+	defaultNamespace string
+	remoteBases      []string
+}
+
+func (f *reportFlags) register(c *cobra.Command, defaultFailOn report.Severity) {
+	f.output = "text"
+	f.failOn = defaultFailOn
+	c.Flags().VarP(&f.output, "output", "o", "report format: text, json, markdown or sarif")
+	c.Flags().Var(&f.failOn, "fail-on", "fail (exit 1) on findings at or above this severity: critical, high, medium, low, info or none")
+	c.Flags().StringVar(&f.defaultNamespace, "default-namespace", "default", "namespace of objects that name none")
+	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+}
+
+func (f *reportFlags) options() diff.Options {
+	o := diff.DefaultOptions()
+	o.FailOn = f.failOn
+	o.DefaultNamespace = f.defaultNamespace
+	o.Render.RemoteBases = f.remoteBases
+	return o
+}
+
+func newDiffCmd(e *env) *cobra.Command {
+	var f reportFlags
+	c := &cobra.Command{
+		Use:   "diff BASE [HEAD]",
+		Short: "Report what HEAD grants that BASE did not",
+		Long: `diff compares two trees of Kubernetes manifests. Each of BASE and HEAD is a
+directory or a git revision of the repository in the current directory (read from
+git objects, so untracked and ignored files play no part). HEAD defaults to the
+working tree. The exit code is 1 when a finding is at or above --fail-on.`,
+		Example: `  rbacguard diff testdata/example/base testdata/example/head
+  rbacguard diff main            # the working tree against branch main
+  rbacguard diff origin/main HEAD -o json`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			ctx := c.Context()
+			base, err := openTree(c, args[0])
+			if err != nil {
+				return err
+			}
+			headArg := ""
+			if len(args) == 2 {
+				headArg = args[1]
+			}
+			head, err := openTree(c, headArg)
+			if err != nil {
+				return err
+			}
+			r, err := diff.Run(ctx, base, head, f.options())
+			if err != nil {
+				return err
+			}
+			return writeReport(e, r, f.output, displayPrefix(headArg))
+		},
+	}
+	f.register(c, report.High)
+	return c
+}
+
+func newScanCmd(e *env) *cobra.Command {
+	var f reportFlags
+	c := &cobra.Command{
+		Use:   "scan [REV|DIR]",
+		Short: "Report the risky access one tree grants",
+		Long: `scan reports every risky permission a tree grants as it stands, most severe
+first: a directory, or a git revision of the repository in the current directory
+(default: the working tree). The exit code is 1 when a finding is at or above
+--fail-on.`,
+		Example: `  rbacguard scan testdata/example/head
+  rbacguard scan main --fail-on critical`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			t, err := openTree(c, arg)
+			if err != nil {
+				return err
+			}
+			r, err := diff.Scan(c.Context(), t, f.options())
+			if err != nil {
+				return err
+			}
+			return writeReport(e, r, f.output, displayPrefix(arg))
+		},
+	}
+	f.register(c, report.High)
+	return c
+}
+
+// openTree reads arg as a directory if one exists by that name, else as a
+// git revision of the repository in the current directory; "" is the
+// working tree.
+func openTree(c *cobra.Command, arg string) (source.Tree, error) {
+	lim := source.DefaultLimits()
+	if arg == "" {
+		t, err := source.WorkTree(c.Context(), ".", lim)
+		if err != nil {
+			return source.Dir(".", lim)
+		}
+		return t, nil
+	}
+	if info, err := os.Stat(arg); err == nil && info.IsDir() {
+		return source.Dir(arg, lim)
+	}
+	return source.GitRev(c.Context(), ".", arg, lim)
+}
+
+// displayPrefix is joined before report paths in the terminal when the
+// tree is a directory, so that paths can be clicked.
+func displayPrefix(arg string) string {
+	if info, err := os.Stat(arg); err == nil && info.IsDir() && arg != "." {
+		return strings.TrimSuffix(arg, "/") + "/"
+	}
+	return ""
+}
+
+func writeReport(e *env, r *report.Report, format outputFormat, prefix string) error {
+	var err error
+	switch format {
+	case "json":
+		err = checks.WriteJSON(e.stdout, r)
+	case "markdown":
+		err = checks.WriteMarkdown(e.stdout, r)
+	case "sarif":
+		err = checks.WriteSARIF(e.stdout, r, checks.SARIFOptions{})
+	default:
+		err = checks.WriteText(e.stdout, r, checks.TextOptions{PathPrefix: prefix, Color: isTerminal(e.stdout)})
+	}
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if r.Verdict == report.Fail {
+		return errGateFailed
+	}
+	return nil
+}
+
+// outputFormat is the --output flag, checked when parsed.
+type outputFormat string
+
+func (o *outputFormat) String() string { return string(*o) }
+func (o *outputFormat) Type() string   { return "format" }
+func (o *outputFormat) Set(v string) error {
+	switch v {
+	case "text", "json", "markdown", "sarif":
+		*o = outputFormat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown format %q: want text, json, markdown or sarif", v)
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0 && os.Getenv("NO_COLOR") == ""
+}
