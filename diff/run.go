@@ -27,6 +27,10 @@ type Options struct {
 	ExternalRoles []*manifest.Object
 	// SelectOverlay, when set, limits the run to the overlays it accepts.
 	SelectOverlay func(path string) bool
+	// PolicyPath is the policy file, read from the base tree in a diff (a
+	// pull request must not loosen its own gate) and from the tree in a
+	// scan. Empty means .github/rbacguard.yaml, if present.
+	PolicyPath string
 }
 
 // DefaultOptions gate on high and put namespace-less objects in "default".
