@@ -42,6 +42,11 @@ type Object struct {
 	// line of any field. It may describe the object before kustomize
 	// transformed it; LineOf then falls back to the nearest field it has.
 	src *yaml.Node
+	// written holds the lines of fields that a later layer (a kustomize
+	// patch, a namespace transformer) wrote over the source, keyed by
+	// fieldKey of their path. LineOf prefers them where they are at least
+	// as deep as what src has.
+	written map[string]Location
 }
 
 // Group returns the API group of the object ("" for the core group).
@@ -64,8 +69,21 @@ func (o *Object) String() string {
 // "rules", 2, "verbs", 0). When the source lacks part of the path — the field
 // was added by a kustomize patch, say — it returns the deepest field it has.
 func (o *Object) LineOf(path ...any) Location {
+	loc, depth := o.srcLine(path)
+	for d := len(path); d > 0 && d >= depth && len(o.written) > 0; d-- {
+		if w, ok := o.written[fieldKey(path[:d])]; ok {
+			return w
+		}
+	}
+	return loc
+}
+
+// srcLine walks src along path and returns the line of the deepest field
+// found and how many path elements it matched.
+func (o *Object) srcLine(path []any) (Location, int) {
 	loc := o.Origin
 	n := o.src
+	depth := 0
 	for _, p := range path {
 		if n == nil {
 			break
@@ -91,13 +109,44 @@ func (o *Object) LineOf(path ...any) Location {
 		}
 		loc.Line = at.Line
 		n = next
+		depth++
 	}
-	return loc
+	return loc, depth
+}
+
+// SetLine records that the field at path (and, unless a deeper entry says
+// otherwise, everything under it) was written at loc, over whatever the
+// source document had: render calls it for fields a patch or transformer
+// set. It returns o for chaining.
+func (o *Object) SetLine(loc Location, path ...any) *Object {
+	if o.written == nil {
+		o.written = map[string]Location{}
+	}
+	o.written[fieldKey(path)] = loc
+	return o
+}
+
+func fieldKey(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			b.WriteString("/s:")
+			b.WriteString(strings.ReplaceAll(k, "/", "~1"))
+		case int:
+			b.WriteString("/i:")
+			b.WriteString(strconv.Itoa(k))
+		default:
+			fmt.Fprintf(&b, "/?:%v", k)
+		}
+	}
+	return b.String()
 }
 
 // WithSource returns a copy of o whose field lines come from node in path;
 // render uses it to point kustomize output back at the file that defined it.
 func (o Object) WithSource(path string, node *yaml.Node) *Object {
+	o.written = nil
 	o.Origin = Location{Path: path, Line: node.Line}
 	o.src = node
 	if o.src.Kind == yaml.DocumentNode && len(o.src.Content) > 0 {
@@ -263,7 +312,7 @@ func cleanYAMLError(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 }
 
-// String returns a field of the body by path, or "".
+// Str returns the string at a path of map keys, or "".
 func (o *Object) Str(path ...string) string {
 	v, _ := o.Get(path...).(string)
 	return v

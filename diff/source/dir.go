@@ -51,48 +51,27 @@ func Dir(root string, lim Limits) (Tree, error) {
 
 // WorkTree reads the files git knows of in a work tree (tracked, plus
 // untracked ones that .gitignore does not exclude), as they are on disk.
+// Paths are relative to the repository's top directory.
 func WorkTree(ctx context.Context, repo string, lim Limits) (Tree, error) {
-	out, err := git(ctx, repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	if err != nil {
-		return nil, err
-	}
 	top, err := git(ctx, repo, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return nil, err
 	}
 	root := strings.TrimSpace(string(top))
-	prefix, err := git(ctx, repo, "rev-parse", "--show-prefix")
+	out, err := git(ctx, root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	if err != nil {
 		return nil, err
 	}
-	_ = prefix
 	m := NewMem("working tree", lim)
 	for _, rel := range strings.Split(string(out), "\x00") {
 		if rel == "" {
 			continue
 		}
-		// ls-files names paths relative to repo; make them relative to the top.
-		abs := filepath.Join(repo, filepath.FromSlash(rel))
-		r, err := filepath.Rel(root, mustAbs(abs))
-		if err != nil {
-			return nil, err
-		}
-		if err := addFile(m, root, filepath.ToSlash(r)); err != nil {
+		if err := addFile(m, root, rel); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
-}
-
-func mustAbs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	if e, err := filepath.EvalSymlinks(a); err == nil {
-		return e
-	}
-	return a
 }
 
 // addFile reads root/rel into m, following a symbolic link only when its
