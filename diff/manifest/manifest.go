@@ -250,10 +250,24 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	if o.APIVersion == "" || o.Kind == "" {
 		return nil, ErrNotObject
 	}
+	if o.Name == "" && isConfigFile(o) {
+		// Configuration files (kubeadm, kube-apiserver, kubeconfig) are
+		// named by their path: there is one per file.
+		o.Name = path
+	}
 	if o.Name == "" && !isList(o) {
 		return nil, fmt.Errorf("%s has no metadata.name", o.Kind)
 	}
 	return o, nil
+}
+
+// isConfigFile reports kinds that are configuration files read by a
+// Kubernetes component rather than API objects: they carry no
+// metadata.name.
+func isConfigFile(o *Object) bool {
+	g := o.Group()
+	return g == "kubeadm.k8s.io" || strings.HasSuffix(g, ".config.k8s.io") ||
+		o.APIVersion == "v1" && o.Kind == "Config"
 }
 
 func isList(o *Object) bool {

@@ -205,3 +205,29 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecode_ConfigFilesAreNamedByPath(t *testing.T) {
+	objs, errs := Decode("etc/kubeadm.yaml", []byte(`apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+apiServer:
+  extraArgs:
+  - name: anonymous-auth
+    value: "true"
+---
+apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+jwt: []
+---
+apiVersion: v1
+kind: Config
+users: []
+`))
+	if len(errs) > 0 || len(objs) != 3 {
+		t.Fatalf("objects %d, errors %v", len(objs), errs)
+	}
+	for _, o := range objs {
+		if o.Name != "etc/kubeadm.yaml" {
+			t.Errorf("%s named %q, want the file path", o.Kind, o.Name)
+		}
+	}
+}

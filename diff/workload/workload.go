@@ -7,9 +7,7 @@ package workload
 import (
 	"cmp"
 	"slices"
-
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
 )
@@ -38,16 +36,6 @@ func (w Workload) String() string { return w.Kind + " " + w.Namespace + "/" + w.
 func (w Workload) LineOf(path ...any) manifest.Location {
 	full := append(slices.Clip(w.SpecPath), path...)
 	return w.Object.LineOf(full...)
-}
-
-// Spec converts the pod spec into the typed struct. A spec that does not
-// convert (a field of the wrong type) is an error, and callers skip it.
-func (w Workload) Spec() (*corev1.PodSpec, error) {
-	var s corev1.PodSpec
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(w.PodSpec, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
 }
 
 // specPaths maps a kind to where its pod spec lives. Groups are checked
@@ -168,15 +156,35 @@ func Automount(w Workload, serviceAccounts map[[2]string]*manifest.Object) (bool
 }
 
 // MountsToken reports whether the workload's pods hold a token of their
-// service account: the automounted one (pod automountServiceAccountToken,
-// else the ServiceAccount object's, else true), or one the pod spec asks
-// for itself through a projected serviceAccountToken volume, which the
-// kubelet mounts whatever automountServiceAccountToken says.
+// service account that the API server accepts: the automounted one (pod
+// automountServiceAccountToken, else the ServiceAccount object's, else
+// true), or one the pod spec asks for itself through a projected
+// serviceAccountToken volume for the API server (see APIAudience), which
+// the kubelet mounts whatever automountServiceAccountToken says. Projected
+// tokens for other audiences do not count: the API server rejects them.
 func MountsToken(w Workload, serviceAccounts map[[2]string]*manifest.Object) bool {
 	if on, _ := Automount(w, serviceAccounts); on {
 		return true
 	}
-	return len(ProjectedTokens(w)) > 0
+	for _, p := range ProjectedTokens(w) {
+		if APIAudience(p.Audience) {
+			return true
+		}
+	}
+	return false
+}
+
+// APIAudience reports whether a projected token for this audience works
+// against the API server: the empty audience means the API server's own,
+// and a kubernetes.default.svc URL is its usual name. (A cluster whose
+// --api-audiences lists other names accepts those too; this cannot know.)
+func APIAudience(aud string) bool {
+	if aud == "" {
+		return true
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(aud, "https://"), "http://")
+	return host == "kubernetes.default.svc" || strings.HasPrefix(host, "kubernetes.default.svc.") ||
+		host == "kubernetes.default" || host == "kubernetes"
 }
 
 // DefaultExpirationSeconds is the lifetime of a projected token that does

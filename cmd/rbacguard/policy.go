@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rbacguard/rbacguard/diff/policy"
+)
+
+func newPolicyCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "policy",
+		Short: "Work with the policy file",
+	}
+	c.AddCommand(&cobra.Command{
+		Use:   "validate [FILE]",
+		Short: "Check a policy file (default " + policy.DefaultPath + ")",
+		Long: `validate reads a policy file and reports every problem at once, each with
+its file and line. The exit code is 0 for a valid file and 2 otherwise.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := policy.DefaultPath
+			if len(args) == 1 {
+				name = args[0]
+			}
+			abs, err := filepath.Abs(name)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(abs); err != nil {
+				return fmt.Errorf("policy file %s: %w", name, err)
+			}
+			if err := policy.ValidateFile(os.DirFS(filepath.Dir(abs)), filepath.Base(abs)); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s: valid\n", name)
+			return err
+		},
+	})
+	return c
+}

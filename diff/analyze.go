@@ -1,0 +1,39 @@
+package diff
+
+import (
+	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/rbac"
+	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/token"
+)
+
+// analyze compares one overlay's objects at base and head: effective RBAC
+// permissions first, then token exposure and authentication settings,
+// judged with what the RBAC engine says each account can do at head.
+func analyze(overlay string, base, head []*manifest.Object, o Options, changed func(string, int) bool) []report.Finding {
+	bg := rbac.Build(base, o.rbacOptions(nil))
+	hg := rbac.Build(head, o.rbacOptions(changed))
+	findings := rbac.Compare(overlay, bg, hg)
+	addWorkloads(findings, head, o.DefaultNamespace)
+	increased := map[[2]string]bool{}
+	for _, f := range findings {
+		if f.Kind == report.RBACIncrease && f.Subject.Kind == "ServiceAccount" {
+			increased[[2]string{f.Subject.Namespace, f.Subject.Name}] = true
+		}
+	}
+	to := token.Options{
+		DefaultNamespace: o.DefaultNamespace,
+		AccountRisk:      hg.AccountRisk,
+		AccountIncrease:  func(ns, name string) bool { return increased[[2]string{ns, name}] },
+	}
+	return append(findings, token.Compare(overlay, base, head, to)...)
+}
+
+// scanOverlay reports the risky access and token exposure one overlay has.
+func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Finding {
+	g := rbac.Build(objs, o.rbacOptions(nil))
+	findings := rbac.Scan(overlay, g)
+	addWorkloads(findings, objs, o.DefaultNamespace)
+	to := token.Options{DefaultNamespace: o.DefaultNamespace, AccountRisk: g.AccountRisk}
+	return append(findings, token.Scan(overlay, objs, to)...)
+}
