@@ -53,7 +53,7 @@
 //
 // Configuration files that are not API objects (kubeadm
 // ClusterConfiguration, AuthenticationConfiguration, kubeconfig) have no
-// metadata.name; ConfigObjects turns them into objects for Compare and Scan.
-// The same documents held in ConfigMap values are found by Compare and Scan
+// metadata.name; manifest.Decode names them by their path. The same
+// documents held in ConfigMap values are found by Compare and Scan
 // themselves.
 package token
