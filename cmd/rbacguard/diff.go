@@ -9,6 +9,7 @@ import (
 
 	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/policy"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -19,23 +20,39 @@ type reportFlags struct {
 	failOn           report.Severity
 	defaultNamespace string
 	remoteBases      []string
+	config           string
 }
 
-func (f *reportFlags) register(c *cobra.Command, defaultFailOn report.Severity) {
+func (f *reportFlags) register(c *cobra.Command) {
 	f.output = "text"
-	f.failOn = defaultFailOn
 	c.Flags().VarP(&f.output, "output", "o", "report format: text, json, markdown or sarif")
-	c.Flags().Var(&f.failOn, "fail-on", "fail (exit 1) on findings at or above this severity: critical, high, medium, low, info or none")
-	c.Flags().StringVar(&f.defaultNamespace, "default-namespace", "default", "namespace of objects that name none")
+	c.Flags().Var(&f.failOn, "fail-on", "fail (exit 1) on findings at or above this severity: critical, high, medium, low, info or none (default: the policy's failOn, else high)")
+	c.Flags().StringVar(&f.defaultNamespace, "default-namespace", "", `namespace of objects that name none (default: the policy's, else "default")`)
+	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the base tree (default "+policy.DefaultPath+" in the base tree)")
 	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
 }
 
-func (f *reportFlags) options() diff.Options {
+func (f *reportFlags) options() (diff.Options, error) {
 	o := diff.DefaultOptions()
 	o.FailOn = f.failOn
 	o.DefaultNamespace = f.defaultNamespace
 	o.Render.RemoteBases = f.remoteBases
-	return o
+	if f.config != "" {
+		if info, err := os.Stat(f.config); err == nil && !info.IsDir() {
+			fsys, rel, err := localFile(f.config)
+			if err != nil {
+				return o, err
+			}
+			p, err := policy.Load(fsys, rel)
+			if err != nil {
+				return o, err
+			}
+			o.Policy = p
+		} else {
+			o.PolicyPath = f.config
+		}
+	}
+	return o, nil
 }
 
 func newDiffCmd(e *env) *cobra.Command {
@@ -65,14 +82,18 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 			if err != nil {
 				return err
 			}
-			r, err := diff.Run(ctx, base, head, f.options())
+			o, err := f.options()
+			if err != nil {
+				return err
+			}
+			r, err := diff.Run(ctx, base, head, o)
 			if err != nil {
 				return err
 			}
 			return writeReport(e, r, f.output, displayPrefix(headArg))
 		},
 	}
-	f.register(c, report.High)
+	f.register(c)
 	return c
 }
 
@@ -97,14 +118,18 @@ first: a directory, or a git revision of the repository in the current directory
 			if err != nil {
 				return err
 			}
-			r, err := diff.Scan(c.Context(), t, f.options())
+			o, err := f.options()
+			if err != nil {
+				return err
+			}
+			r, err := diff.Scan(c.Context(), t, o)
 			if err != nil {
 				return err
 			}
 			return writeReport(e, r, f.output, displayPrefix(arg))
 		},
 	}
-	f.register(c, report.High)
+	f.register(c)
 	return c
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -26,14 +27,14 @@ its file and line. The exit code is 0 for a valid file and 2 otherwise.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			abs, err := filepath.Abs(name)
+			if _, err := os.Stat(name); err != nil {
+				return fmt.Errorf("policy file %s: %w", name, err)
+			}
+			fsys, rel, err := localFile(name)
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(abs); err != nil {
-				return fmt.Errorf("policy file %s: %w", name, err)
-			}
-			if err := policy.ValidateFile(os.DirFS(filepath.Dir(abs)), filepath.Base(abs)); err != nil {
+			if err := policy.ValidateFile(fsys, rel); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(e.stdout, "%s: valid\n", name)
@@ -41,4 +42,18 @@ its file and line. The exit code is 0 for a valid file and 2 otherwise.`,
 		},
 	})
 	return c
+}
+
+// localFile opens a file of the local disk as an fs.FS and a name in it,
+// keeping the name as the user wrote it when it lies below the current
+// directory, so that messages say "policy.yaml:3", not an absolute path.
+func localFile(name string) (fs.FS, string, error) {
+	if filepath.IsLocal(name) {
+		return os.DirFS("."), filepath.ToSlash(filepath.Clean(name)), nil
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, "", err
+	}
+	return os.DirFS(filepath.Dir(abs)), filepath.Base(abs), nil
 }
