@@ -247,8 +247,15 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 		o.Name, _ = meta["name"].(string)
 		o.Namespace, _ = meta["namespace"].(string)
 	}
-	if o.APIVersion == "" || o.Kind == "" {
+	switch {
+	case o.APIVersion == "" && o.Kind == "":
 		return nil, ErrNotObject
+	case o.Kind == "":
+		// Half a manifest is a broken manifest, not some other YAML:
+		// kubectl rejects it, and it may have been meant to grant anything.
+		return nil, errors.New("kind is missing: a Kubernetes object needs apiVersion, kind and metadata.name")
+	case o.APIVersion == "":
+		return nil, fmt.Errorf("%s has no apiVersion: a Kubernetes object needs apiVersion, kind and metadata.name", o.Kind)
 	}
 	if o.Name == "" && isConfigFile(o) {
 		// Configuration files (kubeadm, kube-apiserver, kubeconfig) are

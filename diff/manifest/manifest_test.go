@@ -63,7 +63,7 @@ items:
 		{
 			name:     "no kind",
 			in:       "apiVersion: v1\nmetadata: {name: a}\n",
-			problems: []string{"not a Kubernetes object"},
+			problems: []string{"kind is missing"},
 		},
 		{
 			name:     "no name",

@@ -271,6 +271,9 @@ func (g *Graph) add(obj *manifest.Object, from origin) {
 		}
 		for i, pr := range rules {
 			field := fmt.Sprintf("rules[%d]", i)
+			if len(pr.Resources) > 0 && len(pr.APIGroups) == 0 && !from.builtin && !from.external {
+				g.problem(report.Medium, obj, fmt.Sprintf("%s: %s has resources but no apiGroups; it matches nothing and the API server rejects the %s", obj, field, obj.Kind), field)
+			}
 			ru := newRule(pr, []report.Ref{ro.ref(field)})
 			ru.obj, ru.index = ro.obj, i
 			ro.rules = append(ro.rules, ru)
@@ -300,6 +303,10 @@ func (g *Graph) checkBinding(b *binding, obj *manifest.Object) bool {
 		return true
 	}
 	ref := b.roleRef
+	if ref.APIGroup == "" {
+		// rbac/v1 defaults an empty roleRef.apiGroup (SetDefaults_RoleBinding).
+		b.roleRef.APIGroup, ref.APIGroup = Group, Group
+	}
 	switch {
 	case ref.APIGroup != Group:
 		g.problem(report.Medium, obj, fmt.Sprintf("%s: roleRef.apiGroup is %q; it must be %q, so the API server rejects this binding", obj, ref.APIGroup, Group), "roleRef")

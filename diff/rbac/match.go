@@ -109,6 +109,8 @@ var clusterScoped = map[string][]string{
 	"certificates.k8s.io":          {"certificatesigningrequests", "clustertrustbundles", "signers"},
 	"flowcontrol.apiserver.k8s.io": {"flowschemas", "prioritylevelconfigurations"},
 	"internal.apiserver.k8s.io":    {"storageversions"},
+	"metrics.k8s.io":               {"nodes"},
+	"snapshot.storage.k8s.io":      {"volumesnapshotclasses", "volumesnapshotcontents"},
 	"networking.k8s.io":            {"ingressclasses", "ipaddresses", "servicecidrs"},
 	"node.k8s.io":                  {"runtimeclasses"},
 	"policy":                       {"podsecuritypolicies"},

@@ -149,8 +149,8 @@ func allowsAny(a rbacv1.PolicyRule, r risk, scope string) bool {
 	for _, v := range r.verbs {
 		for _, g := range r.group {
 			for _, res := range r.resources {
-				if scope != "" && IsClusterScoped(g, res) {
-					continue
+				if scope != "" && IsClusterScoped(g, res) && !(g == "" && res == "namespaces") {
+					continue // the namespace object itself is the one exception
 				}
 				resource, sub, _ := strings.Cut(res, "/")
 				req := Request{ResourceRequest: true, Verb: v, APIGroup: g, Resource: resource, Subresource: sub, Name: name}
