@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/policy"
 	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -31,34 +33,48 @@ type Options struct {
 	// pull request must not loosen its own gate) and from the tree in a
 	// scan. Empty means .github/rbacguard.yaml, if present.
 	PolicyPath string
+	// Policy, when set, is used instead of reading PolicyPath from the tree
+	// (a policy file the operator names on the command line).
+	Policy *policy.Policy
+	// Now is the clock for exemption expiry; nil means time.Now.
+	Now func() time.Time
 }
 
-// DefaultOptions gate on high and put namespace-less objects in "default".
+// DefaultOptions take the gate threshold and default namespace from the
+// policy file, else gate on high and put namespace-less objects in
+// "default".
 func DefaultOptions() Options {
-	return Options{DefaultNamespace: "default", FailOn: report.High, Render: render.DefaultOptions()}
+	return Options{Render: render.DefaultOptions()}
 }
 
 // Run compares base and head: what the change does to who may do what.
 func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report, error) {
+	// render-owned: planning and rendering live in pairOverlays.
+	o, pol, err := withPolicy(base, o)
+	if err != nil {
+		return nil, err
+	}
 	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
 	changed := newChangedLines(base, head)
-	for _, p := range pairOverlays(render.Overlays(base), render.Overlays(head)) {
-		if o.SelectOverlay != nil && !o.SelectOverlay(p.path) {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ov, findings := compareOverlay(ctx, base, head, p, o, changed.Changed)
+	rendered := pairOverlays(ctx, base, head, o)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, p := range rendered {
+		ov, findings := compareOverlay(p, o, changed.Changed)
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
 	}
-	r.Finish(o.FailOn)
+	finish(r, pol, o, base, head)
 	return r, nil
 }
 
 // Scan reports the risky access one tree grants, as it stands.
 func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error) {
+	o, pol, err := withPolicy(t, o)
+	if err != nil {
+		return nil, err
+	}
 	r := &report.Report{Mode: "scan", Head: t.Rev()}
 	for _, ov := range render.Overlays(t) {
 		if o.SelectOverlay != nil && !o.SelectOverlay(ov.Path) {
@@ -80,12 +96,9 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		}
 		r.Overlays = append(r.Overlays, status)
 		r.Findings = append(r.Findings, docProblems(ov.Path, res.Problems, nil)...)
-		g := rbac.Build(res.Objects, o.rbacOptions(nil))
-		findings := rbac.Scan(ov.Path, g)
-		addWorkloads(findings, res.Objects, o.DefaultNamespace)
-		r.Findings = append(r.Findings, findings...)
+		r.Findings = append(r.Findings, scanOverlay(ov.Path, res.Objects, o)...)
 	}
-	r.Finish(o.FailOn)
+	finish(r, pol, o, nil, nil)
 	return r, nil
 }
 
@@ -98,82 +111,52 @@ type overlayPair struct {
 	base, head *render.Overlay
 }
 
-// pairOverlays matches the overlays of base and head by path.
-func pairOverlays(base, head []render.Overlay) []overlayPair {
-	byPath := map[string]*overlayPair{}
-	var order []string
-	for _, side := range []struct {
-		ovs    []render.Overlay
-		isHead bool
-	}{{base, false}, {head, true}} {
-		for i := range side.ovs {
-			ov := &side.ovs[i]
-			p, ok := byPath[ov.Path]
-			if !ok {
-				p = &overlayPair{path: ov.Path}
-				byPath[ov.Path] = p
-				order = append(order, ov.Path)
-			}
-			if side.isHead {
-				p.head = ov
-			} else {
-				p.base = ov
-			}
-		}
+// pairOverlays plans which overlays the change affects and renders those
+// at base and head on a bounded pool, in a stable order.
+func pairOverlays(ctx context.Context, base, head source.Tree, o Options) []render.Rendered {
+	// render-owned: see diff/render Plan and RenderAll.
+	pairs := render.Plan(base, head, o.Render)
+	if o.SelectOverlay != nil {
+		pairs = slices.DeleteFunc(pairs, func(p render.Pair) bool { return !o.SelectOverlay(p.Path) })
 	}
-	slices.Sort(order)
-	out := make([]overlayPair, 0, len(order))
-	for _, path := range order {
-		out = append(out, *byPath[path])
-	}
-	return out
+	return render.RenderAll(ctx, base, head, pairs, o.Render)
 }
 
-func compareOverlay(ctx context.Context, base, head source.Tree, p overlayPair, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {
-	status := report.Overlay{Path: p.path, Status: report.OverlayRendered}
-	switch {
-	case p.base == nil:
+func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {
+	// render-owned: turns one rendered pair into its status and findings.
+	status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
+	switch p.Status {
+	case render.Unchanged:
+		status.Status = report.OverlayUnchanged
+		return status, nil
+	case render.Added:
 		status.Status = report.OverlayAdded
-	case p.head == nil:
+	case render.Removed:
 		status.Status = report.OverlayRemoved
 	}
-	var baseRes, headRes *render.Result
-	var baseErr, headErr error
-	if p.base != nil {
-		baseRes, baseErr = render.Render(ctx, base, *p.base, o.Render)
-	}
-	if p.head != nil {
-		headRes, headErr = render.Render(ctx, head, *p.head, o.Render)
-	}
+	baseRes, headRes, baseErr, headErr := p.Base, p.Head, p.BaseErr, p.HeadErr
 	var findings []report.Finding
 	if headErr != nil {
 		status.Status, status.Error = report.OverlayFailed, headErr.Error()
 		sev, what := report.High, "no longer renders"
 		switch {
-		case p.base == nil:
+		case p.Pair.Base == nil:
 			what = "is new and cannot be rendered"
 		case baseErr != nil:
 			sev, what = report.Low, "still cannot be rendered"
 		}
-		return status, append(findings, renderError(p.path, headErr, sev, what))
+		return status, append(findings, renderError(p.Path, headErr, sev, what))
 	}
-	if baseErr != nil {
+	if baseErr != nil || baseRes == nil {
 		// Base did not render: everything head grants is compared with
 		// nothing, which over-reports rather than hides.
-		baseRes = &render.Result{}
-	}
-	if baseRes == nil {
 		baseRes = &render.Result{}
 	}
 	if headRes == nil {
 		headRes = &render.Result{}
 	}
-	findings = append(findings, docProblems(p.path, headRes.Problems, baseRes.Problems)...)
-	bg := rbac.Build(baseRes.Objects, o.rbacOptions(nil))
-	hg := rbac.Build(headRes.Objects, o.rbacOptions(changed))
-	rf := rbac.Compare(p.path, bg, hg)
-	addWorkloads(rf, headRes.Objects, o.DefaultNamespace)
-	findings = append(findings, rf...)
+	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
+	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed)...)
 	return status, findings
 }
 

@@ -46,7 +46,9 @@ GitHub check runs and review comments.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDiffCmd(e), newScanCmd(e), newVersionCmd(e))
+	root.AddCommand(newDiffCmd(e), newScanCmd(e), newPolicyCmd(e), newVersionCmd(e))
+	root.AddCommand(newServeCmd(e))
+	root.AddCommand(newActionCmd(e))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil:

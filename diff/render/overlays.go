@@ -28,8 +28,15 @@ type Overlay struct {
 
 // Overlays finds every kustomize root of t (a directory with a
 // kustomization that no other kustomization uses) and gathers the YAML
-// manifests outside any kustomization into the PlainOverlay.
-func Overlays(t source.Tree) []Overlay {
+// manifests outside any kustomization into the PlainOverlay, keeping those
+// the include and exclude globs of o select. Plain manifests are one unit
+// rather than one per directory because a binding in one directory often
+// names a role in another.
+func Overlays(t source.Tree, opts ...Options) []Overlay {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	dirs := map[string]string{} // dir → kustomization file
 	for _, f := range t.Files() {
 		if slices.Contains(KustomizationNames, path.Base(f)) {
@@ -39,14 +46,46 @@ func Overlays(t source.Tree) []Overlay {
 		}
 	}
 	used := map[string]bool{}
+	refs := map[string][]string{}
 	for dir, file := range dirs {
 		for _, ref := range kustomizationRefs(t, file) {
-			used[path.Clean(path.Join(dir, ref))] = true
+			p := path.Clean(path.Join(dir, ref))
+			used[p] = true
+			refs[dir] = append(refs[dir], p)
 		}
 	}
-	var out []Overlay
+	var roots []string
 	for _, dir := range sortedKeys(dirs) {
 		if !used[dir] {
+			roots = append(roots, dir)
+		}
+	}
+	// Kustomizations that only name each other (a cycle no root reaches)
+	// are rendered too, so that the cycle is reported, not skipped.
+	reached := map[string]bool{}
+	var reach func(string)
+	reach = func(d string) {
+		if reached[d] {
+			return
+		}
+		reached[d] = true
+		for _, r := range refs[d] {
+			reach(r)
+		}
+	}
+	for _, r := range roots {
+		reach(r)
+	}
+	for _, dir := range sortedKeys(dirs) {
+		if !reached[dir] {
+			roots = append(roots, dir)
+			reach(dir)
+		}
+	}
+	slices.Sort(roots)
+	var out []Overlay
+	for _, dir := range roots {
+		if o.selected(dir) {
 			out = append(out, Overlay{Path: dir, Kustomize: true})
 		}
 	}
@@ -56,7 +95,7 @@ func Overlays(t source.Tree) []Overlay {
 			plain = append(plain, f)
 		}
 	}
-	if len(plain) > 0 {
+	if len(plain) > 0 && o.selected(PlainOverlay) {
 		out = append(out, Overlay{Path: PlainOverlay, Files: plain})
 	}
 	return out
@@ -88,24 +127,24 @@ func insideKustomization(f string, dirs map[string]string) bool {
 }
 
 // kustomizationRefs lists the local paths a kustomization names in fields
-// that load other kustomizations or files: resources, bases, components.
+// that load other kustomizations or files: resources, bases, components,
+// transformers, generators and validators.
 func kustomizationRefs(t source.Tree, file string) []string {
 	data, err := fs.ReadFile(t, file)
 	if err != nil {
 		return nil
 	}
-	var k struct {
-		Resources  []string `yaml:"resources"`
-		Bases      []string `yaml:"bases"`
-		Components []string `yaml:"components"`
-	}
+	var k map[string]any
 	if yaml.Unmarshal(data, &k) != nil {
 		return nil
 	}
 	var refs []string
-	for _, r := range slices.Concat(k.Resources, k.Bases, k.Components) {
-		if !isRemote(r) {
-			refs = append(refs, r)
+	for _, field := range loaderFields {
+		list, _ := k[field].([]any)
+		for _, r := range list {
+			if s, ok := r.(string); ok && !isRemote(s) && !strings.Contains(s, "\n") {
+				refs = append(refs, s)
+			}
 		}
 	}
 	return refs

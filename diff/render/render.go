@@ -1,14 +1,19 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"runtime"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -19,17 +24,6 @@ import (
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
-// Options tune rendering.
-type Options struct {
-	// RemoteBases are URL prefixes a kustomization may load from. Empty
-	// (the default) refuses every remote base: fetching one would run git
-	// and reach the network.
-	RemoteBases []string
-}
-
-// DefaultOptions renders only what the tree holds.
-func DefaultOptions() Options { return Options{} }
-
 // Result is one rendered overlay.
 type Result struct {
 	Objects []*manifest.Object
@@ -37,9 +31,6 @@ type Result struct {
 	// rendered. Each names its file and document.
 	Problems []*manifest.DocError
 }
-
-// ErrRemoteBase marks a kustomization that names a remote base.
-var ErrRemoteBase = errors.New("remote bases are not rendered")
 
 // Error is an overlay that failed to render.
 type Error struct {
@@ -62,15 +53,19 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Render turns one overlay of t into objects.
+// Render turns one overlay of t into objects, within o.Limits.
 func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if !ov.Kustomize {
-		return renderPlain(t, ov.Files), nil
+		res := renderPlain(t, ov.Files)
+		if lim := o.Limits.withDefaults(); len(res.Objects) > lim.MaxResources {
+			return nil, &Error{Overlay: ov.Path, Err: fmt.Errorf("%w: %d resources, over the limit of %d", ErrTooLarge, len(res.Objects), lim.MaxResources)}
+		}
+		return res, nil
 	}
-	return renderKustomize(t, ov.Path, o)
+	return renderKustomize(ctx, t, ov.Path, o)
 }
 
 func renderPlain(t source.Tree, files []string) *Result {
@@ -126,50 +121,174 @@ func decodeFile(t source.Tree, f string) ([]*manifest.Object, []*manifest.DocErr
 	return objs, problems
 }
 
-func renderKustomize(t source.Tree, dir string, o Options) (*Result, error) {
-	if err := checkRemote(t, dir, o, map[string]bool{}); err != nil {
-		return nil, err
+func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) (*Result, error) {
+	lim := o.Limits.withDefaults()
+	c, err := follow(t, dir, o)
+	if err != nil {
+		return nil, overlayError(dir, err)
 	}
+	// The filesystem kustomize sees holds the overlay's inputs and nothing
+	// else: no path, relative, absolute or through a link, reaches a file
+	// the closure did not name from inside the tree.
 	mem := filesys.MakeFsInMemory()
-	for _, f := range t.Files() {
+	for _, f := range c.files {
 		data, err := fs.ReadFile(t, f)
 		if err != nil {
-			return nil, err
+			continue // a candidate name that does not exist
 		}
 		if err := mem.WriteFile("/"+f, data); err != nil {
-			return nil, err
+			return nil, &Error{Overlay: dir, Path: f, Err: err}
 		}
 	}
 	root := path.Join("/", dir)
+	// Origin annotations cost kustomize as much again (it then records
+	// every transformer on every object), so the first build goes without
+	// them and objects are matched to the closure's documents; only an
+	// ambiguous match (one name in two files) builds again with them.
+	res, ok, err := build(ctx, t, mem, root, dir, c, lim)
+	if err != nil {
+		return nil, blame(err, c)
+	}
+	if ok {
+		return res, nil
+	}
 	if err := addOriginAnnotations(mem, root); err != nil {
 		return nil, &Error{Overlay: dir, Err: err}
 	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(mem, root)
+	res, _, err = build(ctx, t, mem, root, dir, c, lim)
 	if err != nil {
-		return nil, &Error{Overlay: dir, Err: cleanKustomizeError(err)}
-	}
-	res := &Result{}
-	sources := sourceIndex{tree: t, docs: map[string][]*yaml.Node{}}
-	for _, r := range m.Resources() {
-		origin, _ := r.GetOrigin()
-		if err := r.SetOrigin(nil); err != nil {
-			return nil, &Error{Overlay: dir, Err: err}
-		}
-		data, err := r.AsYAML()
-		if err != nil {
-			return nil, &Error{Overlay: dir, Err: err}
-		}
-		objs, _ := manifest.Decode(dir, data)
-		for _, obj := range objs {
-			res.Objects = append(res.Objects, sources.locate(obj, r.OrgId().Name, dir, origin))
-		}
+		return nil, blame(err, c)
 	}
 	return res, nil
 }
 
+// quoted finds the paths and names kustomize quotes in its messages.
+var quoted = regexp.MustCompile(`'([^'\s]+)'`)
+
+// blame points a kustomize error at the kustomization line that names the
+// entry it complains about (the innermost one it quotes), when one does.
+func blame(err error, c *closure) error {
+	var re *Error
+	if !errors.As(err, &re) || re.Path != "" {
+		return err
+	}
+	msg := re.Err.Error()
+	var names []string // innermost first
+	ms := quoted.FindAllStringSubmatch(msg, -1)
+	for i := len(ms) - 1; i >= 0; i-- {
+		names = append(names, ms[i][1])
+	}
+	if f, _, ok := strings.Cut(msg, " does not exist"); ok {
+		names = append(names, f[strings.LastIndex(f, " ")+1:])
+	}
+	for _, q := range names {
+		for _, k := range c.kusts {
+			var hit *yaml.Node
+			eachScalar(k.root, func(n *yaml.Node) bool {
+				v := strings.TrimSpace(n.Value)
+				if v != "" && !strings.Contains(v, "\n") && (v == q || path.Clean(path.Join(k.dir, v)) == q) {
+					hit = n
+					return false
+				}
+				return true
+			})
+			if hit != nil {
+				re.Path, re.Line = k.path, hit.Line
+				return re
+			}
+		}
+	}
+	return re
+}
+
+// build runs kustomize once and locates what it rendered; ok is false if
+// an object could not be located without origin annotations.
+func build(ctx context.Context, t source.Tree, mem filesys.FileSystem, root, dir string, c *closure, lim Limits) (_ *Result, ok bool, _ error) {
+	m, err := runKrusty(ctx, mem, root, lim)
+	if err != nil {
+		return nil, false, &Error{Overlay: dir, Err: err}
+	}
+	if n := m.Size(); n > lim.MaxResources {
+		return nil, false, &Error{Overlay: dir, Err: fmt.Errorf("%w: %d resources, over the limit of %d", ErrTooLarge, n, lim.MaxResources)}
+	}
+	res := &Result{}
+	sources := newSourceIndex(t, dir, c)
+	var total int64
+	for _, r := range m.Resources() {
+		origin, _ := r.GetOrigin()
+		if origin != nil {
+			if err := r.SetOrigin(nil); err != nil {
+				return nil, false, &Error{Overlay: dir, Err: err}
+			}
+		}
+		obj, size, err := object(r.YNode())
+		if err != nil {
+			return nil, false, &Error{Overlay: dir, Err: err}
+		}
+		if total += size; total > lim.MaxRenderedBytes {
+			return nil, false, &Error{Overlay: dir, Err: fmt.Errorf("%w: rendered output exceeds %d bytes", ErrTooLarge, lim.MaxRenderedBytes)}
+		}
+		located, ok := sources.locate(obj, origin)
+		if !ok {
+			return nil, false, nil
+		}
+		res.Objects = append(res.Objects, located)
+	}
+	return res, true, nil
+}
+
+// runKrusty builds root with kustomize's built-in transformers only, and
+// gives up after the overlay's time limit. Kustomize cannot be cancelled:
+// a build that overruns is abandoned, bounded by the input limits.
+func runKrusty(ctx context.Context, mem filesys.FileSystem, root string, lim Limits) (resmap.ResMap, error) {
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	opts.PluginConfig = types.DisabledPluginConfig()
+	opts.PluginConfig.HelmConfig.Enabled = false
+	opts.PluginConfig.FnpLoadingOptions.EnableExec = false
+	opts.PluginConfig.FnpLoadingOptions.Network = false
+	type result struct {
+		m   resmap.ResMap
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("kustomize failed: %v", p)}
+			}
+		}()
+		m, err := krusty.MakeKustomizer(opts).Run(mem, root)
+		done <- result{m, err}
+	}()
+	timer := time.NewTimer(lim.Timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, cleanKustomizeError(r.err)
+		}
+		return r.m, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("%w: rendering took longer than %s", ErrTooLarge, lim.Timeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func overlayError(dir string, err error) error {
+	var re *Error
+	if errors.As(err, &re) {
+		re.Overlay = dir
+		return re
+	}
+	return &Error{Overlay: dir, Err: err}
+}
+
 // addOriginAnnotations asks kustomize to stamp every object with the file it
-// came from (buildMetadata: [originAnnotations]) in the in-memory copy.
+// came from (buildMetadata: [originAnnotations]) in the in-memory copy. It
+// appends the field rather than rewriting the file, so that kustomize's
+// messages keep the file's own line numbers.
 func addOriginAnnotations(mem filesys.FileSystem, dir string) error {
 	for _, name := range KustomizationNames {
 		p := path.Join(dir, name)
@@ -182,13 +301,24 @@ func addOriginAnnotations(mem filesys.FileSystem, dir string) error {
 		}
 		var k map[string]any
 		if err := yaml.Unmarshal(data, &k); err != nil {
-			return fmt.Errorf("%s: %w", strings.TrimPrefix(p, "/"), err)
+			return nil // kustomize reports the syntax error itself
 		}
-		if k == nil {
-			k = map[string]any{}
+		if meta, ok := k["buildMetadata"]; !ok {
+			out := append(bytes.TrimRight(data, " \t\r\n"), []byte("\nbuildMetadata: [originAnnotations]\n")...)
+			if bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) || bytes.Contains(data, []byte("\n---")) {
+				k["buildMetadata"] = []any{types.OriginAnnotations}
+				if out, err = yaml.Marshal(k); err != nil {
+					return err
+				}
+			}
+			return mem.WriteFile(p, out)
+		} else {
+			list, _ := meta.([]any)
+			if slices.Contains(list, any(types.OriginAnnotations)) {
+				return nil
+			}
+			k["buildMetadata"] = append(list, types.OriginAnnotations)
 		}
-		meta, _ := k["buildMetadata"].([]any)
-		k["buildMetadata"] = append(meta, types.OriginAnnotations)
 		out, err := yaml.Marshal(k)
 		if err != nil {
 			return err
@@ -198,11 +328,22 @@ func addOriginAnnotations(mem filesys.FileSystem, dir string) error {
 	return nil
 }
 
+// cleanKustomizeError makes kustomize's message readable: repository
+// paths instead of in-memory ones, and the wrapping chain shortened.
 func cleanKustomizeError(err error) error {
 	msg := err.Error()
-	// Paths in the in-memory filesystem start with "/": show them as
-	// repository paths.
 	msg = strings.ReplaceAll(msg, "'/", "'")
 	msg = strings.ReplaceAll(msg, " /", " ")
+	msg = strings.ReplaceAll(msg, "\"/", "\"")
+	// "accumulating resources: accumulation err='…': must build at
+	// directory: not a valid directory: 'x' doesn't exist" says the same
+	// thing three times; keep what is wrong.
+	if i := strings.LastIndex(msg, "doesn't exist"); i >= 0 {
+		if m := quoted.FindAllStringSubmatchIndex(msg[:i], -1); len(m) > 0 {
+			last := m[len(m)-1]
+			msg = msg[last[2]:last[3]] + " does not exist"
+		}
+	}
+	msg = strings.ReplaceAll(msg, "buildMetadata: [originAnnotations]", "")
 	return errors.New(msg)
 }

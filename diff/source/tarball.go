@@ -34,6 +34,9 @@ func Tarball(r io.Reader, rev string, lim Limits) (Tree, error) {
 		return nil, fmt.Errorf("read tarball %s: %w", rev, err)
 	}
 	defer gz.Close()
+	// One gzip member, as GitHub writes: a stream of empty members after it
+	// would otherwise be read forever without inflating a byte.
+	gz.Multistream(false)
 	// The tar reader must see EOF from the bound, not a short read: a
 	// LimitError is returned by the counting reader itself.
 	stream := &boundedReader{r: gz, left: streamLimit(lim)}

@@ -1,0 +1,807 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rbacguard/rbacguard/bot"
+	"github.com/rbacguard/rbacguard/bot/githubtest"
+	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+func TestAppJWT(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 500_000_000, time.UTC)
+	tok, err := AppJWT(testKey(), appID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwt.MapClaims{}
+	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(func() time.Time { return now }), jwt.WithIssuer("4242"))
+	parsed, err := p.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return &testKey().PublicKey, nil })
+	if err != nil {
+		t.Fatalf("verify with the public key: %v", err)
+	}
+	if parsed.Header["alg"] != "RS256" {
+		t.Errorf("alg = %v", parsed.Header["alg"])
+	}
+	iat, _ := claims.GetIssuedAt()
+	exp, _ := claims.GetExpirationTime()
+	want := now.Truncate(time.Second)
+	if !iat.Time.Equal(want.Add(-60 * time.Second)) {
+		t.Errorf("iat = %v, want 60 s before %v", iat.Time, want)
+	}
+	if d := exp.Time.Sub(want); d <= 0 || d > 10*time.Minute {
+		t.Errorf("exp is %v after now, want (0, 10m]", d)
+	}
+	// Integer NumericDates: GitHub refuses fractions.
+	seg := strings.Split(tok, ".")[1]
+	payload, _ := jwt.NewParser().DecodeSegment(seg)
+	if strings.Contains(string(payload), ".") {
+		t.Errorf("claims carry fractional times: %s", payload)
+	}
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ParseWithClaims(tok, jwt.MapClaims{}, func(*jwt.Token) (any, error) { return &other.PublicKey, nil }); err == nil {
+		t.Error("token verifies with another key")
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	valid := func() Config {
+		c := DefaultConfig()
+		c.AppID, c.PrivateKey, c.WebhookSecret = 1, keyPEM(), []byte("s")
+		return c
+	}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"no webhook secret", func(c *Config) { c.WebhookSecret = nil }, "webhook secret is required"},
+		{"no app id", func(c *Config) { c.AppID = 0 }, "app id is required"},
+		{"no private key", func(c *Config) { c.PrivateKey = nil }, "private key is required"},
+		{"bad private key", func(c *Config) {
+			c.PrivateKey = []byte("-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----\n")
+		}, "not a PEM-encoded RSA private key"},
+		{"relative github url", func(c *Config) { c.BaseURL = "api.github.com" }, "github url"},
+		{"no workers", func(c *Config) { c.Workers = 0 }, "workers must be between"},
+		{"no queue", func(c *Config) { c.QueueSize = 0 }, "queue size"},
+		{"stale before timeout", func(c *Config) { c.StaleAfter = c.JobTimeout }, "stale-after"},
+		{"bad comment mode", func(c *Config) { c.CommentMode = "loud" }, "comment mode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.edit(&c)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Validate = %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "nope") {
+				t.Errorf("error quotes the key: %v", err)
+			}
+		})
+	}
+}
+
+// A signed pull_request delivery in GitHub's shape ends in a completed
+// check run with the finding as annotation and review comment.
+func TestWebhook_PullRequestOpened(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []githubtest.Option
+	}{
+		{"tarball served directly", nil},
+		{"tarball redirect to codeload", []githubtest.Option{githubtest.TarballRedirect()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, tc.opts...)
+			e.seedPR(prNumber, headSHA)
+			code, body := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil)
+			if code != http.StatusAccepted {
+				t.Fatalf("status %d %s", code, body)
+			}
+			if got := e.wait(1); got[0] != jobFailure {
+				t.Fatalf("outcome %v, want failure (the gate fails on secrets read)", got)
+			}
+			runs := e.fake.CheckRuns(owner, repoName)
+			if len(runs) != 1 {
+				t.Fatalf("%d check runs, want 1", len(runs))
+			}
+			cr := runs[0]
+			if cr.Name != checkName || cr.HeadSHA != headSHA || cr.Status != "completed" || cr.Conclusion != "failure" || cr.ExternalID != "12" {
+				t.Errorf("check run = %+v", cr)
+			}
+			if len(cr.Annotations) == 0 || cr.Annotations[0].Path != "role.yaml" {
+				t.Errorf("annotations = %+v", cr.Annotations)
+			}
+			comments := e.fake.ReviewComments(owner, repoName, prNumber)
+			if len(comments) != 1 || comments[0].Path != "role.yaml" || comments[0].Line != 11 || comments[0].CommitID != headSHA {
+				t.Fatalf("review comments = %+v", comments)
+			}
+			if !strings.Contains(comments[0].Body, "secrets") {
+				t.Errorf("comment body %q does not mention secrets", comments[0].Body)
+			}
+			for _, r := range e.fake.Requests() {
+				if strings.Contains(r.Path, "/codeload/") && r.Auth != "none" {
+					t.Errorf("archive link fetched with credentials (%s)", r.Auth)
+				}
+			}
+			if got := e.counter("rbacguard_webhook_deliveries_total", "event", "pull_request", "outcome", "accepted"); got != 1 {
+				t.Errorf("accepted deliveries = %v", got)
+			}
+			if got := e.counter("rbacguard_job_duration_seconds", "outcome", jobFailure); got != 1 {
+				t.Errorf("jobs observed = %v", got)
+			}
+			if got := e.counter("rbacguard_github_api_requests_total", "status", "201"); got < 2 {
+				t.Errorf("201 API calls = %v, want the token and the check run at least", got)
+			}
+		})
+	}
+}
+
+func TestWebhook_Refused(t *testing.T) {
+	body := fixture(t, "pull_request_opened.json", nil)
+	tests := []struct {
+		name    string
+		body    []byte
+		headers map[string]string
+		status  int
+		outcome string
+	}{
+		{"unsigned", body, map[string]string{"X-Hub-Signature-256": ""}, 401, outcomeUnsigned},
+		{"wrong secret", body, map[string]string{"X-Hub-Signature-256": sign(body, "guess")}, 401, outcomeBadSignature},
+		{"sha1 only", body, map[string]string{"X-Hub-Signature-256": "", "X-Hub-Signature": "sha1=0123456789abcdef0123456789abcdef01234567"}, 401, outcomeUnsigned},
+		{"garbage signature", body, map[string]string{"X-Hub-Signature-256": "sha256=zz"}, 401, outcomeBadSignature},
+		{"body tampered", append([]byte(" "), body...), map[string]string{"X-Hub-Signature-256": sign(body, secret)}, 401, outcomeBadSignature},
+		{"too large", []byte(`{"pad":"` + strings.Repeat("x", 20<<10) + `"}`), nil, 413, outcomeTooLarge},
+		{"content type", body, map[string]string{"Content-Type": "text/plain"}, 415, outcomeBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.MaxBodyBytes = 16 << 10 })
+			e.seedPR(prNumber, headSHA)
+			headers := map[string]string{}
+			for k, v := range tc.headers {
+				headers[k] = v
+			}
+			if tc.name == "too large" {
+				headers["X-Hub-Signature-256"] = sign(tc.body, secret)
+			}
+			code, resp := e.deliver("pull_request", "d-1", tc.body, headers)
+			if code != tc.status {
+				t.Fatalf("status %d (%s), want %d", code, resp, tc.status)
+			}
+			if got := e.counter("rbacguard_webhook_deliveries_total", "outcome", tc.outcome); got != 1 {
+				t.Errorf("deliveries with outcome %s = %v", tc.outcome, got)
+			}
+			// Nothing was queued, so nothing can reach GitHub later.
+			if n := len(e.srv.q.all); n != 0 {
+				t.Errorf("%d jobs queued", n)
+			}
+			if n := e.apiRequests(); n != 0 {
+				t.Errorf("%d GitHub API requests, want none", n)
+			}
+		})
+	}
+}
+
+func TestWebhook_NotActedOn(t *testing.T) {
+	e := newEnv(t, nil)
+	tests := []struct {
+		name, event string
+		body        []byte
+		status      int
+		outcome     string
+	}{
+		{"ping", "ping", fixture(t, "ping.json", nil), 200, outcomePing},
+		{"unknown event", "issues", []byte(`{"action":"opened","issue":{"number":1}}`), 202, outcomeIgnored},
+		{"installation", "installation", fixture(t, "installation_created.json", nil), 202, outcomeIgnored},
+		{"pull request closed", "pull_request", prPayload(t, "closed", prNumber, headSHA), 202, outcomeIgnored},
+		{"pull request labeled", "pull_request", prPayload(t, "labeled", prNumber, headSHA), 202, outcomeIgnored},
+		{"check run of another app", "check_run", fixture(t, "check_run_rerequested.json", func(m map[string]any) {
+			m["check_run"].(map[string]any)["app"].(map[string]any)["id"] = 15368
+		}), 202, outcomeIgnored},
+		{"requested action", "check_run", fixture(t, "check_run_rerequested.json", func(m map[string]any) { m["action"] = "requested_action" }), 202, outcomeIgnored},
+		{"malformed", "pull_request", []byte(`{"action":"opened","pull_request":`), 400, outcomeBadRequest},
+		{"no installation", "pull_request", fixture(t, "pull_request_opened.json", func(m map[string]any) { delete(m, "installation") }), 400, outcomeBadRequest},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := e.deliver(tc.event, fmt.Sprintf("n-%d", i), tc.body, nil)
+			if code != tc.status {
+				t.Fatalf("status %d (%s), want %d", code, body, tc.status)
+			}
+			if got := e.counter("rbacguard_webhook_deliveries_total", "event", eventLabel(tc.event), "outcome", tc.outcome); got < 1 {
+				t.Errorf("no delivery counted as %s/%s", eventLabel(tc.event), tc.outcome)
+			}
+		})
+	}
+	if n := e.apiRequests(); n != 0 {
+		t.Errorf("%d GitHub API requests, want none", n)
+	}
+}
+
+// Redelivery (same delivery id), a second delivery of the same head and a
+// re-run produce one check run and one review comment.
+func TestWebhook_Redelivery(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seedPR(prNumber, headSHA)
+	body := fixture(t, "pull_request_opened.json", nil)
+	if code, resp := e.deliver("pull_request", "d-1", body, nil); code != 202 {
+		t.Fatalf("first delivery: %d %s", code, resp)
+	}
+	e.wait(1)
+	if code, resp := e.deliver("pull_request", "d-1", body, nil); code != 202 || !strings.Contains(resp, "duplicate") {
+		t.Fatalf("redelivery: %d %s", code, resp)
+	}
+	if code, resp := e.deliver("pull_request", "d-2", prPayload(t, "reopened", prNumber, headSHA), nil); code != 202 || !strings.Contains(resp, "duplicate") {
+		t.Fatalf("same head again: %d %s", code, resp)
+	}
+	if got := e.counter("rbacguard_webhook_deliveries_total", "outcome", outcomeDuplicate); got != 2 {
+		t.Errorf("duplicates = %v", got)
+	}
+	// An explicit re-run does run again, and still adds nothing.
+	if code, resp := e.deliver("check_run", "d-3", fixture(t, "check_run_rerequested.json", nil), nil); code != 202 || !strings.Contains(resp, "accepted") {
+		t.Fatalf("re-run: %d %s", code, resp)
+	}
+	e.wait(1)
+	if code, resp := e.deliver("check_suite", "d-4", fixture(t, "check_suite_rerequested.json", nil), nil); code != 202 || !strings.Contains(resp, "accepted") {
+		t.Fatalf("suite re-run: %d %s", code, resp)
+	}
+	e.wait(1)
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Conclusion != "failure" {
+		t.Fatalf("check runs = %+v, want one, failure", runs)
+	}
+	if n := len(e.fake.ReviewComments(owner, repoName, prNumber)); n != 1 {
+		t.Errorf("%d review comments, want 1", n)
+	}
+	var creates int
+	for _, r := range e.fake.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/check-runs") {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Errorf("%d check-run creates, want 1", creates)
+	}
+	// One installation token for three jobs: it is cached.
+	var tokens int
+	for _, r := range e.fake.Requests() {
+		if strings.HasSuffix(r.Path, "/access_tokens") {
+			tokens++
+		}
+	}
+	if tokens != 1 {
+		t.Errorf("%d installation tokens minted, want 1", tokens)
+	}
+}
+
+// A tree over its limits ends the job with a neutral run that says so.
+func TestWebhook_TreeTooLarge(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Limits = source.Limits{MaxFileBytes: 1 << 10, MaxTotalBytes: 100, MaxFiles: 100} })
+	e.seedPR(prNumber, headSHA)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	if got := e.wait(1); got[0] != jobError {
+		t.Fatalf("outcome %v", got)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Conclusion != "neutral" || !strings.Contains(runs[0].Summary, "too large") {
+		t.Fatalf("runs = %+v", runs)
+	}
+}
+
+// The first check-run create answers 502: retried below go-github, and
+// the run completes. A secondary rate limit on the update is waited out.
+func TestWebhook_RetriesFaults(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seedPR(prNumber, headSHA)
+	e.fake.FailNext("POST", "/repos/acme/platform/check-runs", http.StatusBadGateway, 1)
+	e.fake.FailNext("PATCH", "/repos/acme/platform/check-runs/*", http.StatusForbidden, 1)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatalf("status %d", code)
+	}
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Fatalf("outcome %v", got)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Status != "completed" {
+		t.Fatalf("check runs = %+v", runs)
+	}
+	if got := e.counter("rbacguard_github_api_requests_total", "status", "502"); got != 1 {
+		t.Errorf("502s counted = %v", got)
+	}
+	waits := e.sleeps.all()
+	if !cmpContains(waits, time.Second) || len(waits) != 2 {
+		t.Errorf("retry waits = %v, want a backoff and the 1 s Retry-After", waits)
+	}
+}
+
+func cmpContains(ds []time.Duration, d time.Duration) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// When the work fails anyway, the run is completed neutral with the error.
+func TestWebhook_FailureCompletesRun(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seedPR(prNumber, headSHA)
+	e.fake.FailNext("GET", "/repos/acme/platform/tarball/*", http.StatusNotFound, 10)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatalf("status %d", code)
+	}
+	if got := e.wait(1); got[0] != jobError {
+		t.Fatalf("outcome %v", got)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Status != "completed" || runs[0].Conclusion != "neutral" || !strings.Contains(runs[0].Summary, "tarball") {
+		t.Fatalf("check runs = %+v", runs)
+	}
+}
+
+// blocker is an Analyze hook that holds the jobs of chosen heads until
+// released or cancelled, and analyses the rest for real.
+type blocker struct {
+	heads    map[string]bool
+	started  chan string
+	release  chan struct{}
+	inFlight atomic.Int64
+	peak     atomic.Int64
+}
+
+func newBlocker(heads ...string) *blocker {
+	b := &blocker{heads: map[string]bool{}, started: make(chan string, 64), release: make(chan struct{})}
+	for _, h := range heads {
+		b.heads[h] = true
+	}
+	return b
+}
+
+func (b *blocker) analyze(real func(context.Context, source.Tree, source.Tree) (*report.Report, error)) func(context.Context, source.Tree, source.Tree) (*report.Report, error) {
+	return func(ctx context.Context, base, head source.Tree) (*report.Report, error) {
+		if b.heads[head.Rev()] {
+			b.started <- head.Rev()
+			select {
+			case <-b.release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return real(ctx, base, head)
+	}
+}
+
+// A newer push cancels the job of the older head, whose run is completed
+// neutral "superseded by <sha7>".
+func TestSupersede(t *testing.T) {
+	const newHead = "aaaabbbbccccddddeeeeffff0000111122223333"
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) { c.Analyze = b.analyze(defaultAnalyze(c)) })
+	e.seedPR(prNumber, headSHA)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("first push refused")
+	}
+	<-b.started
+	e.seedPR(prNumber, newHead)
+	if code, _ := e.deliver("pull_request", "d-2", prPayload(t, "synchronize", prNumber, newHead), nil); code != 202 {
+		t.Fatal("second push refused")
+	}
+	got := e.wait(2)
+	if diff := cmp.Diff([]string{jobFailure, jobSuperseded}, sortedOutcomes(got)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	byHead := map[string]githubtest.CheckRun{}
+	for _, cr := range e.fake.CheckRuns(owner, repoName) {
+		byHead[cr.HeadSHA] = cr
+	}
+	old := byHead[headSHA]
+	if old.Conclusion != "neutral" || !strings.Contains(old.Summary, "superseded by aaaabbb") {
+		t.Errorf("old head's run: %s %q", old.Conclusion, old.Summary)
+	}
+	if byHead[newHead].Conclusion != "failure" {
+		t.Errorf("new head's run: %+v", byHead[newHead])
+	}
+}
+
+func sortedOutcomes(o []string) []string {
+	out := append([]string(nil), o...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// defaultAnalyze is what New installs when Config.Analyze is nil.
+func defaultAnalyze(c *Config) func(context.Context, source.Tree, source.Tree) (*report.Report, error) {
+	o := c.Diff
+	return func(ctx context.Context, base, head source.Tree) (*report.Report, error) {
+		return diff.Run(ctx, base, head, o)
+	}
+}
+
+func TestQueueFull(t *testing.T) {
+	const head2, head3 = "2222222222222222222222222222222222222222", "3333333333333333333333333333333333333333"
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) {
+		c.Workers, c.QueueSize = 1, 1
+		c.Analyze = b.analyze(defaultAnalyze(c))
+	})
+	e.seedPR(prNumber, headSHA)
+	e.seedPR(13, head2)
+	e.seedPR(14, head3)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("first refused")
+	}
+	<-b.started // the only worker is busy; the queue is empty
+	if code, _ := e.deliver("pull_request", "d-2", prPayload(t, "opened", 13, head2), nil); code != 202 {
+		t.Fatal("second refused")
+	}
+	code, body := e.deliver("pull_request", "d-3", prPayload(t, "opened", 14, head3), nil)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, outcomeQueueFull) {
+		t.Fatalf("third: %d %s, want 503 queue_full", code, body)
+	}
+	if got := e.counter("rbacguard_queue_depth"); got != 1 {
+		t.Errorf("queue depth = %v", got)
+	}
+	close(b.release)
+	e.wait(2)
+	// Refused deliveries are not remembered: GitHub's redelivery works.
+	if code, _ := e.deliver("pull_request", "d-3", prPayload(t, "opened", 14, head3), nil); code != 202 {
+		t.Fatalf("redelivery after a 503: %d", code)
+	}
+	e.wait(1)
+}
+
+// 200 deliveries at once on 3 workers and 8 queue slots: every one is
+// processed, none dropped, and no more than 3 jobs and 8 queued ever
+// exist at a time.
+func TestManyDeliveries(t *testing.T) {
+	const n = 200
+	var inFlight, peak atomic.Int64
+	var maxQueued atomic.Int64
+	var e *env
+	e = newEnv(t, func(c *Config) {
+		c.Workers, c.QueueSize = 3, 8
+		c.EnqueueWait = time.Minute // back-pressure: a bound, never reached here
+		c.CommentMode = bot.CommentOff
+		c.Analyze = func(ctx context.Context, base, head source.Tree) (*report.Report, error) {
+			cur := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); cur > p && !peak.CompareAndSwap(p, cur); p = peak.Load() {
+			}
+			q := int64(len(e.srv.q.ch))
+			for p := maxQueued.Load(); q > p && !maxQueued.CompareAndSwap(p, q); p = maxQueued.Load() {
+			}
+			r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
+			r.Finish(report.High)
+			return r, nil
+		}
+	})
+	base, headFiles := repoTrees(t)
+	e.fake.SetTarball(owner, repoName, baseSHA, base)
+	heads := make([]string, n)
+	for i := range n {
+		heads[i] = fmt.Sprintf("%040x", 0xabc000+i)
+		e.fake.SetTarball(owner, repoName, heads[i], headFiles)
+		e.fake.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: 100 + i, BaseSHA: baseSHA, HeadSHA: heads[i], BaseRef: "main", HeadRef: fmt.Sprintf("b%d", i)})
+	}
+	payloads := make([][]byte, n)
+	for i := range n {
+		payloads[i] = prPayload(t, "opened", 100+i, heads[i])
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], errs[i] = e.post("pull_request", fmt.Sprintf("many-%d", i), payloads[i])
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if errs[i] != nil || c != http.StatusAccepted {
+			t.Fatalf("delivery %d: status %d, %v", i, c, errs[i])
+		}
+	}
+	out := e.wait(n)
+	for _, o := range out {
+		if o != jobSuccess {
+			t.Fatalf("outcomes %v", out)
+		}
+	}
+	if got := e.counter("rbacguard_webhook_deliveries_total", "outcome", outcomeAccepted); got != n {
+		t.Errorf("accepted = %v, want %d", got, n)
+	}
+	if got := e.counter("rbacguard_job_duration_seconds", "outcome", jobSuccess); got != n {
+		t.Errorf("jobs = %v, want %d", got, n)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	completed := 0
+	for _, cr := range runs {
+		if cr.Status == "completed" && cr.Conclusion == "success" {
+			completed++
+		}
+	}
+	if len(runs) != n || completed != n {
+		t.Errorf("%d runs, %d completed, want %d", len(runs), completed, n)
+	}
+	if p := peak.Load(); p > 3 {
+		t.Errorf("%d jobs at once, want at most 3 workers", p)
+	}
+	if q := maxQueued.Load(); q > 8 {
+		t.Errorf("%d jobs queued, want at most 8", q)
+	}
+	if d := e.counter("rbacguard_queue_depth"); d != 0 {
+		t.Errorf("queue depth %v after all jobs", d)
+	}
+}
+
+// Shutdown lets running jobs finish before its deadline.
+func TestShutdown_Finishes(t *testing.T) {
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) { c.Analyze = b.analyze(defaultAnalyze(c)) })
+	e.seedPR(prNumber, headSHA)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	<-b.started
+	errc := make(chan error, 1)
+	go func() { errc <- e.srv.Shutdown(context.Background()) }()
+	// Draining: not ready, and no new work.
+	for !e.srv.draining.Load() {
+		runtime.Gosched()
+	}
+	if resp, err := e.hooks.Client().Get(e.hooks.URL + "/readyz"); err != nil || resp.StatusCode != 503 {
+		t.Errorf("readyz while draining: %v %v", resp.StatusCode, err)
+	}
+	code, body := e.deliver("pull_request", "d-2", prPayload(t, "opened", 13, "2222222222222222222222222222222222222222"), nil)
+	if code != 503 || !strings.Contains(body, outcomeShuttingDown) {
+		t.Errorf("delivery while draining: %d %s", code, body)
+	}
+	close(b.release)
+	if err := <-errc; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Errorf("outcome %v", got)
+	}
+	if runs := e.fake.CheckRuns(owner, repoName); runs[0].Conclusion != "failure" {
+		t.Errorf("run %+v", runs[0])
+	}
+}
+
+// At the deadline, running jobs are interrupted and queued ones handed
+// back: every run is completed neutral, "interrupted".
+func TestShutdown_Interrupts(t *testing.T) {
+	const head2 = "2222222222222222222222222222222222222222"
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) {
+		c.Workers = 1
+		c.Analyze = b.analyze(defaultAnalyze(c))
+	})
+	e.seedPR(prNumber, headSHA)
+	e.seedPR(13, head2)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	<-b.started
+	if code, _ := e.deliver("pull_request", "d-2", prPayload(t, "opened", 13, head2), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the deadline has passed already
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if diff := cmp.Diff([]string{jobInterrupted, jobInterrupted}, e.wait(2)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 2 {
+		t.Fatalf("%d runs, want 2", len(runs))
+	}
+	for _, cr := range runs {
+		if cr.Status != "completed" || cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "interrupted, will be retried on the next push or re-run") {
+			t.Errorf("run on %s: %s/%s %q", sha7(cr.HeadSHA), cr.Status, cr.Conclusion, cr.Summary)
+		}
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		path string
+		want string
+	}{
+		{"/healthz", `"ok"`},
+		{"/readyz", `"ready"`},
+		{"/metrics", "rbacguard_queue_depth 0"},
+	} {
+		resp, err := e.hooks.Client().Get(e.hooks.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), tc.want) {
+			t.Errorf("GET %s: %d, want %q in\n%.400s", tc.path, resp.StatusCode, tc.want, b)
+		}
+	}
+	e.deliver("ping", "p-1", fixture(t, "ping.json", nil), nil)
+	resp, err := e.hooks.Client().Get(e.hooks.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`rbacguard_webhook_deliveries_total{event="ping",outcome="ping"} 1`,
+		"rbacguard_jobs_in_flight 0",
+		"go_goroutines",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if resp, _ := e.hooks.Client().Get(e.hooks.URL + "/webhook"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /webhook: %d", resp.StatusCode)
+	}
+}
+
+// Reconciliation completes our runs left in progress past StaleAfter on
+// open pull requests' heads, and nothing else.
+func TestReconcile(t *testing.T) {
+	const (
+		fresh = "f000000000000000000000000000000000000001"
+		stale = "5000000000000000000000000000000000000002"
+		other = "0000000000000000000000000000000000000003"
+	)
+	now := time.Now()
+	e := newEnv(t, nil)
+	// Three repositories, paged by two; the stale run is in the third.
+	for _, r := range []string{"alpha", "beta"} {
+		e.fake.AddInstallation(instID, owner, r)
+	}
+	e.stub.repos = []string{owner + "/alpha", owner + "/beta", owner + "/" + repoName}
+	e.stub.open[owner+"/"+repoName] = []stubPull{{Number: 1, HeadSHA: fresh}, {Number: 2, HeadSHA: stale}, {Number: 3, HeadSHA: other}}
+	gh := e.srv.cl.installation(instID)
+	pub := &bot.Publisher{Client: gh, AppID: appID}
+	start := func(sha, name string) {
+		if _, err := pub.Start(context.Background(), bot.Target{Owner: owner, Repo: repoName, HeadSHA: sha, PR: 1, CheckName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(fresh, checkName)
+	e.fake.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
+	start(stale, checkName)
+	start(other, "someone-else")
+	e.fake.SetNow(time.Now)
+
+	n, err := e.srv.Reconcile(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("Reconcile = %d, %v; want 1", n, err)
+	}
+	for _, cr := range e.fake.CheckRuns(owner, repoName) {
+		wantDone := cr.HeadSHA == stale
+		if done := cr.Status == "completed"; done != wantDone {
+			t.Errorf("run %s on %s: status %s", cr.Name, sha7(cr.HeadSHA), cr.Status)
+		}
+		if wantDone && (cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "restarted")) {
+			t.Errorf("stale run: %s %q", cr.Conclusion, cr.Summary)
+		}
+	}
+	if got := e.counter("rbacguard_reconciled_check_runs_total"); got != 1 {
+		t.Errorf("reconciled metric = %v", got)
+	}
+
+	// Bounded: with room for two repositories the third is not visited.
+	const stale2 = "5000000000000000000000000000000000000004"
+	e.stub.open[owner+"/"+repoName] = append(e.stub.open[owner+"/"+repoName], stubPull{Number: 4, HeadSHA: stale2})
+	e.fake.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
+	start(stale2, checkName)
+	e.fake.SetNow(time.Now)
+	e.srv.cfg.ReconcileMaxRepos = 2
+	if n, err := e.srv.Reconcile(context.Background()); err != nil || n != 0 {
+		t.Errorf("bounded Reconcile = %d, %v; want 0", n, err)
+	}
+	e.srv.cfg.ReconcileMaxRepos = 3
+	if n, err := e.srv.Reconcile(context.Background()); err != nil || n != 1 {
+		t.Errorf("Reconcile = %d, %v; want 1", n, err)
+	}
+}
+
+// A push delivered after a newer one (GitHub does not order deliveries)
+// is stale: it neither runs nor cancels the newer head.
+func TestSupersede_OutOfOrder(t *testing.T) {
+	const olderHead = "0123012301230123012301230123012301230123"
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) { c.Analyze = b.analyze(defaultAnalyze(c)) })
+	e.seedPR(prNumber, headSHA)
+	newer := fixture(t, "pull_request_opened.json", func(m map[string]any) {
+		m["action"] = "synchronize"
+		m["pull_request"].(map[string]any)["updated_at"] = "2026-11-25T10:00:00Z"
+	})
+	older := fixture(t, "pull_request_opened.json", func(m map[string]any) {
+		m["action"] = "synchronize"
+		pr := m["pull_request"].(map[string]any)
+		pr["updated_at"] = "2026-11-25T09:00:00Z"
+		pr["head"].(map[string]any)["sha"] = olderHead
+	})
+	if code, _ := e.deliver("pull_request", "d-new", newer, nil); code != 202 {
+		t.Fatal("newer refused")
+	}
+	<-b.started
+	code, body := e.deliver("pull_request", "d-old", older, nil)
+	if code != 202 || !strings.Contains(body, outcomeStale) {
+		t.Fatalf("older push: %d %s, want 202 stale", code, body)
+	}
+	close(b.release)
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Errorf("newer head's job: %v", got)
+	}
+	if runs := e.fake.CheckRuns(owner, repoName); len(runs) != 1 || runs[0].HeadSHA != headSHA {
+		t.Errorf("runs = %+v", runs)
+	}
+}
+
+// A re-run of an older head's check runs beside the newest head's job
+// instead of cancelling it.
+func TestSupersede_RerunDoesNotCancel(t *testing.T) {
+	const oldHead = "abcdabcdabcdabcdabcdabcdabcdabcdabcdabcd"
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) { c.Analyze = b.analyze(defaultAnalyze(c)) })
+	e.seedPR(prNumber, headSHA)
+	_, head := repoTrees(t)
+	e.fake.SetTarball(owner, repoName, oldHead, head)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("push refused")
+	}
+	<-b.started
+	rerun := fixture(t, "check_run_rerequested.json", func(m map[string]any) {
+		m["check_run"].(map[string]any)["head_sha"] = oldHead
+	})
+	if code, body := e.deliver("check_run", "d-2", rerun, nil); code != 202 || !strings.Contains(body, "accepted") {
+		t.Fatalf("re-run: %d %s", code, body)
+	}
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Errorf("re-run of the old head: %v", got)
+	}
+	close(b.release)
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Errorf("newest head's job was not left alone: %v", got)
+	}
+}

@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/rbacguard/rbacguard/checks"
+	"github.com/rbacguard/rbacguard/diff/report"
+)
+
+// maxReviewComments is how many comments one review carries. GitHub
+// documents no cap, but content creation is rate limited and reviewdog
+// settled on 30 after trouble with more; the rest go in further reviews.
+const maxReviewComments = 30
+
+// maxReviewBody keeps the review body under GitHub's 65,536 characters.
+const maxReviewBody = 60000
+
+type commentStats struct {
+	created, updated, resolved int
+	fallback, denied           bool
+	reason                     string
+}
+
+// syncComments brings the pull request's review comments in line with
+// the report. It never fails the run: whatever goes wrong, the findings
+// are in the check run, so errors become a fallback with a reason.
+func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report, patches map[string]string) commentStats {
+	var st commentStats
+	fail := func(what string, err error) commentStats {
+		st.fallback = true
+		switch {
+		case IsPermissionError(err):
+			st.denied = true
+			st.reason = "the token may not write to this pull request"
+		case isUnprocessable(err):
+			st.reason = "GitHub rejected the review"
+		default:
+			st.reason = what + " failed"
+		}
+		p.log().Warn("review comments fall back to annotations", "repo", t.Owner+"/"+t.Repo, "pr", t.PR, "step", what, "err", err)
+		return st
+	}
+	d, err := checks.ParsePatches(patches)
+	if err != nil {
+		return fail("reading the pull request's patches", err)
+	}
+	inline, rest := checks.ReviewComments(r, d)
+	existing, err := p.ourComments(ctx, t)
+	if err != nil {
+		return fail("listing review comments", err)
+	}
+	plan := checks.PlanComments(existing, inline, t.HeadSHA)
+
+	// Validate every anchor again before sending: one comment off the
+	// diff makes GitHub reject the whole review. Findings dropped here are
+	// still annotations.
+	var create []checks.Comment
+	for _, c := range plan.Create {
+		if c.Line >= 1 && d.Commentable(c.Path, c.Line) {
+			create = append(create, c)
+		}
+	}
+	for i, part := range chunk(create, maxReviewComments) {
+		req := &github.PullRequestReviewRequest{
+			CommitID: github.String(t.HeadSHA),
+			Event:    github.String("COMMENT"),
+		}
+		if i == 0 {
+			req.Body = github.String(reviewBody(t.CheckName, len(create), rest))
+		}
+		for _, c := range part {
+			req.Comments = append(req.Comments, &github.DraftReviewComment{
+				Path: github.String(c.Path), Line: github.Int(c.Line), Side: github.String("RIGHT"), Body: github.String(c.Body),
+			})
+		}
+		if _, _, err := p.Client.PullRequests.CreateReview(ctx, t.Owner, t.Repo, t.PR, req); err != nil {
+			return fail("creating the review", err)
+		}
+		st.created += len(part)
+	}
+	for _, e := range plan.Update {
+		if _, _, err := p.Client.PullRequests.EditComment(ctx, t.Owner, t.Repo, e.ID, &github.PullRequestComment{Body: github.String(e.Body)}); err != nil {
+			return fail("updating a review comment", err)
+		}
+		st.updated++
+	}
+	for _, e := range plan.Resolve {
+		if _, _, err := p.Client.PullRequests.EditComment(ctx, t.Owner, t.Repo, e.ID, &github.PullRequestComment{Body: github.String(e.Body)}); err != nil {
+			return fail("resolving a review comment", err)
+		}
+		st.resolved++
+	}
+	return st
+}
+
+// ourComments lists the pull request's review comments written by our
+// account, with GitHub's line (0 when outdated).
+func (p *Publisher) ourComments(ctx context.Context, t Target) ([]checks.ExistingComment, error) {
+	var out []checks.ExistingComment
+	opts := &github.PullRequestListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := p.Client.PullRequests.ListComments(ctx, t.Owner, t.Repo, t.PR, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list review comments of %s/%s#%d: %w", t.Owner, t.Repo, t.PR, err)
+		}
+		for _, c := range page {
+			if !p.isOurs(c.GetUser()) {
+				continue
+			}
+			out = append(out, checks.ExistingComment{ID: c.GetID(), Path: c.GetPath(), Line: c.GetLine(), Body: c.GetBody()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (p *Publisher) isOurs(u *github.User) bool {
+	if p.Login != "" {
+		return strings.EqualFold(u.GetLogin(), p.Login)
+	}
+	return u.GetType() == "Bot"
+}
+
+// reviewBody introduces a review: how many comments follow, and the
+// findings that could not be put on a changed line (rest), which the
+// check run lists in full.
+func reviewBody(checkName string, inline int, rest []report.Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** found %d %s on lines this pull request changes; details below.",
+		checkName, inline, pluralWord(inline, "place", "places"))
+	if len(rest) > 0 {
+		fmt.Fprintf(&b, "\n\n%d more %s not on a changed line (see the **%s** check run for all of them):\n",
+			len(rest), pluralWord(len(rest), "finding is", "findings are"), checkName)
+		for i, f := range rest {
+			line := fmt.Sprintf("- **%s** %s", f.Severity, oneLine(f.Message))
+			if f.Location.Path != "" {
+				loc := f.Location.Path
+				if f.Location.Line > 0 {
+					loc = fmt.Sprintf("%s:%d", loc, f.Location.Line)
+				}
+				line += " (`" + strings.ReplaceAll(loc, "`", "'") + "`)"
+			}
+			if b.Len()+len(line)+200 > maxReviewBody {
+				fmt.Fprintf(&b, "- … and %d more\n", len(rest)-i)
+				break
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i] + " …"
+	}
+	return s
+}

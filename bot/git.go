@@ -1,0 +1,132 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+// fetchDepth is how much history a shallow checkout gets when a commit is
+// missing: enough for the merge base of any ordinary pull request.
+const fetchDepth = 1000
+
+// ShallowError says which commits the checkout lacks and how to fix the
+// workflow.
+type ShallowError struct {
+	Missing []string // SHAs, or "merge base of A and B"
+	Cause   error
+}
+
+func (e *ShallowError) Error() string {
+	return fmt.Sprintf("the checkout lacks %s and fetching %s from origin failed (%v): "+
+		"set `fetch-depth: 0` on the actions/checkout step (`uses: actions/checkout@v4` … `with: fetch-depth: 0`) "+
+		"so that rbacguard can read the base, the head and their merge base from git objects",
+		strings.Join(e.Missing, ", "), pluralWord(len(e.Missing), "it", "them"), e.Cause)
+}
+
+func (e *ShallowError) Unwrap() error { return e.Cause }
+
+// gitRunner runs git in one repository; the fetch is done at most once.
+type gitRunner struct {
+	dir     string
+	fetched bool
+}
+
+func (g *gitRunner) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("git %s: %s", args[0], redactURL(msg))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func (g *gitRunner) hasCommit(ctx context.Context, sha string) bool {
+	_, err := g.run(ctx, "cat-file", "-e", "--end-of-options", sha+"^{commit}")
+	return err == nil
+}
+
+// ensure makes every sha (validated hexadecimal) present. When one is
+// missing, all of them are fetched from origin — once per run — so that a
+// commit present only as a shallow tip gets its history too (the merge
+// base needs it).
+func (g *gitRunner) ensure(ctx context.Context, shas ...string) error {
+	var missing []string
+	for _, s := range shas {
+		if !g.hasCommit(ctx, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := g.fetch(ctx, shas...); err != nil {
+		return &ShallowError{Missing: missing, Cause: err}
+	}
+	for _, s := range missing {
+		if !g.hasCommit(ctx, s) {
+			return &ShallowError{Missing: []string{s}, Cause: fmt.Errorf("origin did not send it")}
+		}
+	}
+	return nil
+}
+
+// fetch runs `git fetch --no-tags [--depth=N] origin <sha>…` once. The
+// depth is only given to a shallow repository: on a full clone it would
+// make the repository shallow.
+func (g *gitRunner) fetch(ctx context.Context, shas ...string) error {
+	if g.fetched {
+		return fmt.Errorf("already fetched once")
+	}
+	g.fetched = true
+	args := []string{"fetch", "--no-tags", "--quiet"}
+	if out, err := g.run(ctx, "rev-parse", "--is-shallow-repository"); err == nil && out == "true" {
+		args = append(args, "--depth="+strconv.Itoa(fetchDepth))
+	}
+	args = append(args, "origin")
+	for _, s := range shas {
+		if !IsSHA(s) {
+			return fmt.Errorf("refusing to fetch %q: not a commit SHA", s)
+		}
+		args = append(args, s)
+	}
+	_, err := g.run(ctx, args...)
+	return err
+}
+
+// mergeBase is the base of a pull request's diff, as GitHub's Files
+// changed shows it. In a shallow checkout the history may stop before it:
+// one fetch of both commits with more depth, then give up clearly.
+func (g *gitRunner) mergeBase(ctx context.Context, base, head string) (string, error) {
+	mb, err := source.MergeBase(ctx, g.dir, base, head)
+	if err == nil {
+		return mb, nil
+	}
+	what := []string{fmt.Sprintf("the merge base of %s and %s", shortSHA(base), shortSHA(head))}
+	if ferr := g.fetch(ctx, base, head); ferr != nil {
+		return "", &ShallowError{Missing: what, Cause: fmt.Errorf("%v; %v", err, ferr)}
+	}
+	mb, err = source.MergeBase(ctx, g.dir, base, head)
+	if err != nil {
+		return "", &ShallowError{Missing: what, Cause: err}
+	}
+	return mb, nil
+}
+
+var urlCredentials = regexp.MustCompile(`://[^/\s:@]*(:[^/\s@]*)?@`)
+
+// redactURL hides credentials a remote URL may carry in git's messages.
+func redactURL(s string) string { return urlCredentials.ReplaceAllString(s, "://[redacted]@") }

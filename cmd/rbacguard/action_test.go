@@ -1,0 +1,526 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rbacguard/rbacguard/bot/githubtest"
+	"github.com/rbacguard/rbacguard/checks"
+	"github.com/rbacguard/rbacguard/diff/report"
+)
+
+const (
+	ghOwner   = "acme"
+	ghRepo    = "platform"
+	ghToken   = "ghs_e2eworkflowtoken0000000000000000000"
+	mergeSHA  = "ffffffffffffffffffffffffffffffffffffffff" // GITHUB_SHA on pull_request: must not be used
+	prNumber  = 7
+	checkName = "rbacguard"
+)
+
+// gitRepo is a repository with main = base + an unrelated commit, and a
+// feature branch = base + the example's head tree.
+type gitRepo struct {
+	env                 []string
+	path                string
+	base, mainTip, head string
+}
+
+func git(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=rbacguard test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", "-C", dir}, args...)...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// copyTree replaces everything but .git in dst with the files of src.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dst)
+	for _, e := range entries {
+		if e.Name() != ".git" {
+			os.RemoveAll(filepath.Join(dst, e.Name()))
+		}
+	}
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newGitRepo(t *testing.T) *gitRepo {
+	t.Helper()
+	home := t.TempDir()
+	env := append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
+	dir := t.TempDir()
+	git(t, dir, env, "init", "-q")
+	copyTree(t, "../../testdata/example/base", dir)
+	git(t, dir, env, "add", "-A")
+	git(t, dir, env, "commit", "-q", "-m", "base")
+	r := &gitRepo{path: dir, env: env, base: git(t, dir, env, "rev-parse", "HEAD")}
+	git(t, dir, env, "checkout", "-q", "-b", "feature")
+	copyTree(t, "../../testdata/example/head", dir)
+	git(t, dir, env, "add", "-A")
+	git(t, dir, env, "commit", "-q", "-m", "head")
+	r.head = git(t, dir, env, "rev-parse", "HEAD")
+	// main moves on: the merge base, not main's tip, is the base.
+	git(t, dir, env, "checkout", "-q", "main")
+	if err := os.WriteFile(filepath.Join(dir, "NOTES.md"), []byte("unrelated\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, env, "add", "-A")
+	git(t, dir, env, "commit", "-q", "-m", "main moves on")
+	r.mainTip = git(t, dir, env, "rev-parse", "HEAD")
+	return r
+}
+
+// patches are the pull request's files as GitHub's files API shows them:
+// the three-dot diff per file, headers stripped down to the hunks.
+func (r *gitRepo) patches(t *testing.T) ([]githubtest.File, map[string]string) {
+	t.Helper()
+	var files []githubtest.File
+	byPath := map[string]string{}
+	for _, p := range strings.Split(git(t, r.path, r.env, "diff", "--name-only", r.base, r.head), "\n") {
+		d := git(t, r.path, r.env, "diff", "--no-color", "--no-ext-diff", r.base, r.head, "--", p)
+		i := strings.Index(d, "@@")
+		if i < 0 {
+			t.Fatalf("no hunk for %s", p)
+		}
+		files = append(files, githubtest.File{Filename: p, Patch: d[i:]})
+		byPath[p] = d[i:]
+	}
+	return files, byPath
+}
+
+// event writes a fixture with the commits of r.
+func (r *gitRepo) event(t *testing.T, fixture string) string {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/action/" + fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if pr, ok := ev["pull_request"].(map[string]any); ok {
+		pr["base"].(map[string]any)["sha"] = r.mainTip
+		pr["head"].(map[string]any)["sha"] = r.head
+	}
+	out, _ := json.Marshal(ev)
+	p := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type actionRun struct {
+	env            map[string]string
+	summary, out   string
+	stdout, stderr bytes.Buffer
+}
+
+func newActionRun(t *testing.T, gh *githubtest.Server, workspace, eventName, eventPath, sha string) *actionRun {
+	tmp := t.TempDir()
+	return &actionRun{
+		summary: filepath.Join(tmp, "summary.md"),
+		out:     filepath.Join(tmp, "output"),
+		env: map[string]string{
+			"GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
+			"GITHUB_REPOSITORY": ghOwner + "/" + ghRepo, "GITHUB_SHA": sha,
+			"GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary.md"), "GITHUB_OUTPUT": filepath.Join(tmp, "output"),
+			"GITHUB_API_URL": gh.URL(), "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "4242",
+			"GITHUB_WORKSPACE": workspace, "RUNNER_TEMP": tmp,
+			"INPUT_GITHUB-TOKEN": ghToken, "INPUT_COMMENT-MODE": "review", "INPUT_CHECK-NAME": checkName,
+		},
+	}
+}
+
+func (a *actionRun) run(t *testing.T) int {
+	t.Helper()
+	a.stdout.Reset()
+	a.stderr.Reset()
+	code := run(context.Background(), []string{"action"}, strings.NewReader(""), &a.stdout, &a.stderr, func(k string) string { return a.env[k] })
+	if strings.Contains(a.stdout.String()+a.stderr.String(), ghToken) {
+		t.Error("the token was printed")
+	}
+	return code
+}
+
+func (a *actionRun) outputs(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(a.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		if !ok {
+			t.Fatalf("output line %q is not the heredoc form", sc.Text())
+		}
+		var val []string
+		for sc.Scan() && sc.Text() != delim {
+			val = append(val, sc.Text())
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func readReport(t *testing.T, path string) *report.Report {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+func increases(r *report.Report) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Kind == report.RBACIncrease && f.Exemption == nil {
+			n++
+		}
+	}
+	return n
+}
+
+type call struct{ Method, Path string }
+
+func calls(reqs []githubtest.Request) []call {
+	var out []call
+	for _, r := range reqs {
+		out = append(out, call{r.Method, r.Path})
+	}
+	return out
+}
+
+// TestAction_PullRequest is issue 5 item 9: the Action on a pull request,
+// end to end against the fake GitHub, then again on the same head.
+func TestAction_PullRequest(t *testing.T) {
+	repo := newGitRepo(t)
+	files, patches := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, BaseRef: "main", HeadRef: "feature", Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr: %s", code, a.stderr.String())
+	}
+	prefix := "/repos/acme/platform/"
+	runs := gh.CheckRuns(ghOwner, ghRepo)
+	if len(runs) != 1 {
+		t.Fatalf("%d check runs, want 1", len(runs))
+	}
+	cr := runs[0]
+	runPath := prefix + "check-runs/" + itoa(cr.ID)
+	patchCalls := 1 + (len(cr.Annotations)-1)/50
+	want := []call{
+		{"GET", prefix + "commits/" + repo.head + "/check-runs"},
+		{"POST", prefix + "check-runs"},
+		{"GET", prefix + "pulls/7/files"},
+		{"GET", prefix + "pulls/7/comments"},
+		{"POST", prefix + "pulls/7/reviews"},
+		{"GET", runPath + "/annotations"},
+	}
+	for range patchCalls {
+		want = append(want, call{"PATCH", runPath})
+	}
+	reqs := gh.Requests()
+	if d := cmp.Diff(want, calls(reqs)); d != "" {
+		t.Errorf("requests (-want +got):\n%s", d)
+	}
+	for _, r := range reqs {
+		if r.Status >= 300 {
+			t.Errorf("%s %s answered %d: %s", r.Method, r.Path, r.Status, r.Body)
+		}
+		var body struct {
+			HeadSHA string `json:"head_sha"`
+			Status  string `json:"status"`
+			Output  *struct {
+				Annotations []json.RawMessage `json:"annotations"`
+			} `json:"output"`
+		}
+		_ = json.Unmarshal(r.Body, &body)
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "check-runs") && (body.Status != "in_progress" || body.HeadSHA != repo.head) {
+			t.Errorf("check run created with status %q on %s, want in_progress on the PR head", body.Status, body.HeadSHA)
+		}
+		if body.Output != nil && len(body.Output.Annotations) > 50 {
+			t.Errorf("%d annotations in one request", len(body.Output.Annotations))
+		}
+	}
+	if cr.HeadSHA != repo.head || cr.Name != checkName || cr.Conclusion != "failure" {
+		t.Errorf("check run %s on %s: %s, want %s on the head: failure", cr.Name, cr.HeadSHA, cr.Conclusion, checkName)
+	}
+	if d := cmp.Diff([]string{"in_progress", "completed"}, cr.StatusHistory); d != "" {
+		t.Errorf("status history (-want +got):\n%s", d)
+	}
+	if cr.DetailsURL != "https://github.com/acme/platform/actions/runs/4242" {
+		t.Errorf("details URL %q", cr.DetailsURL)
+	}
+	d, err := checks.ParsePatches(patches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments := gh.ReviewComments(ghOwner, ghRepo, prNumber)
+	if len(comments) == 0 {
+		t.Fatal("no review comments")
+	}
+	for _, c := range comments {
+		if !d.Commentable(c.Path, c.Line) || c.Side != "RIGHT" || c.CommitID != repo.head {
+			t.Errorf("comment on %s:%d %s at %s: not a diff line of the head", c.Path, c.Line, c.Side, c.CommitID)
+		}
+	}
+	if a.stdout.Len() != 0 {
+		t.Errorf("stdout %q, want nothing: the check run carries the annotations", a.stdout.String())
+	}
+	summary, err := os.ReadFile(a.summary)
+	if err != nil || !strings.HasPrefix(string(summary), "## rbacguard: ") {
+		t.Errorf("job summary %.80q, err %v", summary, err)
+	}
+	outs := a.outputs(t)
+	r := readReport(t, outs["report"])
+	if r.Base != repo.base || r.Head != repo.head {
+		t.Errorf("report compares %s..%s, want merge base %s..head %s", r.Base, r.Head, repo.base, repo.head)
+	}
+	if _, err := os.Stat(outs["sarif"]); err != nil {
+		t.Errorf("sarif output: %v", err)
+	}
+	if outs["verdict"] != "fail" || outs["increases"] != itoa(int64(increases(r))) || increases(r) == 0 {
+		t.Errorf("outputs %v, want verdict fail and %d increases", outs, increases(r))
+	}
+	if len(cr.Annotations) == 0 {
+		t.Error("no annotations")
+	}
+
+	// The same head again: nothing new is posted, the run is updated.
+	before := len(gh.Requests())
+	nComments := len(comments)
+	if code := a.run(t); code != 1 {
+		t.Fatalf("second run: exit %d, want 1\nstderr: %s", code, a.stderr.String())
+	}
+	for _, r := range gh.Requests()[before:] {
+		if r.Method == "POST" || r.Status >= 300 {
+			t.Errorf("second run: %s %s → %d", r.Method, r.Path, r.Status)
+		}
+	}
+	runs = gh.CheckRuns(ghOwner, ghRepo)
+	if len(runs) != 1 || runs[0].ID != cr.ID || runs[0].Updates <= cr.Updates || len(runs[0].Annotations) != len(cr.Annotations) {
+		t.Errorf("second run: %d runs, %d annotations (had %d)", len(runs), len(runs[0].Annotations), len(cr.Annotations))
+	}
+	if n := len(gh.ReviewComments(ghOwner, ghRepo, prNumber)); n != nComments {
+		t.Errorf("second run: %d comments, want %d", n, nComments)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAction_WorkflowDispatchScan(t *testing.T) {
+	repo := newGitRepo(t)
+	for _, tc := range []struct {
+		failOn string
+		want   func(r *report.Report) int
+	}{
+		{"", func(r *report.Report) int { return gate(r, report.Critical) }},
+		{"none", func(*report.Report) int { return 0 }},
+		{"low", func(r *report.Report) int { return gate(r, report.Low) }},
+	} {
+		t.Run("fail-on="+tc.failOn, func(t *testing.T) {
+			gh := githubtest.NewServer(t)
+			gh.AddToken(ghToken)
+			gh.AddRepo(ghOwner, ghRepo)
+			a := newActionRun(t, gh, repo.path, "workflow_dispatch", repo.event(t, "workflow_dispatch.json"), repo.head)
+			a.env["INPUT_FAIL-ON"] = tc.failOn
+			code := a.run(t)
+			outs := a.outputs(t)
+			r := readReport(t, outs["report"])
+			if want := tc.want(r); code != want {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, want, a.stderr.String())
+			}
+			if r.Mode != "scan" || r.Head != repo.head || outs["verdict"] != string(r.Verdict) {
+				t.Errorf("report mode %q head %s verdict %s, outputs %v", r.Mode, r.Head, r.Verdict, outs)
+			}
+			runs := gh.CheckRuns(ghOwner, ghRepo)
+			if len(runs) != 1 || runs[0].HeadSHA != repo.head || runs[0].Status != "completed" {
+				t.Fatalf("check runs %+v", runs)
+			}
+			if wantC := map[int]string{0: "success", 1: "failure"}[code]; runs[0].Conclusion != wantC {
+				t.Errorf("conclusion %s, want %s", runs[0].Conclusion, wantC)
+			}
+			for _, rq := range gh.Requests() {
+				if rq.Status >= 300 {
+					t.Errorf("%s %s answered %d", rq.Method, rq.Path, rq.Status)
+				}
+			}
+			checkCommands(t, a.stdout.String(), len(r.Findings))
+			if summary, _ := os.ReadFile(a.summary); !strings.Contains(string(summary), "## rbacguard: ") {
+				t.Errorf("job summary %.80q", summary)
+			}
+		})
+	}
+}
+
+func gate(r *report.Report, t report.Severity) int {
+	for _, f := range r.Findings {
+		if f.Exemption == nil && f.Severity.AtLeast(t) {
+			return 1
+		}
+	}
+	return 0
+}
+
+// checkCommands checks workflow-command annotations: some, ≤ 10 per level.
+func checkCommands(t *testing.T, stdout string, findings int) {
+	t.Helper()
+	perLevel := map[string]int{}
+	for _, l := range strings.Split(stdout, "\n") {
+		if lvl, _, ok := strings.Cut(strings.TrimPrefix(l, "::"), " file="); ok && strings.HasPrefix(l, "::") {
+			perLevel[lvl]++
+		}
+	}
+	total := 0
+	for lvl, n := range perLevel {
+		total += n
+		if n > 10 {
+			t.Errorf("%d %s commands, want ≤ 10", n, lvl)
+		}
+	}
+	if findings > 0 && total == 0 {
+		t.Errorf("no workflow commands on stdout:\n%s", stdout)
+	}
+}
+
+func TestAction_ForkPullRequestReadOnlyToken(t *testing.T) {
+	repo := newGitRepo(t)
+	files, _ := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken, githubtest.ReadOnly())
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: 8, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_synchronize_fork.json"), mergeSHA)
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1 (the verdict)\nstderr: %s", code, a.stderr.String())
+	}
+	if !strings.Contains(a.stdout.String(), "::error file=") {
+		t.Errorf("no workflow-command annotations:\n%s", a.stdout.String())
+	}
+	checkCommands(t, a.stdout.String(), 1)
+	summary, _ := os.ReadFile(a.summary)
+	if !strings.Contains(string(summary), "No check run or review comments were written") || !strings.Contains(string(summary), "## rbacguard: ") {
+		t.Errorf("summary lacks the note or the report:\n%.400s", summary)
+	}
+	if len(gh.CheckRuns(ghOwner, ghRepo)) != 0 || len(gh.ReviewComments(ghOwner, ghRepo, 8)) != 0 {
+		t.Error("something was written with a read-only token")
+	}
+	if outs := a.outputs(t); outs["verdict"] != "fail" {
+		t.Errorf("outputs %v", outs)
+	}
+}
+
+func TestAction_ShallowCheckout(t *testing.T) {
+	origin := newGitRepo(t)
+	clone := t.TempDir()
+	git(t, clone, origin.env, "clone", "-q", "--depth=1", "--branch=main", "file://"+origin.path, ".")
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	files, _ := origin.patches(t)
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: origin.mainTip, HeadSHA: origin.head, Files: files})
+
+	// The head and the merge base are fetched once from origin.
+	a := newActionRun(t, gh, clone, "pull_request", origin.event(t, "pull_request_opened.json"), mergeSHA)
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr: %s", code, a.stderr.String())
+	}
+	if r := readReport(t, a.outputs(t)["report"]); r.Base != origin.base {
+		t.Errorf("base %s, want the merge base %s", r.Base, origin.base)
+	}
+
+	// No origin to fetch from: exit 2 and say what to set.
+	clone2 := t.TempDir()
+	git(t, clone2, origin.env, "clone", "-q", "--depth=1", "--branch=main", "file://"+origin.path, ".")
+	git(t, clone2, origin.env, "remote", "set-url", "origin", filepath.Join(t.TempDir(), "gone"))
+	gh2 := githubtest.NewServer(t)
+	gh2.AddToken(ghToken)
+	a = newActionRun(t, gh2, clone2, "pull_request", origin.event(t, "pull_request_opened.json"), mergeSHA)
+	if code := a.run(t); code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr: %s", code, a.stderr.String())
+	}
+	msg := a.stderr.String()
+	for _, want := range []string{origin.head, "fetch-depth: 0", "actions/checkout"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr %q lacks %q", msg, want)
+		}
+	}
+	if len(gh2.Requests()) != 0 {
+		t.Errorf("a broken checkout still talked to GitHub: %v", calls(gh2.Requests()))
+	}
+}
+
+func TestAction_InputErrors(t *testing.T) {
+	repo := newGitRepo(t)
+	gh := githubtest.NewServer(t)
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"no event", map[string]string{"GITHUB_EVENT_NAME": ""}, "GITHUB_EVENT_NAME is not set"},
+		{"unsupported event", map[string]string{"GITHUB_EVENT_NAME": "issues"}, `event "issues" is not supported`},
+		{"bad fail-on", map[string]string{"INPUT_FAIL-ON": "severe"}, "input fail-on"},
+		{"bad comment-mode", map[string]string{"INPUT_COMMENT-MODE": "loud"}, "input comment-mode"},
+		{"bad paths", map[string]string{"INPUT_PATHS": "[x"}, "input paths"},
+		{"bad repository", map[string]string{"GITHUB_REPOSITORY": "acme"}, "not owner/name"},
+		{"unknown base-ref", map[string]string{"INPUT_BASE-REF": "no-such-branch"}, "input base-ref"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+			for k, v := range tc.set {
+				a.env[k] = v
+			}
+			if code := a.run(t); code != 2 || !strings.Contains(a.stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, a.stderr.String(), tc.want)
+			}
+		})
+	}
+	if n := len(gh.Requests()); n != 0 {
+		t.Errorf("input errors made %d requests", n)
+	}
+}

@@ -1,0 +1,110 @@
+package render
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Options tune discovery and rendering.
+type Options struct {
+	// RemoteBases are URL prefixes a kustomization may load from. Empty
+	// (the default) refuses every remote base: fetching one would run git
+	// and reach the network.
+	RemoteBases []string
+	// Include and Exclude are globs over overlay paths ("*" within a path
+	// element, "**" across them). With Include set only matching overlays
+	// are rendered; Exclude removes overlays after that.
+	Include, Exclude []string
+	// Limits bound one overlay's rendering.
+	Limits Limits
+	// Workers bounds how many renders run at once (0: GOMAXPROCS).
+	Workers int
+}
+
+// Limits bound what rendering one overlay may cost, so that a hostile pull
+// request ends in a render error rather than exhausting the runner. Zero
+// values take DefaultLimits' value.
+type Limits struct {
+	MaxFileBytes     int64         // any one input file
+	MaxRenderedBytes int64         // the overlay's inputs, and its rendered output
+	MaxResources     int           // objects one overlay may render to
+	Timeout          time.Duration // wall time of one overlay
+}
+
+// DefaultLimits fit any real overlay with a wide margin.
+func DefaultLimits() Limits {
+	return Limits{MaxFileBytes: 8 << 20, MaxRenderedBytes: 256 << 20, MaxResources: 50_000, Timeout: time.Minute}
+}
+
+// DefaultOptions render only what the tree holds, within DefaultLimits.
+func DefaultOptions() Options { return Options{Limits: DefaultLimits()} }
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxFileBytes <= 0 {
+		l.MaxFileBytes = d.MaxFileBytes
+	}
+	if l.MaxRenderedBytes <= 0 {
+		l.MaxRenderedBytes = d.MaxRenderedBytes
+	}
+	if l.MaxResources <= 0 {
+		l.MaxResources = d.MaxResources
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = d.Timeout
+	}
+	return l
+}
+
+// selected reports whether overlay path p passes the include and exclude
+// globs.
+func (o Options) selected(p string) bool {
+	if len(o.Include) > 0 && !matchAny(o.Include, p) {
+		return false
+	}
+	return !matchAny(o.Exclude, p)
+}
+
+func matchAny(globs []string, p string) bool {
+	for _, g := range globs {
+		if globRegexp(g).MatchString(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// globRegexp turns a glob into an anchored regexp: "**" matches across
+// slashes (and "dir/**" matches dir itself), "*" and "?" stay within one
+// path element. A trailing slash is ignored.
+func globRegexp(g string) *regexp.Regexp {
+	g = strings.TrimSuffix(g, "/")
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		switch c := g[i]; {
+		case strings.HasPrefix(g[i:], "/**") && i+3 == len(g):
+			b.WriteString("(/.*)?")
+			i += 2
+		case strings.HasPrefix(g[i:], "**/"):
+			b.WriteString("(.*/)?")
+			i += 2
+		case strings.HasPrefix(g[i:], "**"):
+			b.WriteString(".*")
+			i++
+		case c == '*':
+			b.WriteString("[^/]*")
+		case c == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return regexp.MustCompile("^$")
+	}
+	return re
+}

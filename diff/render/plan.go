@@ -1,0 +1,179 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+// Pair statuses.
+const (
+	Added     = "added"
+	Removed   = "removed"
+	Changed   = "changed"
+	Unchanged = "unchanged"
+)
+
+// Pair is one overlay path at base and head and what the change did to it.
+type Pair struct {
+	Path       string
+	Base, Head *Overlay // nil where the overlay does not exist
+	Status     string   // Added, Removed, Changed or Unchanged
+}
+
+// Plan pairs the overlays of base and head by path and marks each pair
+// Changed when any input it reads at either commit differs between them,
+// Unchanged otherwise. Inputs are followed through every kustomization
+// field; an overlay whose inputs cannot be followed to the end is Changed,
+// so that doubt renders rather than hides.
+func Plan(base, head source.Tree, o Options) []Pair {
+	pairs := pairOverlays(Overlays(base, o), Overlays(head, o))
+	changed := changedFiles(base, head)
+	for i := range pairs {
+		p := &pairs[i]
+		switch {
+		case p.Base == nil:
+			p.Status = Added
+		case p.Head == nil:
+			p.Status = Removed
+		case affected(base, *p.Base, head, *p.Head, o, changed):
+			p.Status = Changed
+		default:
+			p.Status = Unchanged
+		}
+	}
+	return pairs
+}
+
+// affected reports whether any input of the overlay, at base or head,
+// changed. An overlay whose inputs cannot be followed at a side is
+// affected, unless it stops at the same error on both sides before
+// reaching any changed file (a refused remote base the change did not
+// touch is reported once, when it is added, not on every pull request).
+func affected(base source.Tree, bo Overlay, head source.Tree, ho Overlay, o Options, changed map[string]bool) bool {
+	if len(changed) == 0 {
+		return false
+	}
+	bf, berr := inputs(base, bo, o)
+	hf, herr := inputs(head, ho, o)
+	if (berr == nil) != (herr == nil) || berr != nil && berr.Error() != herr.Error() {
+		return true
+	}
+	hit := func(f string) bool { return changed[f] }
+	return slices.ContainsFunc(bf, hit) || slices.ContainsFunc(hf, hit)
+}
+
+func inputs(t source.Tree, ov Overlay, o Options) ([]string, error) {
+	if !ov.Kustomize {
+		return ov.Files, nil
+	}
+	c, err := follow(t, ov.Path, o)
+	if err == nil && c.unsure {
+		err = errUnsure
+	}
+	return c.files, err
+}
+
+var errUnsure = errors.New("inputs could not be followed")
+
+// changedFiles lists the files added, removed or modified between a and b.
+func changedFiles(a, b source.Tree) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range a.Files() {
+		da, _ := fs.ReadFile(a, f)
+		db, err := fs.ReadFile(b, f)
+		if err != nil || !bytes.Equal(da, db) {
+			out[f] = true
+		}
+	}
+	for _, f := range b.Files() {
+		if _, err := fs.Stat(a, f); err != nil {
+			out[f] = true
+		}
+	}
+	return out
+}
+
+// pairOverlays matches the overlays of base and head by path, sorted.
+func pairOverlays(base, head []Overlay) []Pair {
+	byPath := map[string]*Pair{}
+	for i := range base {
+		byPath[base[i].Path] = &Pair{Path: base[i].Path, Base: &base[i]}
+	}
+	for i := range head {
+		p, ok := byPath[head[i].Path]
+		if !ok {
+			p = &Pair{Path: head[i].Path}
+			byPath[head[i].Path] = p
+		}
+		p.Head = &head[i]
+	}
+	out := make([]Pair, 0, len(byPath))
+	for _, k := range sortedKeys(byPath) {
+		out = append(out, *byPath[k])
+	}
+	return out
+}
+
+// Rendered is a pair with what each side rendered to. An Unchanged pair
+// is not rendered; a side that does not exist has neither result nor
+// error.
+type Rendered struct {
+	Pair
+	Base, Head       *Result
+	BaseErr, HeadErr error
+}
+
+// RenderAll renders both sides of every pair that is not Unchanged on a
+// pool of o.Workers goroutines (base and head at once) and returns them in
+// the order of pairs.
+func RenderAll(ctx context.Context, base, head source.Tree, pairs []Pair, o Options) []Rendered {
+	out := make([]Rendered, len(pairs))
+	type job struct {
+		i      int
+		isHead bool
+	}
+	var jobs []job
+	for i, p := range pairs {
+		out[i].Pair = p
+		if p.Status == Unchanged {
+			continue
+		}
+		if p.Base != nil {
+			jobs = append(jobs, job{i, false})
+		}
+		if p.Head != nil {
+			jobs = append(jobs, job{i, true})
+		}
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan job)
+	var wg sync.WaitGroup
+	for range min(workers, len(jobs)) {
+		wg.Go(func() {
+			for j := range next {
+				r := &out[j.i]
+				if j.isHead {
+					r.Head, r.HeadErr = Render(ctx, head, *r.Pair.Head, o)
+				} else {
+					r.Base, r.BaseErr = Render(ctx, base, *r.Pair.Base, o)
+				}
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
