@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -476,61 +476,18 @@ func countIncreases(r *report.Report) int {
 // a "**" segment matches any number of segments ("overlays/**",
 // "**/prod"). An empty input selects every overlay (nil).
 func OverlaySelector(spec string) (func(string) bool, error) {
-	var globs [][]string
+	var globs []string
 	for _, g := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
-		g = cleanGlob(g)
-		if g == "" {
+		if g = strings.TrimSpace(g); g == "" {
 			continue
 		}
-		segs := strings.Split(g, "/")
-		for _, s := range segs {
-			if _, err := path.Match(s, ""); err != nil {
-				return nil, fmt.Errorf("glob %q: %w", g, err)
-			}
+		if err := glob.ValidPath(g); err != nil {
+			return nil, err
 		}
-		globs = append(globs, segs)
+		globs = append(globs, g)
 	}
 	if len(globs) == 0 {
 		return nil, nil
 	}
-	return func(p string) bool {
-		name := strings.Split(cleanGlob(p), "/")
-		for _, g := range globs {
-			if matchSegments(g, name) {
-				return true
-			}
-		}
-		return false
-	}, nil
-}
-
-func cleanGlob(s string) string {
-	s = strings.TrimSpace(s)
-	for strings.HasPrefix(s, "./") {
-		s = s[2:]
-	}
-	s = strings.TrimRight(s, "/")
-	if s == "" {
-		return ""
-	}
-	return path.Clean(s)
-}
-
-func matchSegments(glob, name []string) bool {
-	if len(glob) == 0 {
-		return len(name) == 0
-	}
-	if glob[0] == "**" {
-		for i := 0; i <= len(name); i++ {
-			if matchSegments(glob[1:], name[i:]) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(name) == 0 {
-		return false
-	}
-	ok, err := path.Match(glob[0], name[0])
-	return err == nil && ok && matchSegments(glob[1:], name[1:])
+	return func(p string) bool { return glob.Select(globs, nil, p) }, nil
 }

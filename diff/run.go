@@ -76,27 +76,22 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		return nil, err
 	}
 	r := &report.Report{Mode: "scan", Head: t.Rev()}
-	for _, ov := range render.Overlays(t) {
-		if o.SelectOverlay != nil && !o.SelectOverlay(ov.Path) {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		status := report.Overlay{Path: ov.Path, Status: report.OverlayRendered}
-		res, err := render.Render(ctx, t, ov, o.Render)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			status.Status, status.Error = report.OverlayFailed, err.Error()
+	// Against an empty base every overlay is new: rendered once, on the pool.
+	rendered := pairOverlays(ctx, source.Empty(""), t, o)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, p := range rendered {
+		status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
+		if p.HeadErr != nil {
+			status.Status, status.Error = report.OverlayFailed, p.HeadErr.Error()
 			r.Overlays = append(r.Overlays, status)
-			r.Findings = append(r.Findings, renderError(ov.Path, err, report.High, "cannot be rendered"))
+			r.Findings = append(r.Findings, renderError(p.Path, p.HeadErr, report.High, "cannot be rendered"))
 			continue
 		}
 		r.Overlays = append(r.Overlays, status)
-		r.Findings = append(r.Findings, docProblems(ov.Path, res.Problems, nil)...)
-		r.Findings = append(r.Findings, scanOverlay(ov.Path, res.Objects, o)...)
+		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
+		r.Findings = append(r.Findings, scanOverlay(p.Path, p.Head.Objects, o)...)
 	}
 	finish(r, pol, o, nil, nil)
 	return r, nil
@@ -104,11 +99,6 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 
 func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
 	return rbac.Options{DefaultNamespace: o.DefaultNamespace, ExternalRoles: o.ExternalRoles, Changed: changed}
-}
-
-type overlayPair struct {
-	path       string
-	base, head *render.Overlay
 }
 
 // pairOverlays plans which overlays the change affects and renders those

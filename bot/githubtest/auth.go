@@ -44,11 +44,19 @@ func (p *principal) canSee(rp *repo) bool {
 }
 
 func (p *principal) user() *github.User {
+	u := userJSON(p.login)
+	u.ID = github.Int64(p.userID)
+	return u
+}
+
+// userJSON is the author of a comment or review as GitHub shows it: Apps
+// and the Actions bot are of type "Bot", whose logins end in "[bot]".
+func userJSON(login string) *github.User {
 	typ := "User"
-	if strings.HasSuffix(p.login, "[bot]") {
+	if strings.HasSuffix(login, "[bot]") {
 		typ = "Bot"
 	}
-	return &github.User{Login: github.String(p.login), ID: github.Int64(p.userID), Type: github.String(typ)}
+	return &github.User{Login: github.String(login), Type: github.String(typ)}
 }
 
 // TokenOption changes what a token added with AddToken may do.

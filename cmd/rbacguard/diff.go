@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/policy"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
@@ -21,6 +23,7 @@ type reportFlags struct {
 	defaultNamespace string
 	remoteBases      []string
 	config           string
+	include, exclude []string
 }
 
 func (f *reportFlags) register(c *cobra.Command) {
@@ -28,6 +31,8 @@ func (f *reportFlags) register(c *cobra.Command) {
 	c.Flags().VarP(&f.output, "output", "o", "report format: text, json, markdown or sarif")
 	c.Flags().Var(&f.failOn, "fail-on", "fail (exit 1) on findings at or above this severity: critical, high, medium, low, info or none (default: the policy's failOn, else high)")
 	c.Flags().StringVar(&f.defaultNamespace, "default-namespace", "", `namespace of objects that name none (default: the policy's, else "default")`)
+	c.Flags().StringSliceVar(&f.include, "include", nil, `check only the overlays matching these path globs (repeatable; "*" within a directory, "**" across)`)
+	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
 	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the base tree (default "+policy.DefaultPath+" in the base tree)")
 	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
 }
@@ -37,6 +42,12 @@ func (f *reportFlags) options() (diff.Options, error) {
 	o.FailOn = f.failOn
 	o.DefaultNamespace = f.defaultNamespace
 	o.Render.RemoteBases = f.remoteBases
+	o.Render.Include, o.Render.Exclude = f.include, f.exclude
+	for _, g := range append(slices.Clone(f.include), f.exclude...) {
+		if err := glob.ValidPath(g); err != nil {
+			return o, err
+		}
+	}
 	if f.config != "" {
 		if info, err := os.Stat(f.config); err == nil && !info.IsDir() {
 			fsys, rel, err := localFile(f.config)

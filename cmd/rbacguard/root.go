@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,9 @@ GitHub check runs and review comments.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// kustomize prints deprecation notes through the standard logger;
+	// stdout and stderr belong to the report and our own messages.
+	log.SetOutput(io.Discard)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -2,9 +2,9 @@ package policy
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
@@ -97,24 +97,7 @@ func (e *Exemption) matches(f *report.Finding) bool {
 // repository root) is checked: it matches an include glob (or there are
 // none) and no exclude glob.
 func (p *Policy) OverlaySelected(overlay string) bool {
-	if len(p.Overlays.Include) > 0 {
-		in := false
-		for _, g := range p.Overlays.Include {
-			if pathMatch(g, overlay) {
-				in = true
-				break
-			}
-		}
-		if !in {
-			return false
-		}
-	}
-	for _, g := range p.Overlays.Exclude {
-		if pathMatch(g, overlay) {
-			return false
-		}
-	}
-	return true
+	return glob.Select(p.Overlays.Include, p.Overlays.Exclude, overlay)
 }
 
 // RemoteBaseAllowed reports whether a kustomize remote base URL starts with
@@ -124,32 +107,4 @@ func (p *Policy) OverlaySelected(overlay string) bool {
 // A URL with "." or ".." segments (or encoded dots, or backslashes) is
 // refused, since "https://github.com/acme/../evil/repo" starts with an
 // allowed prefix but may name another owner.
-func (p *Policy) RemoteBaseAllowed(url string) bool {
-	if dotSegment(url) {
-		return false
-	}
-	for _, pre := range p.RemoteBases {
-		if !strings.HasPrefix(url, pre) {
-			continue
-		}
-		if len(url) == len(pre) || strings.ContainsAny(pre[len(pre)-1:], "/:?#=") || strings.ContainsAny(url[len(pre):len(pre)+1], "/:?#") {
-			return true
-		}
-	}
-	return false
-}
-
-func dotSegment(url string) bool {
-	if strings.ContainsAny(url, "\\") || strings.Contains(strings.ToLower(url), "%2e") {
-		return true
-	}
-	if i := strings.IndexAny(url, "?#"); i >= 0 {
-		url = url[:i]
-	}
-	for _, seg := range strings.FieldsFunc(url, func(r rune) bool { return r == '/' || r == ':' }) {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
+func (p *Policy) RemoteBaseAllowed(url string) bool { return glob.URLPrefix(p.RemoteBases, url) }

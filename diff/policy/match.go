@@ -1,49 +1,15 @@
 package policy
 
 import (
-	"path"
 	"strings"
 
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
 // globMatch matches a name glob: "*" is any run of characters ("/" too, so
-// "pods/*" matches "pods/exec"), "?" is one character, everything else is
-// literal and case-sensitive. It runs in O(len(pattern)·len(s)): only the
-// last star backtracks, so "*a*a*a…b" cannot make it take exponential time.
-func globMatch(pattern, s string) bool {
-	pat, str := []rune(pattern), []rune(s)
-	return wildcard(len(pat), len(str),
-		func(i int) bool { return pat[i] == '*' },
-		func(i, j int) bool { return pat[i] == '?' || pat[i] == str[j] })
-}
-
-// wildcard is the classic linear matcher over abstract units: star(i) says
-// pattern unit i matches any run of units, one(i, j) whether pattern unit i
-// matches unit j of the subject.
-func wildcard(np, ns int, star func(i int) bool, one func(i, j int) bool) bool {
-	i, j := 0, 0
-	lastStar, lastJ := -1, 0
-	for j < ns {
-		switch {
-		case i < np && star(i):
-			lastStar, lastJ = i, j
-			i++
-		case i < np && one(i, j):
-			i++
-			j++
-		case lastStar >= 0:
-			lastJ++
-			i, j = lastStar+1, lastJ
-		default:
-			return false
-		}
-	}
-	for i < np && star(i) {
-		i++
-	}
-	return i == np
-}
+// "pods/*" matches "pods/exec"), "?" is one character.
+func globMatch(pattern, s string) bool { return glob.Name(pattern, s) }
 
 // valueMatch matches one of a finding's RBAC values. A finding's own
 // wildcard ("*", "*/scale") is a grant of everything, not a name that
@@ -56,18 +22,9 @@ func valueMatch(pattern, v string) bool {
 	return globMatch(pattern, v)
 }
 
-// pathMatch matches an overlay path glob: path.Match per segment, and "**"
-// for any number of segments (none included).
-func pathMatch(pattern, p string) bool {
-	p = strings.TrimPrefix(path.Clean(p), "./")
-	return matchSegments(strings.Split(pattern, "/"), strings.Split(p, "/"))
-}
-
-func matchSegments(pat, segs []string) bool {
-	return wildcard(len(pat), len(segs),
-		func(i int) bool { return pat[i] == "**" },
-		func(i, j int) bool { ok, _ := path.Match(pat[i], segs[j]); return ok })
-}
+// pathMatch matches an overlay path glob: "*" within a path element, "**"
+// across elements.
+func pathMatch(pattern, p string) bool { return glob.Path(pattern, p) }
 
 func (s *SubjectPattern) match(subj *report.Subject) bool {
 	if subj == nil {

@@ -3,11 +3,14 @@ package render_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +40,13 @@ func TestHostile(t *testing.T) {
 		trees map[string]source.Tree
 		a     *txtar.Archive
 	}
+	// A loopback server stands for the network: nothing may ask it.
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprintf(w, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\ndata:\n  x: %s\n", canary)
+	}))
+	defer srv.Close()
 	bin := t.TempDir()
 	marker := filepath.Join(t.TempDir(), "ran")
 	for _, prog := range []string{"git", "helm", "kustomize", "evil", "sh", "docker", "podman"} {
@@ -52,7 +62,7 @@ func TestHostile(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		writeHostile(t, dir, bin, a)
+		writeHostile(t, dir, bin, srv.URL, a)
 		trees := map[string]source.Tree{}
 		d, err := source.Dir(filepath.Join(dir, "repo"), source.DefaultLimits())
 		if err != nil {
@@ -97,6 +107,9 @@ func TestHostile(t *testing.T) {
 				if data, err := os.ReadFile(marker); err == nil {
 					t.Errorf("rendering started a program: %s", data)
 				}
+				if n := hits.Load(); n > 0 {
+					t.Errorf("rendering made %d requests to the network", n)
+				}
 				if d := time.Since(start); d > 20*time.Second {
 					t.Errorf("rendering took %s", d)
 				}
@@ -134,7 +147,7 @@ func hostileLimits(spec string) render.Limits {
 // writeHostile lays out repo/ and outside/ (the canaries) in dir and
 // makes the symbolic links the archive lists. "#GENERATE objects N" and
 // "#GENERATE bytes N" files are expanded.
-func writeHostile(t *testing.T, dir, bin string, a *txtar.Archive) {
+func writeHostile(t *testing.T, dir, bin, server string, a *txtar.Archive) {
 	t.Helper()
 	outside := filepath.Join(dir, "outside")
 	canaries := map[string]string{
@@ -151,6 +164,7 @@ func writeHostile(t *testing.T, dir, bin string, a *txtar.Archive) {
 		}
 		data := strings.ReplaceAll(string(f.Data), "$OUTSIDE", outside)
 		data = strings.ReplaceAll(data, "$BIN", bin)
+		data = strings.ReplaceAll(data, "$SERVER", server)
 		data = generate(data)
 		writeFile(t, filepath.Join(dir, filepath.FromSlash(f.Name)), data)
 	}

@@ -10,12 +10,13 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
 // Errors a kustomization can end in before kustomize runs.
 var (
-	ErrRemoteBase = errors.New("remote bases are not rendered")
+	ErrRemoteBase = errors.New("remote inputs are not fetched")
 	ErrCycle      = errors.New("kustomization cycle")
 	ErrRefused    = errors.New("refused: it would run a program")
 	ErrTooLarge   = errors.New("over the render limits")
@@ -166,6 +167,9 @@ func (w *walker) visit(dir string, from *yaml.Node, fromFile string) error {
 		case key.Value == "nameSuffix":
 			k.nameSuffix = val
 		}
+		if err := refuseURLs(k, key.Value, val); err != nil {
+			return err
+		}
 		loader := slices.Contains(loaderFields, key.Value)
 		var walkErr error
 		eachScalar(val, func(n *yaml.Node) bool {
@@ -219,7 +223,7 @@ func (w *walker) scalar(k *kustFile, field string, n *yaml.Node, loader bool) er
 		if !loader {
 			return nil
 		}
-		if slices.ContainsFunc(w.o.RemoteBases, func(p string) bool { return p != "" && strings.HasPrefix(v, p) }) {
+		if glob.URLPrefix(w.o.RemoteBases, v) {
 			return nil
 		}
 		return &Error{Path: k.path, Line: n.Line,
@@ -304,6 +308,46 @@ func eachScalar(n *yaml.Node, fn func(*yaml.Node) bool) bool {
 		}
 	}
 	return true
+}
+
+// fileFields name the kustomization fields whose entries kustomize reads
+// as files; its file loader fetches http(s) URLs given there.
+var fileFields = []string{"patches", "patchesStrategicMerge", "patchesJson6902", "configurations", "crds", "openapi", "replacements"}
+
+// refuseURLs refuses an http(s) URL wherever kustomize would fetch it as a
+// file: a patch, a generator's files and envs, configurations, CRDs, the
+// OpenAPI schema and replacements. Kustomize fetches them with Go's HTTP
+// client, no program started, but the network is out of bounds all the same.
+func refuseURLs(k *kustFile, field string, val *yaml.Node) error {
+	var nodes []*yaml.Node
+	switch {
+	case slices.Contains(fileFields, field):
+		eachScalar(val, func(n *yaml.Node) bool { nodes = append(nodes, n); return true })
+	case field == "configMapGenerator" || field == "secretGenerator":
+		for _, g := range seq(val) {
+			for _, sub := range []string{"files", "envs", "env"} {
+				eachScalar(orEmpty(child(g, sub)), func(n *yaml.Node) bool { nodes = append(nodes, n); return true })
+			}
+		}
+	}
+	for _, n := range nodes {
+		v := strings.TrimSpace(n.Value)
+		if _, after, ok := strings.Cut(v, "="); ok && (field == "configMapGenerator" || field == "secretGenerator") {
+			v = after
+		}
+		if lower := strings.ToLower(v); strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
+			return &Error{Path: k.path, Line: n.Line,
+				Err: fmt.Errorf("%w: %s entry %q would be fetched from the network; commit the file to the repository", ErrRemoteBase, field, v)}
+		}
+	}
+	return nil
+}
+
+func orEmpty(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return &yaml.Node{}
+	}
+	return n
 }
 
 // isRemote reports whether a kustomization entry names something kustomize

@@ -1,9 +1,9 @@
 package render
 
 import (
-	"regexp"
-	"strings"
 	"time"
+
+	"github.com/rbacguard/rbacguard/diff/glob"
 )
 
 // Options tune discovery and rendering.
@@ -59,52 +59,4 @@ func (l Limits) withDefaults() Limits {
 
 // selected reports whether overlay path p passes the include and exclude
 // globs.
-func (o Options) selected(p string) bool {
-	if len(o.Include) > 0 && !matchAny(o.Include, p) {
-		return false
-	}
-	return !matchAny(o.Exclude, p)
-}
-
-func matchAny(globs []string, p string) bool {
-	for _, g := range globs {
-		if globRegexp(g).MatchString(p) {
-			return true
-		}
-	}
-	return false
-}
-
-// globRegexp turns a glob into an anchored regexp: "**" matches across
-// slashes (and "dir/**" matches dir itself), "*" and "?" stay within one
-// path element. A trailing slash is ignored.
-func globRegexp(g string) *regexp.Regexp {
-	g = strings.TrimSuffix(g, "/")
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(g); i++ {
-		switch c := g[i]; {
-		case strings.HasPrefix(g[i:], "/**") && i+3 == len(g):
-			b.WriteString("(/.*)?")
-			i += 2
-		case strings.HasPrefix(g[i:], "**/"):
-			b.WriteString("(.*/)?")
-			i += 2
-		case strings.HasPrefix(g[i:], "**"):
-			b.WriteString(".*")
-			i++
-		case c == '*':
-			b.WriteString("[^/]*")
-		case c == '?':
-			b.WriteString("[^/]")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	re, err := regexp.Compile(b.String())
-	if err != nil {
-		return regexp.MustCompile("^$")
-	}
-	return re
-}
+func (o Options) selected(p string) bool { return glob.Select(o.Include, o.Exclude, p) }
