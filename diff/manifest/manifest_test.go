@@ -231,3 +231,39 @@ users: []
 		}
 	}
 }
+
+// TestCache_SameAsDecode: the cache gives the objects and lines Decode
+// gives, shares unchanged documents, and decodes a moved one again.
+func TestCache_SameAsDecode(t *testing.T) {
+	file := func(extra string) []byte {
+		return []byte("# header\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n" + extra +
+			"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: b\n--- # c\napiVersion: v1\nkind: Secret\nmetadata: {name: c}\n")
+	}
+	c := NewCache()
+	for _, data := range [][]byte{file(""), file(""), file("# moved down\n")} {
+		want, _ := Decode("f.yaml", data)
+		got, errs := c.Decode("f.yaml", data)
+		if len(errs) > 0 || len(got) != len(want) {
+			t.Fatalf("cache: %d objects %v, want %d", len(got), errs, len(want))
+		}
+		for i := range want {
+			if got[i].String() != want[i].String() || got[i].Origin != want[i].Origin ||
+				got[i].LineOf("metadata", "name") != want[i].LineOf("metadata", "name") {
+				t.Errorf("object %d: %s at %v/%v, want %s at %v/%v", i, got[i], got[i].Origin, got[i].LineOf("metadata", "name"),
+					want[i], want[i].Origin, want[i].LineOf("metadata", "name"))
+			}
+		}
+	}
+	first, _ := c.Decode("f.yaml", file(""))
+	again, _ := c.Decode("f.yaml", file(""))
+	if first[0] != again[0] {
+		t.Error("an unchanged document was decoded twice")
+	}
+	// A broken document: exactly Decode's errors.
+	bad := []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n")
+	_, want := Decode("b.yaml", bad)
+	_, got := c.Decode("b.yaml", bad)
+	if len(got) != len(want) || got[0].Error() != want[0].Error() {
+		t.Errorf("errors %v, want %v", got, want)
+	}
+}

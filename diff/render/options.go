@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/rbacguard/rbacguard/diff/glob"
+	"github.com/rbacguard/rbacguard/diff/manifest"
 )
 
 // Options tune discovery and rendering.
@@ -20,6 +21,10 @@ type Options struct {
 	Limits Limits
 	// Workers bounds how many renders run at once (0: GOMAXPROCS).
 	Workers int
+
+	// cache shares decoded plain documents between base and head within
+	// one RenderAll.
+	cache *manifest.Cache
 }
 
 // Limits bound what rendering one overlay may cost, so that a hostile pull

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -135,6 +136,7 @@ type Rendered struct {
 // the order of pairs.
 func RenderAll(ctx context.Context, base, head source.Tree, pairs []Pair, o Options) []Rendered {
 	out := make([]Rendered, len(pairs))
+	o.cache = manifest.NewCache()
 	type job struct {
 		i      int
 		isHead bool

@@ -59,7 +59,7 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 		return nil, err
 	}
 	if !ov.Kustomize {
-		res := renderPlain(t, ov.Files)
+		res := renderPlain(t, ov.Files, o.cache)
 		if lim := o.Limits.withDefaults(); len(res.Objects) > lim.MaxResources {
 			return nil, &Error{Overlay: ov.Path, Err: fmt.Errorf("%w: %d resources, over the limit of %d", ErrTooLarge, len(res.Objects), lim.MaxResources)}
 		}
@@ -68,7 +68,7 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 	return renderKustomize(ctx, t, ov.Path, o)
 }
 
-func renderPlain(t source.Tree, files []string) *Result {
+func renderPlain(t source.Tree, files []string, cache *manifest.Cache) *Result {
 	// Decoding YAML is the hot path of large plain repositories: spread
 	// the files over the cores, then merge in file order.
 	type decoded struct {
@@ -81,7 +81,7 @@ func renderPlain(t source.Tree, files []string) *Result {
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i].objs, out[i].errs = decodeFile(t, files[i])
+				out[i].objs, out[i].errs = decodeFile(t, files[i], cache)
 			}
 		})
 	}
@@ -101,12 +101,12 @@ func renderPlain(t source.Tree, files []string) *Result {
 // decodeFile reads one plain manifest file. A file with no Kubernetes
 // object at all (a config, Helm values) is not a manifest and yields
 // nothing; a file with objects reports each document it cannot read.
-func decodeFile(t source.Tree, f string) ([]*manifest.Object, []*manifest.DocError) {
+func decodeFile(t source.Tree, f string, cache *manifest.Cache) ([]*manifest.Object, []*manifest.DocError) {
 	data, err := fs.ReadFile(t, f)
 	if err != nil {
 		return nil, []*manifest.DocError{{Path: f, Err: err}}
 	}
-	objs, errs := manifest.Decode(f, data)
+	objs, errs := cache.Decode(f, data)
 	var problems []*manifest.DocError
 	for _, e := range errs {
 		var de *manifest.DocError
