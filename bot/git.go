@@ -3,9 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -39,19 +36,8 @@ type gitRunner struct {
 }
 
 func (g *gitRunner) run(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return "", fmt.Errorf("git %s: %s", args[0], redactURL(msg))
-	}
-	return strings.TrimSpace(string(out)), nil
+	out, err := source.Git(ctx, g.dir, args...)
+	return strings.TrimSpace(string(out)), err
 }
 
 func (g *gitRunner) hasCommit(ctx context.Context, sha string) bool {
@@ -126,7 +112,3 @@ func (g *gitRunner) mergeBase(ctx context.Context, base, head string) (string, e
 	return mb, nil
 }
 
-var urlCredentials = regexp.MustCompile(`://[^/\s:@]*(:[^/\s@]*)?@`)
-
-// redactURL hides credentials a remote URL may carry in git's messages.
-func redactURL(s string) string { return urlCredentials.ReplaceAllString(s, "://[redacted]@") }

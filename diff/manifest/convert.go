@@ -23,6 +23,30 @@ var errAliasBomb = errors.New("document expands to too many values (an alias bom
 type converter struct {
 	budget int
 	depth  int
+	size   int64 // bytes of keys and scalar values seen
+}
+
+// Value converts a parsed YAML node into the values encoding/json would
+// produce, and counts the bytes of its keys and scalars (a measure of
+// rendered output). Aliases are followed within a budget, so an alias bomb
+// ends in an error.
+func Value(n *yaml.Node) (v any, size int64, err error) {
+	c := &converter{budget: maxValues}
+	v, err = c.value(n)
+	return v, c.size, err
+}
+
+// FromBody makes an object of a decoded body. It has no source lines
+// until WithSource gives it some.
+func FromBody(body map[string]any) *Object {
+	o := &Object{Body: body}
+	o.APIVersion, _ = body["apiVersion"].(string)
+	o.Kind, _ = body["kind"].(string)
+	if meta, ok := body["metadata"].(map[string]any); ok {
+		o.Name, _ = meta["name"].(string)
+		o.Namespace, _ = meta["namespace"].(string)
+	}
+	return o
 }
 
 func (c *converter) value(n *yaml.Node) (any, error) {
@@ -59,6 +83,7 @@ func (c *converter) value(n *yaml.Node) (any, error) {
 			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: a mapping key must be a plain value", k.Line)
 			}
+			c.size += int64(len(k.Value))
 			val, err := c.value(v)
 			if err != nil {
 				return nil, err
@@ -77,6 +102,7 @@ func (c *converter) value(n *yaml.Node) (any, error) {
 		}
 		return s, nil
 	case yaml.ScalarNode:
+		c.size += int64(len(n.Value))
 		return scalarValue(n)
 	}
 	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)

@@ -235,18 +235,12 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("want a mapping (an object), found a %s", nodeKind(n))
 	}
-	v, err := (&converter{budget: maxValues}).value(n)
+	v, _, err := Value(n)
 	if err != nil {
 		return nil, err
 	}
-	body := v.(map[string]any)
-	o := &Object{Body: body, Origin: Location{Path: path, Line: n.Line}, src: n}
-	o.APIVersion, _ = body["apiVersion"].(string)
-	o.Kind, _ = body["kind"].(string)
-	if meta, ok := body["metadata"].(map[string]any); ok {
-		o.Name, _ = meta["name"].(string)
-		o.Namespace, _ = meta["namespace"].(string)
-	}
+	o := FromBody(v.(map[string]any))
+	o.Origin, o.src = Location{Path: path, Line: n.Line}, n
 	switch {
 	case o.APIVersion == "" && o.Kind == "":
 		return nil, ErrNotObject

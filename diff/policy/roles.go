@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -108,13 +107,13 @@ func (ps *parser) role(n *yaml.Node, where string) *manifest.Object {
 	if len(ps.errs) > before {
 		return nil
 	}
-	var body map[string]any
-	if err := n.Decode(&body); err != nil {
-		ps.errorf(n, where, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	v, _, err := manifest.Value(n)
+	if err != nil {
+		ps.errorf(n, where, "%s", err)
 		return nil
 	}
-	o := manifest.Object{APIVersion: apiVersion, Kind: kind, Namespace: namespace, Name: name, Body: normalize(body).(map[string]any)}
-	return o.WithSource(ps.path, n)
+	body, _ := v.(map[string]any)
+	return manifest.FromBody(body).WithSource(ps.path, n)
 }
 
 func (ps *parser) metadata(n *yaml.Node, where string, name, namespace *string) {
@@ -246,31 +245,3 @@ func isManifestFile(name string) bool {
 	return false
 }
 
-// normalize turns yaml.v3's decoded values into the shapes encoding/json
-// produces, as manifest.Decode does, so the engine reads inline roles and
-// rendered ones alike.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalize(e)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = normalize(e)
-		}
-		return m
-	case []any:
-		for i, e := range t {
-			t[i] = normalize(e)
-		}
-		return t
-	case int:
-		return int64(t)
-	case uint64:
-		return int64(t)
-	}
-	return v
-}

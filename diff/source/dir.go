@@ -1,6 +1,7 @@
 package source
 
 import (
+	"regexp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -53,12 +54,12 @@ func Dir(root string, lim Limits) (Tree, error) {
 // untracked ones that .gitignore does not exclude), as they are on disk.
 // Paths are relative to the repository's top directory.
 func WorkTree(ctx context.Context, repo string, lim Limits) (Tree, error) {
-	top, err := git(ctx, repo, "rev-parse", "--show-toplevel")
+	top, err := Git(ctx, repo, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return nil, err
 	}
 	root := strings.TrimSpace(string(top))
-	out, err := git(ctx, root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	out, err := Git(ctx, root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,10 @@ func addFile(m *Mem, root, rel string) error {
 	return m.Add(rel, data)
 }
 
-func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+// Git runs git in dir without a terminal prompt and returns its standard
+// output. Its error carries git's message, with any credentials a remote
+// URL holds redacted.
+func Git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0")
 	var stderr strings.Builder
@@ -127,7 +131,10 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+		return nil, fmt.Errorf("git %s: %s", args[0], urlCredentials.ReplaceAllString(msg, "://[redacted]@"))
 	}
 	return out, nil
 }
+
+// urlCredentials finds user:password@ in URLs of git's messages.
+var urlCredentials = regexp.MustCompile(`://[^/\s:@]*(:[^/\s@]*)?@`)

@@ -21,7 +21,7 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 		return nil, err
 	}
 	// -l adds sizes so that large blobs are skipped without being read.
-	out, err := git(ctx, repo, "ls-tree", "-r", "-z", "-l", "--full-tree", sha)
+	out, err := Git(ctx, repo, "ls-tree", "-r", "-z", "-l", "--full-tree", sha)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func ResolveRev(ctx context.Context, repo, rev string) (string, error) {
 	if strings.HasPrefix(rev, "-") {
 		return "", fmt.Errorf("invalid revision %q", rev)
 	}
-	out, err := git(ctx, repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	out, err := Git(ctx, repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
 	if err != nil {
 		return "", fmt.Errorf("%q is neither a directory nor a git revision of %s", rev, repo)
 	}
@@ -101,7 +101,7 @@ func ResolveRev(ctx context.Context, repo, rev string) (string, error) {
 // MergeBase returns the best common ancestor of a and b, the base GitHub's
 // own "Files changed" view compares against.
 func MergeBase(ctx context.Context, repo, a, b string) (string, error) {
-	out, err := git(ctx, repo, "merge-base", "--end-of-options", a, b)
+	out, err := Git(ctx, repo, "merge-base", "--end-of-options", a, b)
 	if err != nil {
 		return "", err
 	}

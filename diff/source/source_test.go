@@ -143,3 +143,22 @@ func TestGitRev_ReadsObjectsNotTheWorkTree(t *testing.T) {
 		t.Error("a revision that looks like a flag was accepted")
 	}
 }
+
+func TestGit_ErrorsHideCredentials(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	repo := t.TempDir()
+	gitRun(t, repo, "init", "-q")
+	// Port 9 on loopback refuses at once: git fails and names the URL.
+	_, err := Git(context.Background(), repo, "fetch", "https://user:s3cret@127.0.0.1:9/x.git")
+	if err == nil {
+		t.Fatal("fetch from a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error = %q shows the credentials", err)
+	}
+	if got := urlCredentials.ReplaceAllString("fatal: 'https://u:p@host/x'", "://[redacted]@"); got != "fatal: 'https://[redacted]@host/x'" {
+		t.Errorf("redaction = %q", got)
+	}
+}

@@ -44,23 +44,14 @@ func configObject(file string, node *yaml.Node, shift int) *manifest.Object {
 	if root.Kind != yaml.MappingNode {
 		return nil
 	}
-	var body map[string]any
-	if err := root.Decode(&body); err != nil {
+	v, _, err := manifest.Value(root)
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
 		return nil
 	}
-	m, ok := normalize(body).(map[string]any)
-	if !ok {
-		return nil
-	}
-	o := manifest.Object{Body: m}
-	o.APIVersion, _ = m["apiVersion"].(string)
-	o.Kind, _ = m["kind"].(string)
+	o := manifest.FromBody(m)
 	if !isConfig(o.APIVersion, o.Kind) {
 		return nil
-	}
-	if meta, ok := m["metadata"].(map[string]any); ok {
-		o.Name, _ = meta["name"].(string)
-		o.Namespace, _ = meta["namespace"].(string)
 	}
 	if shift != 0 {
 		shiftLines(root, shift)
@@ -152,33 +143,6 @@ func literalBlock(cm *manifest.Object, key, v string) bool {
 	return n != nil && n.Kind == yaml.ScalarNode && n.Style&yaml.LiteralStyle != 0 && n.Value == v
 }
 
-// normalize gives decoded YAML the shapes encoding/json produces, as
-// manifest.Decode does.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalize(e)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = normalize(e)
-		}
-		return m
-	case []any:
-		for i, e := range t {
-			t[i] = normalize(e)
-		}
-		return t
-	case int:
-		return int64(t)
-	case uint64:
-		return int64(t)
-	}
-	return v
-}
 
 // cfg is a configuration object and where it is written.
 type cfg struct {
