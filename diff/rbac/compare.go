@@ -86,7 +86,7 @@ func (c *comparison) add(f report.Finding) {
 	f.ID = report.ID(f.Kind, c.overlay, f.Subject, f.Scope, f.Permission, f.Message)
 	if f.Permission != nil {
 		// Atomic findings are identified by what they grant, not by wording.
-		f.ID = report.ID(f.Kind, c.overlay, *f.Subject, *f.Scope, f.Permission.String())
+		f.ID = report.ID(f.Kind, c.overlay, *f.Subject, *f.Scope, f.Permission.Key())
 	}
 	if c.ids == nil {
 		c.ids = map[string]bool{}
@@ -133,7 +133,7 @@ func (c *comparison) increases(s subject, scope string) {
 	baseCover := c.base.coverage(s, scope, true)
 	headCover := c.head.coverage(s, scope, false)
 	for _, gr := range headGrants {
-		for _, a := range validation.BreakdownRule(gr.PolicyRule) {
+		for _, a := range atoms(gr.PolicyRule, scope) {
 			if why := c.head.inert(a, scope); why != "" {
 				if !c.base.holdsInert(s, scope, a) {
 					c.inert(s, scope, gr, a, why)
@@ -163,7 +163,7 @@ func (c *comparison) decreases(s subject, scope string) {
 	}
 	headCover := c.head.coverage(s, scope, true)
 	for _, gr := range baseGrants {
-		for _, a := range validation.BreakdownRule(gr.PolicyRule) {
+		for _, a := range atoms(gr.PolicyRule, scope) {
 			if c.base.inert(a, scope) != "" || covers(headCover, a) {
 				continue
 			}
@@ -303,6 +303,27 @@ func (g *Graph) coverage(s subject, scope string, self bool) []rbacv1.PolicyRule
 		}
 	}
 	return out
+}
+
+// atoms breaks a rule granted at scope into atomic permissions, as the
+// escalation check does. Within namespace N, an unnamed grant on the
+// namespace object itself can only ever reach the object N, so it is
+// named N: then a base grant of "namespaces named N" covers it.
+func atoms(r rbacv1.PolicyRule, scope string) []rbacv1.PolicyRule {
+	out := validation.BreakdownRule(r)
+	if scope == "" {
+		return out
+	}
+	for i, a := range out {
+		if len(a.ResourceNames) == 0 && len(a.APIGroups) == 1 && a.APIGroups[0] == "" && isNamespaceObject(a.Resources[0]) && namespaceSelfVerbs[a.Verbs[0]] {
+			out[i].ResourceNames = []string{scope}
+		}
+	}
+	return out
+}
+
+func isNamespaceObject(res string) bool {
+	return res == "namespaces" || res == "namespaces/status" || res == "namespaces/finalize"
 }
 
 func covers(owner []rbacv1.PolicyRule, atom rbacv1.PolicyRule) bool {

@@ -363,9 +363,10 @@ func newRule(pr rbacv1.PolicyRule, via []report.Ref) rule {
 	return rule{PolicyRule: pr, via: via, key: ruleKey(pr)}
 }
 
+// ruleKey is a rule's exact text: quoting keeps apiGroups [] apart from
+// [""] and ["a,b"] apart from ["a", "b"].
 func ruleKey(pr rbacv1.PolicyRule) string {
-	j := func(s []string) string { return strings.Join(s, ",") }
-	return j(pr.Verbs) + "|" + j(pr.APIGroups) + "|" + j(pr.Resources) + "|" + j(pr.ResourceNames) + "|" + j(pr.NonResourceURLs)
+	return fmt.Sprintf("%q|%q|%q|%q|%q", pr.Verbs, pr.APIGroups, pr.Resources, pr.ResourceNames, pr.NonResourceURLs)
 }
 
 // aggregate fills every ClusterRole that has an aggregationRule the way the

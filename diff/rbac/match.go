@@ -143,4 +143,6 @@ func IsClusterScoped(group, resource string) bool {
 // namespaceSelfVerbs are the requests on a Namespace object that carry the
 // namespace's own name as their namespace (requestinfo.go), so a RoleBinding
 // in foo can grant them on namespace foo.
-var namespaceSelfVerbs = map[string]bool{"get": true, "update": true, "patch": true, "delete": true, "*": true}
+// (The deprecated per-object watch path, /api/v1/watch/namespaces/foo,
+// carries it too.)
+var namespaceSelfVerbs = map[string]bool{"get": true, "watch": true, "update": true, "patch": true, "delete": true, "*": true}

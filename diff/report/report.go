@@ -128,11 +128,16 @@ type Permission struct {
 	NonResourceURLs []string `json:"nonResourceURLs"`
 }
 
-// String reads like "get secrets", "create apps/deployments", "get /metrics".
+// String reads like "get secrets", "create apps/deployments", "get /metrics",
+// "get every non-resource URL".
 func (p Permission) String() string {
 	verbs := strings.Join(p.Verbs, ",")
 	if len(p.NonResourceURLs) > 0 {
-		return verbs + " " + strings.Join(p.NonResourceURLs, ",")
+		urls := strings.Join(p.NonResourceURLs, ",")
+		if urls == "*" {
+			urls = "every non-resource URL"
+		}
+		return verbs + " " + urls
 	}
 	var res []string
 	for _, g := range p.APIGroups {
@@ -149,6 +154,12 @@ func (p Permission) String() string {
 		s += " named " + strings.Join(p.ResourceNames, ",")
 	}
 	return s
+}
+
+// Key identifies the permission exactly, for finding ids: unlike String, it
+// never reads the same for a resource and a URL.
+func (p Permission) Key() string {
+	return fmt.Sprintf("%q|%q|%q|%q|%q", p.Verbs, p.APIGroups, p.Resources, p.ResourceNames, p.NonResourceURLs)
 }
 
 // Ref is one link of a chain: a binding, a role, a rule, a workload.
