@@ -244,4 +244,3 @@ func isManifestFile(name string) bool {
 	}
 	return false
 }
-

@@ -359,7 +359,9 @@ func (g *Graph) inert(a rbacv1.PolicyRule, scope string) string {
 	if base, sub, ok := strings.Cut(res, "/"); ok && sub == "*" {
 		return fmt.Sprintf("%q is not a wildcard: Kubernetes compares it literally, so it matches no subresource (use %q for every subresource of one kind only by listing them, or \"*\" for all resources)", res, base+"/<name>")
 	}
-	if len(a.ResourceNames) > 0 && (a.Verbs[0] == "deletecollection" || a.Verbs[0] == "create" && !strings.Contains(res, "/")) {
+	// A collection's create and deletecollection carry no name; "*" also
+	// covers subresources (pods/exec), whose create names its parent.
+	if len(a.ResourceNames) > 0 && (a.Verbs[0] == "deletecollection" || a.Verbs[0] == "create" && res != "*" && !strings.Contains(res, "/")) {
 		return "a " + a.Verbs[0] + " request carries no object name, so a rule restricted by resourceNames never matches it"
 	}
 	if scope == "" || group == "*" {

@@ -115,7 +115,7 @@ var clusterScoped = map[string][]string{
 	"node.k8s.io":                  {"runtimeclasses"},
 	"policy":                       {"podsecuritypolicies"},
 	"rbac.authorization.k8s.io":    {"clusterroles", "clusterrolebindings"},
-	"resource.k8s.io":              {"deviceclasses", "resourceslices", "devicetaintrules"},
+	"resource.k8s.io":              {"deviceclasses", "resourceslices", "devicetaintrules", "resourcepoolstatusrequests"},
 	"scheduling.k8s.io":            {"priorityclasses"},
 	"storage.k8s.io":               {"csidrivers", "csinodes", "storageclasses", "volumeattachments", "volumeattributesclasses"},
 	"storagemigration.k8s.io":      {"storageversionmigrations"},

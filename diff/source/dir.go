@@ -1,13 +1,13 @@
 package source
 
 import (
-	"regexp"
 	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 

@@ -143,7 +143,6 @@ func literalBlock(cm *manifest.Object, key, v string) bool {
 	return n != nil && n.Kind == yaml.ScalarNode && n.Style&yaml.LiteralStyle != 0 && n.Value == v
 }
 
-
 // cfg is a configuration object and where it is written.
 type cfg struct {
 	obj    *manifest.Object

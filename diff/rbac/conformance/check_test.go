@@ -422,7 +422,7 @@ func (f failure) signature() string {
 	res := "R"
 	if r.Resource == "namespaces" {
 		res = "namespaces"
-	} else if rbac.IsClusterScoped(r.APIGroup, r.Resource) {
+	} else if clusterScoped(r.APIGroup, r.Resource) {
 		res = "cluster-scoped"
 	}
 	if r.Subresource != "" {

@@ -43,10 +43,18 @@ var (
 	}
 )
 
-// byteSource is a rand.Source that reads fuzzer bytes; zeros once drained.
-type byteSource struct{ b []byte }
+// byteSource is a rand.Source that reads fuzzer bytes. Once they are
+// drained it continues with a fixed PCG stream: a constant source would make
+// rand.IntN's rejection loop spin forever.
+type byteSource struct {
+	b    []byte
+	rest rand.PCG
+}
 
 func (s *byteSource) Uint64() uint64 {
+	if len(s.b) == 0 {
+		return s.rest.Uint64()
+	}
 	var buf [8]byte
 	n := copy(buf[:], s.b)
 	s.b = s.b[n:]

@@ -27,7 +27,10 @@ var nameless = map[string]bool{"list": true, "watch": true, "create": true, "del
 
 // namespaceSelf are the requests on a Namespace object, which the
 // request-info resolver gives the namespace's own name as namespace.
-var namespaceSelf = map[string]bool{"get": true, "update": true, "patch": true, "delete": true}
+// The path decides, not the method, so every method reaches the
+// authorizer (the route may answer 405 afterwards); watch comes from the
+// deprecated /api/v1/watch/namespaces/X path.
+var namespaceSelf = map[string]bool{"get": true, "update": true, "patch": true, "delete": true, "watch": true}
 
 func expandVerbs(vs []string) []string {
 	var out []string
@@ -107,8 +110,8 @@ func expandURLs(us []string) []string {
 // carry a name only from fieldSelector=metadata.name=X; no namespace on
 // cluster-scoped resources; and the namespace object's own name as
 // namespace for requests on /api/v1/namespaces/X (get, update, patch,
-// delete, their status and finalize subresources, and the deprecated
-// /api/v1/watch/namespaces/X).
+// delete and the deprecated /api/v1/watch/namespaces/X, on the object and
+// its status and finalize subresources).
 func realistic(verb, group string, rp resourcePair, name, ns string) []rbac.Request {
 	r := rbac.Request{ResourceRequest: true, Verb: verb, APIGroup: group, Resource: rp.res, Subresource: rp.sub}
 	switch {
@@ -122,7 +125,7 @@ func realistic(verb, group string, rp resourcePair, name, ns string) []rbac.Requ
 	}
 	if group == "" && rp.res == "namespaces" {
 		out := []rbac.Request{r} // collection requests and field selectors: cluster-wide
-		if r.Name != "" && (namespaceSelf[verb] && (rp.sub == "" || rp.sub == "status" || rp.sub == "finalize") || verb == "watch" && rp.sub == "") {
+		if r.Name != "" && namespaceSelf[verb] && (rp.sub == "" || rp.sub == "status" || rp.sub == "finalize") {
 			r.Namespace = r.Name
 			if verb == "watch" {
 				out = append(out, r)
@@ -132,7 +135,7 @@ func realistic(verb, group string, rp resourcePair, name, ns string) []rbac.Requ
 		}
 		return out
 	}
-	if rbac.IsClusterScoped(group, rp.res) {
+	if clusterScoped(group, rp.res) {
 		return []rbac.Request{r}
 	}
 	if ns == "" {
@@ -324,6 +327,10 @@ func usersOf(ps ...Policy) []*user.DefaultInfo {
 			}
 		}
 	}
+	// Subjects of built-in bindings, whose grants a graph changes when it
+	// replaces a built-in role.
+	addUser(&user.DefaultInfo{Name: "system:kube-controller-manager", Groups: []string{user.AllAuthenticated}})
+	addUser(ServiceAccountUser("kube-system", "bootstrap-signer"))
 	out := make([]*user.DefaultInfo, 0, len(byName))
 	for _, u := range byName {
 		out = append(out, u)
