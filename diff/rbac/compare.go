@@ -315,15 +315,11 @@ func atoms(r rbacv1.PolicyRule, scope string) []rbacv1.PolicyRule {
 		return out
 	}
 	for i, a := range out {
-		if len(a.ResourceNames) == 0 && len(a.APIGroups) == 1 && a.APIGroups[0] == "" && isNamespaceObject(a.Resources[0]) && namespaceSelfVerbs[a.Verbs[0]] {
+		if len(a.ResourceNames) == 0 && len(a.APIGroups) == 1 && a.APIGroups[0] == "" && namespaceSelf(a.Resources[0], a.Verbs[0]) {
 			out[i].ResourceNames = []string{scope}
 		}
 	}
 	return out
-}
-
-func isNamespaceObject(res string) bool {
-	return res == "namespaces" || res == "namespaces/status" || res == "namespaces/finalize"
 }
 
 func covers(owner []rbacv1.PolicyRule, atom rbacv1.PolicyRule) bool {
@@ -367,7 +363,7 @@ func (g *Graph) inert(a rbacv1.PolicyRule, scope string) string {
 	if scope == "" || group == "*" {
 		return ""
 	}
-	if strings.HasPrefix(res, "namespaces") && group == "" && namespaceSelfVerbs[a.Verbs[0]] {
+	if group == "" && namespaceSelf(res, a.Verbs[0]) {
 		if len(a.ResourceNames) == 0 || a.ResourceNames[0] == scope {
 			return "" // the namespace object itself carries its own name as namespace
 		}

@@ -140,9 +140,18 @@ func IsClusterScoped(group, resource string) bool {
 	return clusterScopedSet[group+"/"+res]
 }
 
-// namespaceSelfVerbs are the requests on a Namespace object that carry the
-// namespace's own name as their namespace (requestinfo.go), so a RoleBinding
-// in foo can grant them on namespace foo.
-// (The deprecated per-object watch path, /api/v1/watch/namespaces/foo,
-// carries it too.)
-var namespaceSelfVerbs = map[string]bool{"get": true, "watch": true, "update": true, "patch": true, "delete": true, "*": true}
+// namespaceSelf reports whether verb on res (namespaces, or its status or
+// finalize subresource) is a request on one Namespace object, which carries
+// the namespace's own name as its namespace (requestinfo.go), so that a
+// RoleBinding in foo can grant it on namespace foo. The deprecated
+// per-object watch path (/api/v1/watch/namespaces/foo) exists for the
+// object only.
+func namespaceSelf(res, verb string) bool {
+	switch verb {
+	case "get", "update", "patch", "delete", "*":
+		return res == "namespaces" || res == "namespaces/status" || res == "namespaces/finalize"
+	case "watch":
+		return res == "namespaces"
+	}
+	return false
+}
