@@ -142,16 +142,13 @@ func IsClusterScoped(group, resource string) bool {
 
 // namespaceSelf reports whether verb on res (namespaces, or its status or
 // finalize subresource) is a request on one Namespace object, which carries
-// the namespace's own name as its namespace (requestinfo.go), so that a
-// RoleBinding in foo can grant it on namespace foo. The deprecated
-// per-object watch path (/api/v1/watch/namespaces/foo) exists for the
-// object only.
+// the namespace's own name as its namespace (requestinfo.go, for any
+// method, and for the deprecated /api/v1/watch/namespaces/foo path too), so
+// that a RoleBinding in foo can grant it on namespace foo.
 func namespaceSelf(res, verb string) bool {
 	switch verb {
-	case "get", "update", "patch", "delete", "*":
+	case "get", "watch", "update", "patch", "delete", "*":
 		return res == "namespaces" || res == "namespaces/status" || res == "namespaces/finalize"
-	case "watch":
-		return res == "namespaces"
 	}
 	return false
 }

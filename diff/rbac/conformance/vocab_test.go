@@ -71,7 +71,10 @@ func expandResources(rs []string) []resourcePair {
 		switch {
 		case r == rbacv1.ResourceAll:
 			out = append(out, resourcePair{"pods", ""}, resourcePair{"secrets", ""}, resourcePair{"nodes", ""},
-				resourcePair{"namespaces", ""}, resourcePair{"deployments", ""}, resourcePair{"pods", "exec"}, resourcePair{freshResource, ""})
+				resourcePair{"namespaces", ""}, resourcePair{"deployments", ""}, resourcePair{"pods", "exec"}, resourcePair{freshResource, ""},
+				// "*" covers subresources no built-in role grants, whose
+				// create names its parent.
+				resourcePair{freshResource, "status"})
 		case res == "*" && sub == "*":
 			out = append(out, resourcePair{"pods", "status"})
 		case res == "*":
