@@ -2,7 +2,9 @@ package diff
 
 import (
 	"cmp"
+	"fmt"
 	"io/fs"
+	"path"
 	"time"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
@@ -51,4 +53,36 @@ func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tre
 	}
 	p.Apply(r, now())
 	r.Finish(o.FailOn)
+}
+
+// skippedFiles reports the manifests head left out of its tree (too large,
+// a link leaving the repository) that base did not already leave out: a
+// file rbacguard cannot read may hold any grant, so it fails the gate.
+func skippedFiles(base, head source.Tree) []report.Finding {
+	old := map[source.Skip]bool{}
+	if base != nil {
+		for _, s := range base.Skipped() {
+			old[s] = true
+		}
+	}
+	var out []report.Finding
+	for _, s := range head.Skipped() {
+		switch path.Ext(s.Path) {
+		case ".yaml", ".yml", ".json":
+		default:
+			continue
+		}
+		if old[s] {
+			continue
+		}
+		out = append(out, report.Finding{
+			ID:       report.ID(report.ManifestError, "", s.Path, "skipped"),
+			Kind:     report.ManifestError,
+			Severity: report.High,
+			Location: report.Location{Path: s.Path},
+			Message:  fmt.Sprintf("%s was not checked: %s", s.Path, s.Reason),
+			Risk:     "a manifest rbacguard cannot read may grant anything; split the file or replace the link with the file itself",
+		})
+	}
+	return out
 }

@@ -65,6 +65,7 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
 	}
+	r.Findings = append(r.Findings, skippedFiles(base, head)...)
 	finish(r, pol, o, base, head)
 	return r, nil
 }
@@ -93,6 +94,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
 		r.Findings = append(r.Findings, scanOverlay(p.Path, p.Head.Objects, o)...)
 	}
+	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
 	finish(r, pol, o, nil, nil)
 	return r, nil
 }

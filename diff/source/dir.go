@@ -89,12 +89,12 @@ func addFile(m *Mem, root, rel string) error {
 	if info.Mode()&fs.ModeSymlink != 0 {
 		target, err := filepath.EvalSymlinks(p)
 		if err != nil {
-			m.Skipped = append(m.Skipped, rel+": broken symbolic link")
+			m.skip(rel, "broken symbolic link")
 			return nil
 		}
 		inside, err := filepath.Rel(root, target)
 		if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) || filepath.IsAbs(inside) {
-			m.Skipped = append(m.Skipped, rel+": "+errLinkEscapes.Error())
+			m.skip(rel, "%v", errLinkEscapes)
 			return nil
 		}
 		info, err = os.Stat(target)
@@ -107,7 +107,7 @@ func addFile(m *Mem, root, rel string) error {
 		return nil
 	}
 	if m.lim.MaxFileBytes > 0 && info.Size() > m.lim.MaxFileBytes {
-		m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %d bytes, over the %d-byte file limit", rel, info.Size(), m.lim.MaxFileBytes))
+		m.skip(rel, "%d bytes, over the %d-byte file limit", info.Size(), m.lim.MaxFileBytes)
 		return nil
 	}
 	data, err := os.ReadFile(p)

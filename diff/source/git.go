@@ -51,7 +51,7 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 	var want []string
 	for _, e := range entries {
 		if lim.MaxFileBytes > 0 && e.size > lim.MaxFileBytes {
-			m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %d bytes, over the %d-byte file limit", e.path, e.size, lim.MaxFileBytes))
+			m.skip(e.path, "%d bytes, over the %d-byte file limit", e.size, lim.MaxFileBytes)
 			continue
 		}
 		want = append(want, e.oid)
@@ -72,7 +72,7 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 			target, inside := resolveLink(e.path, string(data))
 			oid, found := paths[target]
 			if !inside || !found {
-				m.Skipped = append(m.Skipped, e.path+": "+errLinkEscapes.Error())
+				m.skip(e.path, "%v", errLinkEscapes)
 				continue
 			}
 			if data, ok = blobs[oid]; !ok {

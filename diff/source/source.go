@@ -20,7 +20,16 @@ type Tree interface {
 	Rev() string
 	// Files lists every regular file, sorted, slash-separated.
 	Files() []string
+	// Skipped lists the files left out of the tree and why: too large, a
+	// link leaving the repository. What they hold is not checked, so the
+	// pipeline reports them.
+	Skipped() []Skip
 }
+
+// Skip is a file left out of a tree.
+type Skip struct{ Path, Reason string }
+
+func (s Skip) String() string { return s.Path + ": " + s.Reason }
 
 // Limits bound what one tree may hold, so a hostile repository cannot
 // exhaust memory.
@@ -42,13 +51,12 @@ func (e *LimitError) Error() string { return "tree too large: " + e.What }
 
 // Mem is an in-memory tree; build one with NewMem and Add.
 type Mem struct {
-	fsys  fstest.MapFS
-	rev   string
-	files []string
-	total int64
-	lim   Limits
-	// Skipped lists files left out, with why (too large, link leaving the tree).
-	Skipped []string
+	fsys    fstest.MapFS
+	rev     string
+	files   []string
+	total   int64
+	lim     Limits
+	skipped []Skip
 }
 
 // NewMem returns an empty tree for revision rev.
@@ -64,7 +72,7 @@ func (m *Mem) Add(name string, data []byte) error {
 		return fmt.Errorf("refusing path %q: it leaves the repository", name)
 	}
 	if m.lim.MaxFileBytes > 0 && int64(len(data)) > m.lim.MaxFileBytes {
-		m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %d bytes, over the %d-byte file limit", clean, len(data), m.lim.MaxFileBytes))
+		m.skip(clean, "%d bytes, over the %d-byte file limit", len(data), m.lim.MaxFileBytes)
 		return nil
 	}
 	if _, dup := m.fsys[clean]; !dup {
@@ -90,6 +98,14 @@ func (m *Mem) ReadFile(name string) ([]byte, error) {
 	return f.Data, nil
 }
 func (m *Mem) Rev() string { return m.rev }
+
+// Skipped implements Tree.
+func (m *Mem) Skipped() []Skip { return m.skipped }
+
+// skip records a file left out.
+func (m *Mem) skip(path, format string, args ...any) {
+	m.skipped = append(m.skipped, Skip{Path: path, Reason: fmt.Sprintf(format, args...)})
+}
 func (m *Mem) Files() []string {
 	if !sort.StringsAreSorted(m.files) {
 		sort.Strings(m.files)

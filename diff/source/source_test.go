@@ -38,8 +38,8 @@ func TestMem_AddRefusesEscapes(t *testing.T) {
 
 func TestMem_Limits(t *testing.T) {
 	m := NewMem("x", Limits{MaxFileBytes: 4, MaxTotalBytes: 6, MaxFiles: 2})
-	if err := m.Add("big", []byte("12345")); err != nil || len(m.Skipped) != 1 {
-		t.Errorf("a file over the file limit is skipped, not an error: %v %v", err, m.Skipped)
+	if err := m.Add("big", []byte("12345")); err != nil || len(m.Skipped()) != 1 {
+		t.Errorf("a file over the file limit is skipped, not an error: %v %v", err, m.Skipped())
 	}
 	if err := m.Add("a", []byte("1234")); err != nil {
 		t.Fatal(err)

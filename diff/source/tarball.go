@@ -75,7 +75,7 @@ func Tarball(r io.Reader, rev string, lim Limits) (Tree, error) {
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives still use '\x00'
 			if lim.MaxFileBytes > 0 && h.Size > lim.MaxFileBytes {
-				m.Skipped = append(m.Skipped, fmt.Sprintf("%s: %d bytes, over the %d-byte file limit", rel, h.Size, lim.MaxFileBytes))
+				m.skip(rel, "%d bytes, over the %d-byte file limit", h.Size, lim.MaxFileBytes)
 				continue // tr.Next discards the body, counted by stream
 			}
 			data, err := io.ReadAll(tr)
@@ -201,12 +201,12 @@ func addHardLinks(m *Mem, hardLinks map[string]string, top string) error {
 		target := hardLinks[name]
 		rel, err := stripTop(target, &top)
 		if err != nil || rel == "" {
-			m.Skipped = append(m.Skipped, name+": hard link outside the repository")
+			m.skip(name, "hard link outside the repository")
 			continue
 		}
 		data, err := m.ReadFile(rel)
 		if err != nil {
-			m.Skipped = append(m.Skipped, name+": hard link to a file not in the tree")
+			m.skip(name, "hard link to a file not in the tree")
 			continue
 		}
 		if err := m.Add(name, data); err != nil {
@@ -229,7 +229,7 @@ func addSymlinks(m *Mem, links map[string]string) error {
 	for _, name := range sortedKeys(links) {
 		target, ok := resolve(name, links)
 		if !ok {
-			m.Skipped = append(m.Skipped, name+": "+errLinkEscapes.Error())
+			m.skip(name, "%v", errLinkEscapes)
 			continue
 		}
 		if data, err := m.ReadFile(target); err == nil {
@@ -253,7 +253,7 @@ func addSymlinks(m *Mem, links map[string]string) error {
 			}
 		}
 		if !found {
-			m.Skipped = append(m.Skipped, name+": broken symbolic link")
+			m.skip(name, "broken symbolic link")
 		}
 	}
 	return nil

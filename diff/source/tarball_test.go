@@ -170,8 +170,8 @@ func TestTarball(t *testing.T) {
 				t.Errorf("files (-want +got):\n%s", diff)
 			}
 			var skipped []string
-			if m, ok := tree.(*Mem); ok {
-				skipped = m.Skipped
+			for _, sk := range tree.Skipped() {
+				skipped = append(skipped, sk.String())
 			}
 			if diff := cmp.Diff(tc.wantSkipped, skipped); diff != "" {
 				t.Errorf("skipped (-want +got):\n%s", diff)
