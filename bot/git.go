@@ -111,4 +111,3 @@ func (g *gitRunner) mergeBase(ctx context.Context, base, head string) (string, e
 	}
 	return mb, nil
 }
-

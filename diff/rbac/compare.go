@@ -34,31 +34,46 @@ func Compare(overlay string, base, head *Graph) []report.Finding {
 
 // Scan reports the risky access one graph grants through the tree's own
 // bindings: every atomic permission of medium severity or more, plus rules
-// that grant nothing and roleRefs that resolve nowhere.
+// that grant nothing and roleRefs that resolve nowhere. A binding to a
+// built-in role (edit, admin, …) is one finding, at the severity of the
+// worst thing the role allows, since its dozens of rules are Kubernetes'
+// own and well known.
 func Scan(overlay string, g *Graph) []report.Finding {
 	c := comparison{overlay: overlay, base: Build(nil, Options{NoBootstrap: true}), head: g}
 	c.problems()
 	for _, s := range sortedSubjects(g, c.base) {
 		for _, scope := range slices.Sorted(maps.Keys(g.grants[s])) {
 			seen := map[string]bool{}
+			builtins := map[*binding]*roleSummary{}
+			var order []*binding
 			for _, gr := range g.grants[s][scope] {
 				if gr.binding.builtin {
 					continue
 				}
-				for _, a := range validation.BreakdownRule(gr.PolicyRule) {
+				ro := g.resolve(gr.binding)
+				for _, a := range atoms(gr.PolicyRule, scope) {
 					if why := g.inert(a, scope); why != "" {
-						c.inert(s, scope, gr, a, why)
+						if !ro.builtin {
+							c.inert(s, scope, gr, a, why)
+						}
 						continue
 					}
 					sev, risk := classify(s, scope, a)
-					if !sev.AtLeast(report.Medium) {
+					if ro.builtin {
+						sum := builtins[gr.binding]
+						if sum == nil {
+							sum = &roleSummary{grant: gr, role: ro}
+							builtins[gr.binding] = sum
+							order = append(order, gr.binding)
+						}
+						sum.add(a, sev, risk)
 						continue
 					}
 					perm := permission(a)
-					if seen[perm.String()] {
+					if !sev.AtLeast(report.Medium) || seen[perm.Key()] {
 						continue
 					}
-					seen[perm.String()] = true
+					seen[perm.Key()] = true
 					c.add(report.Finding{
 						Kind: report.RBACGrant, Severity: sev, Risk: risk,
 						Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
@@ -68,10 +83,50 @@ func Scan(overlay string, g *Graph) []report.Finding {
 					})
 				}
 			}
+			for _, b := range order {
+				c.builtinGrant(s, scope, builtins[b])
+			}
 		}
 	}
 	c.unresolved()
 	return c.out
+}
+
+// roleSummary gathers what one binding to a built-in role grants.
+type roleSummary struct {
+	grant grant
+	role  *role
+	top   rbacv1.PolicyRule
+	sev   report.Severity
+	risk  string
+	n     int
+	worst []string // the permissions of the top severity, for the message
+}
+
+func (r *roleSummary) add(a rbacv1.PolicyRule, sev report.Severity, risk string) {
+	r.n++
+	switch {
+	case sev.Rank() > r.sev.Rank():
+		r.top, r.sev, r.risk, r.worst = a, sev, risk, []string{permission(a).String()}
+	case sev == r.sev && len(r.worst) < 4:
+		r.worst = append(r.worst, permission(a).String())
+	}
+}
+
+func (c *comparison) builtinGrant(s subject, scope string, r *roleSummary) {
+	if r.n == 0 || !r.sev.AtLeast(report.Medium) {
+		return
+	}
+	perm := permission(r.top)
+	b := r.grant.binding
+	c.add(report.Finding{
+		Kind: report.RBACGrant, Severity: r.sev, Risk: r.risk,
+		Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
+		Via:      []report.Ref{b.ref(fmt.Sprintf("subjects[%d]", r.grant.subjectIdx)), r.role.ref("")},
+		Location: c.head.location(rule{}, b, r.grant.subjectIdx, r.top),
+		Message: fmt.Sprintf("%s is bound to the built-in %s %s %s: %d permissions, among them %s",
+			s, r.role.key.kind, r.role.key.name, scopeOf(scope), r.n, strings.Join(r.worst, "; ")),
+	})
 }
 
 type comparison struct {
