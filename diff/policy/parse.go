@@ -378,35 +378,15 @@ func (ps *parser) matcher(m *matchers, key, where string, v *yaml.Node) bool {
 			}
 		}
 	case "subject":
-		s := &SubjectPattern{}
-		before := len(ps.errs)
-		ps.mapping(v, field, subjectFields, func(k string, v *yaml.Node) {
-			ps.objectField(k, v, join(field, k), subjectKinds, &s.Kind, &s.Namespace, &s.Name)
-		})
-		if len(ps.errs) > before {
-			return true
+		if kind, ns, name, ok := ps.objectPattern(v, field, subjectFields, subjectKinds); ok {
+			m.subject = &SubjectPattern{Kind: kind, Namespace: ns, Name: name}
+			m.n++
 		}
-		if *s == (SubjectPattern{}) {
-			ps.errorf(v, field, "set at least one of kind, namespace, name")
-			return true
-		}
-		m.subject = s
-		m.n++
 	case "workload":
-		w := &WorkloadPattern{}
-		before := len(ps.errs)
-		ps.mapping(v, field, workloadFields, func(k string, v *yaml.Node) {
-			ps.objectField(k, v, join(field, k), workloadKinds, &w.Kind, &w.Namespace, &w.Name)
-		})
-		if len(ps.errs) > before {
-			return true
+		if kind, ns, name, ok := ps.objectPattern(v, field, workloadFields, workloadKinds); ok {
+			m.workload = &WorkloadPattern{Kind: kind, Namespace: ns, Name: name}
+			m.n++
 		}
-		if *w == (WorkloadPattern{}) {
-			ps.errorf(v, field, "set at least one of kind, namespace, name")
-			return true
-		}
-		m.workload = w
-		m.n++
 	case "permission":
 		pp := &PermissionPattern{}
 		before := len(ps.errs)
@@ -438,6 +418,23 @@ func (ps *parser) matcher(m *matchers, key, where string, v *yaml.Node) bool {
 		return false
 	}
 	return true
+}
+
+// objectPattern reads a subject or workload pattern: kind, namespace and
+// name globs, at least one of them set.
+func (ps *parser) objectPattern(v *yaml.Node, field string, fields, kinds []string) (kind, ns, name string, ok bool) {
+	before := len(ps.errs)
+	ps.mapping(v, field, fields, func(k string, v *yaml.Node) {
+		ps.objectField(k, v, join(field, k), kinds, &kind, &ns, &name)
+	})
+	if len(ps.errs) > before {
+		return "", "", "", false
+	}
+	if kind == "" && ns == "" && name == "" {
+		ps.errorf(v, field, "set at least one of kind, namespace, name")
+		return "", "", "", false
+	}
+	return kind, ns, name, true
 }
 
 func (pp *PermissionPattern) empty() bool {
