@@ -297,21 +297,9 @@ func scalar(v any) string {
 func (c *checker) apiserverFlags(bs, hs *snapshot, scan bool) {
 	base, head := c.apiservers(bs), c.apiservers(hs)
 	// A renamed static pod or moved kubeadm file is the same server.
-	keys := func(as []apiserver) (exact, loose []string) {
-		for _, a := range as {
-			exact = append(exact, a.id)
-			loose = append(loose, strconv.FormatBool(a.kubeadm))
-		}
-		return exact, loose
-	}
-	be, bl := keys(base)
-	he, hl := keys(head)
-	pairs := make([]*apiserver, len(head))
-	for i, j := range pairUp(be, he, bl, hl) {
-		if j >= 0 {
-			pairs[i] = &base[j]
-		}
-	}
+	pairs := pairBy(base, head,
+		func(a apiserver) string { return a.id },
+		func(a apiserver) string { return strconv.FormatBool(a.kubeadm) })
 	for i, h := range head {
 		switch {
 		case scan:

@@ -128,20 +128,7 @@ func (c *checker) jwtConfig(bs, hs *snapshot, scan bool) {
 			head = append(head, cf)
 		}
 	}
-	idents := func(cs []cfg) (exact, loose []string) {
-		for _, c := range cs {
-			exact, loose = append(exact, c.ident()), append(loose, "")
-		}
-		return exact, loose
-	}
-	be, bl := idents(base)
-	he, hl := idents(head)
-	pairs := make([]*cfg, len(head))
-	for i, j := range pairUp(be, he, bl, hl) {
-		if j >= 0 {
-			pairs[i] = &base[j]
-		}
-	}
+	pairs := pairBy(base, head, cfg.ident, func(cfg) string { return "" })
 	for i, h := range head {
 		var before []jwtAuth
 		if pairs[i] != nil {
@@ -157,21 +144,7 @@ func (c *checker) jwtConfig(bs, hs *snapshot, scan bool) {
 
 // matchAuths pairs authenticators by issuer URL, then the rest in order.
 func matchAuths(before, after []jwtAuth) []*jwtAuth {
-	urls := func(as []jwtAuth) (exact, loose []string) {
-		for _, a := range as {
-			exact, loose = append(exact, a.url), append(loose, "")
-		}
-		return exact, loose
-	}
-	be, bl := urls(before)
-	he, hl := urls(after)
-	out := make([]*jwtAuth, len(after))
-	for k, j := range pairUp(be, he, bl, hl) {
-		if j >= 0 {
-			out[k] = &before[j]
-		}
-	}
-	return out
+	return pairBy(before, after, func(a jwtAuth) string { return a.url }, func(jwtAuth) string { return "" })
 }
 
 func (c *checker) compareAuth(cf cfg, b *jwtAuth, a jwtAuth, scan bool) {

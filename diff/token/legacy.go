@@ -40,23 +40,16 @@ func (c *checker) legacyIndex(s *snapshot) []legacySecret {
 func (c *checker) legacySecrets(bs, hs *snapshot, scan bool) {
 	base := c.legacyIndex(bs)
 	head := c.legacyIndex(hs)
-	keys := func(ls []legacySecret) (exact, loose []string) {
-		for _, l := range ls {
-			exact = append(exact, l.ns+"/"+l.obj.Name)
-			loose = append(loose, l.ns+"/"+l.account)
-		}
-		return exact, loose
-	}
-	be, bl := keys(base)
-	he, hl := keys(head)
-	match := pairUp(be, he, bl, hl)
+	match := pairBy(base, head,
+		func(l legacySecret) string { return l.ns + "/" + l.obj.Name },
+		func(l legacySecret) string { return l.ns + "/" + l.account })
 	for i, h := range head {
 		var b legacySecret
-		if match[i] >= 0 {
-			b = base[match[i]]
+		if match[i] != nil {
+			b = *match[i]
 		}
-		repointed := match[i] >= 0 && b.account != h.account
-		if match[i] >= 0 && !repointed && !scan {
+		repointed := match[i] != nil && b.account != h.account
+		if match[i] != nil && !repointed && !scan {
 			continue
 		}
 		sev, _, _ := c.risk(h.ns, h.account)

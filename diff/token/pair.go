@@ -45,6 +45,30 @@ func pairUp(base, head, baseLoose, headLoose []string) []int {
 	return out
 }
 
+// pairBy is pairUp over items: it returns, per head item, its base item
+// (nil when it is new), keying items with exact and loose (nil loose: exact
+// keys only).
+func pairBy[T any](base, head []T, exact, loose func(T) string) []*T {
+	keys := func(ts []T) (e, l []string) {
+		for _, t := range ts {
+			e = append(e, exact(t))
+			if loose != nil {
+				l = append(l, loose(t))
+			}
+		}
+		return e, l
+	}
+	be, bl := keys(base)
+	he, hl := keys(head)
+	out := make([]*T, len(head))
+	for i, j := range pairUp(be, he, bl, hl) {
+		if j >= 0 {
+			out[i] = &base[j]
+		}
+	}
+	return out
+}
+
 // missing returns the values of from that are not in in, in order.
 func missing(from, in []string) []string {
 	set := make(map[string]bool, len(in))

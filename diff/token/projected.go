@@ -43,20 +43,14 @@ func (c *checker) projected(bs, hs *snapshot, scan bool) {
 			before = workload.ProjectedTokens(*pairs[i])
 		}
 		after := workload.ProjectedTokens(w)
-		keys := func(ps []workload.Projected) (exact, loose []string) {
-			for _, p := range ps {
-				exact, loose = append(exact, p.Volume+"\x00"+p.Path), append(loose, p.Volume)
-			}
-			return exact, loose
-		}
-		be, bl := keys(before)
-		he, hl := keys(after)
-		match := pairUp(be, he, bl, hl)
+		match := pairBy(before, after,
+			func(p workload.Projected) string { return p.Volume + "\x00" + p.Path },
+			func(p workload.Projected) string { return p.Volume })
 		for k, p := range after {
 			var b workload.Projected
-			had := match[k] >= 0
+			had := match[k] != nil
 			if had {
-				b = before[match[k]]
+				b = *match[k]
 			}
 			sev, changes, field := projectedChange(b, had, p, scan)
 			if sev == "" {
