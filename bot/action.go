@@ -87,8 +87,6 @@ func ReadActionEnv(getenv func(string) string) ActionEnv {
 	}
 }
 
-// ActionsBotLogin is the account a workflow token writes as.
-const ActionsBotLogin = "github-actions[bot]"
 
 // DefaultCheckName is the check run's name when the input sets none.
 const DefaultCheckName = "rbacguard"
@@ -169,7 +167,10 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		pub = &Publisher{Client: client, Log: log, Login: ActionsBotLogin}
+		// Any bot account's comment carrying our marker is ours: the
+		// workflow token writes as github-actions[bot], an App token given
+		// as github-token as that App's bot.
+		pub = &Publisher{Client: client, Log: log}
 		runID, err = pub.Start(ctx, target)
 		if err != nil {
 			degradedWhy = "the token may not create check runs here"
