@@ -87,7 +87,6 @@ func ReadActionEnv(getenv func(string) string) ActionEnv {
 	}
 }
 
-
 // DefaultCheckName is the check run's name when the input sets none.
 const DefaultCheckName = "rbacguard"
 
