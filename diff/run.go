@@ -107,11 +107,12 @@ func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
 // at base and head on a bounded pool, in a stable order.
 func pairOverlays(ctx context.Context, base, head source.Tree, o Options) []render.Rendered {
 	// render-owned: see diff/render Plan and RenderAll.
-	pairs := render.Plan(base, head, o.Render)
+	ro := o.Render.Shared()
+	pairs := render.Plan(base, head, ro)
 	if o.SelectOverlay != nil {
 		pairs = slices.DeleteFunc(pairs, func(p render.Pair) bool { return !o.SelectOverlay(p.Path) })
 	}
-	return render.RenderAll(ctx, base, head, pairs, o.Render)
+	return render.RenderAll(ctx, base, head, pairs, ro)
 }
 
 func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {

@@ -22,9 +22,16 @@ type Options struct {
 	// Workers bounds how many renders run at once (0: GOMAXPROCS).
 	Workers int
 
-	// cache shares decoded plain documents between base and head within
-	// one RenderAll.
+	// cache shares decoded plain documents between base and head, and
+	// between Plan and RenderAll (see Shared).
 	cache *manifest.Cache
+}
+
+// Shared returns o with a cache of decoded documents, for one diff: Plan
+// and RenderAll given the result decode each document once.
+func (o Options) Shared() Options {
+	o.cache = manifest.NewCache()
+	return o
 }
 
 // Limits bound what rendering one overlay may cost, so that a hostile pull

@@ -14,29 +14,49 @@ import (
 // KustomizationNames are the file names kustomize accepts, in its order.
 var KustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-// PlainOverlay is the name of the overlay made of every YAML manifest that
-// no kustomization includes, applied as one unit (kubectl apply -R).
-const PlainOverlay = "."
-
 // Overlay is one unit that is rendered and compared on its own.
 type Overlay struct {
-	Path      string // directory of a kustomize root, or PlainOverlay
+	Path      string // directory of a kustomize root or of plain manifests
 	Kustomize bool
-	// Files are the plain manifests of the PlainOverlay.
+	// Files are the manifests of a plain overlay.
 	Files []string
+	// decoded are Files as discovery decoded them, for Render to reuse.
+	decoded []decoded
 }
 
 // Overlays finds every kustomize root of t (a directory with a
-// kustomization that no other kustomization uses) and gathers the YAML
-// manifests outside any kustomization into the PlainOverlay, keeping those
-// the include and exclude globs of o select. Plain manifests are one unit
-// rather than one per directory because a binding in one directory often
-// names a role in another.
+// kustomization that no other kustomization uses) and every directory of
+// YAML manifests that no kustomization includes (see plainOverlays), and
+// keeps those the include and exclude globs of o select.
 func Overlays(t source.Tree, opts ...Options) []Overlay {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	return discover(o, t)[0]
+}
+
+// discover finds the overlays of each tree; the plain ones are grouped
+// over all trees at once, so that an overlay keeps its path across them.
+func discover(o Options, trees ...source.Tree) [][]Overlay {
+	out := make([][]Overlay, len(trees))
+	plain := make([][]string, len(trees))
+	for i, t := range trees {
+		out[i], plain[i] = kustomizeRoots(t)
+	}
+	for i, ovs := range plainOverlays(plain, trees, o.cache) {
+		out[i] = append(out[i], ovs...)
+	}
+	for i := range out {
+		out[i] = slices.DeleteFunc(out[i], func(ov Overlay) bool { return !o.selected(ov.Path) })
+		slices.SortFunc(out[i], func(a, b Overlay) int { return strings.Compare(a.Path, b.Path) })
+	}
+	return out
+}
+
+// kustomizeRoots returns the kustomize roots of t and the manifests no
+// kustomization includes.
+func kustomizeRoots(t source.Tree) (roots []Overlay, plain []string) {
 	dirs := map[string]string{} // dir → kustomization file
 	for _, f := range t.Files() {
 		if slices.Contains(KustomizationNames, path.Base(f)) {
@@ -54,10 +74,10 @@ func Overlays(t source.Tree, opts ...Options) []Overlay {
 			refs[dir] = append(refs[dir], p)
 		}
 	}
-	var roots []string
+	var paths []string
 	for _, dir := range sortedKeys(dirs) {
 		if !used[dir] {
-			roots = append(roots, dir)
+			paths = append(paths, dir)
 		}
 	}
 	// Kustomizations that only name each other (a cycle no root reaches)
@@ -73,32 +93,24 @@ func Overlays(t source.Tree, opts ...Options) []Overlay {
 			reach(r)
 		}
 	}
-	for _, r := range roots {
+	for _, r := range paths {
 		reach(r)
 	}
 	for _, dir := range sortedKeys(dirs) {
 		if !reached[dir] {
-			roots = append(roots, dir)
+			paths = append(paths, dir)
 			reach(dir)
 		}
 	}
-	slices.Sort(roots)
-	var out []Overlay
-	for _, dir := range roots {
-		if o.selected(dir) {
-			out = append(out, Overlay{Path: dir, Kustomize: true})
-		}
+	for _, dir := range paths {
+		roots = append(roots, Overlay{Path: dir, Kustomize: true})
 	}
-	var plain []string
 	for _, f := range t.Files() {
 		if isManifestName(f) && !insideKustomization(f, dirs) && !used[f] {
 			plain = append(plain, f)
 		}
 	}
-	if len(plain) > 0 && o.selected(PlainOverlay) {
-		out = append(out, Overlay{Path: PlainOverlay, Files: plain})
-	}
-	return out
+	return roots, plain
 }
 
 func isManifestName(f string) bool {

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -34,7 +33,11 @@ type Pair struct {
 // field; an overlay whose inputs cannot be followed to the end is Changed,
 // so that doubt renders rather than hides.
 func Plan(base, head source.Tree, o Options) []Pair {
-	pairs := pairOverlays(Overlays(base, o), Overlays(head, o))
+	if o.cache == nil {
+		o = o.Shared()
+	}
+	ovs := discover(o, base, head)
+	pairs := pairOverlays(ovs[0], ovs[1])
 	changed := changedFiles(base, head)
 	for i := range pairs {
 		p := &pairs[i]
@@ -136,7 +139,9 @@ type Rendered struct {
 // the order of pairs.
 func RenderAll(ctx context.Context, base, head source.Tree, pairs []Pair, o Options) []Rendered {
 	out := make([]Rendered, len(pairs))
-	o.cache = manifest.NewCache()
+	if o.cache == nil {
+		o = o.Shared()
+	}
 	type job struct {
 		i      int
 		isHead bool

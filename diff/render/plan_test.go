@@ -57,7 +57,7 @@ func TestPlan(t *testing.T) {
 		{name: "generator env file", change: map[string]string{"o3/app.env": "A=2\n"}, want: map[string]string{"o3": "changed"}},
 		{name: "component", change: map[string]string{"comp/p.yaml": planRepo["comp/p.yaml"] + "# x\n"}, want: map[string]string{"o3": "changed"}},
 		{name: "a second kustomization name appears", change: map[string]string{"o1/Kustomization": "resources: []\n"}, want: map[string]string{"o1": "changed"}},
-		{name: "plain manifest", change: map[string]string{"plain/new.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: b\n"}, want: map[string]string{".": "changed"}},
+		{name: "plain manifest", change: map[string]string{"plain/new.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: b\n"}, want: map[string]string{"plain": "changed"}},
 		{name: "overlay added and removed", change: map[string]string{"o4/kustomization.yaml": "resources: [../b2]\n", "o2/kustomization.yaml": ""},
 			want: map[string]string{"o4": "added", "o2": "removed"}},
 		{name: "unparseable kustomization renders (fail safe)", change: map[string]string{"o1/kustomization.yaml": "resources: [\n"}, want: map[string]string{"o1": "changed"}},
@@ -98,7 +98,7 @@ func TestOverlays(t *testing.T) {
 	for _, ov := range render.Overlays(memTree(t, planRepo)) {
 		got = append(got, ov.Path)
 	}
-	want := []string{"o1", "o2", "o3", "."}
+	want := []string{"o1", "o2", "o3", "plain"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("overlays (-want +got):\n%s", d)
 	}

@@ -59,7 +59,7 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 		return nil, err
 	}
 	if !ov.Kustomize {
-		res := renderPlain(t, ov.Files, o.cache)
+		res := renderPlain(t, ov, o.cache)
 		if lim := o.Limits.withDefaults(); len(res.Objects) > lim.MaxResources {
 			return nil, &Error{Overlay: ov.Path, Err: fmt.Errorf("%w: %d resources, over the limit of %d", ErrTooLarge, len(res.Objects), lim.MaxResources)}
 		}
@@ -68,13 +68,28 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 	return renderKustomize(ctx, t, ov.Path, o)
 }
 
-func renderPlain(t source.Tree, files []string, cache *manifest.Cache) *Result {
-	// Decoding YAML is the hot path of large plain repositories: spread
-	// the files over the cores, then merge in file order.
-	type decoded struct {
-		objs []*manifest.Object
-		errs []*manifest.DocError
+func renderPlain(t source.Tree, ov Overlay, cache *manifest.Cache) *Result {
+	docs := ov.decoded
+	if len(docs) != len(ov.Files) {
+		docs = decodeFiles(t, ov.Files, cache)
 	}
+	res := &Result{}
+	for _, d := range docs {
+		res.Objects = append(res.Objects, d.objs...)
+		res.Problems = append(res.Problems, d.errs...)
+	}
+	return res
+}
+
+type decoded struct {
+	objs []*manifest.Object
+	errs []*manifest.DocError
+}
+
+// decodeFiles decodes plain manifest files, in their order. Decoding YAML
+// is the hot path of large plain repositories: the files are spread over
+// the cores.
+func decodeFiles(t source.Tree, files []string, cache *manifest.Cache) []decoded {
 	out := make([]decoded, len(files))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -90,12 +105,7 @@ func renderPlain(t source.Tree, files []string, cache *manifest.Cache) *Result {
 	}
 	close(next)
 	wg.Wait()
-	res := &Result{}
-	for _, d := range out {
-		res.Objects = append(res.Objects, d.objs...)
-		res.Problems = append(res.Problems, d.errs...)
-	}
-	return res
+	return out
 }
 
 // decodeFile reads one plain manifest file. A file with no Kubernetes

@@ -1,0 +1,325 @@
+package render
+
+import (
+	"encoding/json"
+	"path"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/source"
+	"github.com/rbacguard/rbacguard/diff/workload"
+)
+
+// plainOverlays groups the plain manifests (files no kustomization
+// includes) of every tree into overlays: one per directory, as a repository
+// of plain YAML per cluster (clusters/prod, clusters/staging) is laid out,
+// except that directories whose objects need each other are one overlay,
+// named by their closest common directory. A directory needs another when
+// it binds a role, or grants to or runs as a service account, that it does
+// not define and the other does; when it grants to an account nobody
+// defines and only the other runs pods as it (or the reverse); and when it
+// aggregates ClusterRoles the other labels for it. Rendering them apart
+// would hide the grant, so doubt joins directories rather than splitting
+// them.
+//
+// The grouping is computed over all trees at once (base and head of a
+// diff), so that an overlay has the same path on both sides; the result
+// holds, for each tree, the overlays with the files that tree has.
+func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache) [][]Overlay {
+	var dirs []string
+	index := map[string]int{}
+	refs := newPlainRefs()
+	docs := make([]map[string]decoded, len(trees))
+	for i, t := range trees {
+		docs[i] = map[string]decoded{}
+		for j, d := range decodeFiles(t, files[i], cache) {
+			docs[i][files[i][j]] = d
+			dir := path.Dir(files[i][j])
+			if _, ok := index[dir]; !ok {
+				index[dir] = len(dirs)
+				dirs = append(dirs, dir)
+			}
+			refs.add(index[dir], d.objs)
+		}
+	}
+	groups := newUnionFind(len(dirs))
+	refs.link(groups)
+	// Overlays are named by the closest directory holding all of theirs;
+	// two groups under the same name are one overlay.
+	names := map[int]string{}
+	for i, d := range dirs {
+		r := groups.find(i)
+		if n, ok := names[r]; ok {
+			names[r] = commonDir(n, d)
+		} else {
+			names[r] = d
+		}
+	}
+	byName := map[string]int{}
+	for i := range dirs {
+		n := names[groups.find(i)]
+		if j, ok := byName[n]; ok {
+			groups.union(i, j)
+		} else {
+			byName[n] = i
+		}
+	}
+	out := make([][]Overlay, len(trees))
+	for ti := range trees {
+		members := map[string][]string{}
+		for _, f := range files[ti] {
+			n := names[groups.find(index[path.Dir(f)])]
+			members[n] = append(members[n], f)
+		}
+		for _, n := range sortedKeys(members) {
+			ov := Overlay{Path: n, Files: members[n]}
+			slices.Sort(ov.Files)
+			for _, f := range ov.Files {
+				ov.decoded = append(ov.decoded, docs[ti][f])
+			}
+			out[ti] = append(out[ti], ov)
+		}
+	}
+	return out
+}
+
+// commonDir is the deepest directory that holds both a and b.
+func commonDir(a, b string) string {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	n := 0
+	for n < len(as) && n < len(bs) && as[n] == bs[n] {
+		n++
+	}
+	if n == 0 {
+		return "."
+	}
+	return strings.Join(as[:n], "/")
+}
+
+// saUse is how a directory involves a service account.
+type saUse uint8
+
+const (
+	saDefines saUse = 1 << iota // a ServiceAccount object
+	saGrants                    // a binding subject
+	saRuns                      // a workload's pods, or a token Secret
+)
+
+// nsName is a namespaced name; an empty namespace (an object that leaves it
+// to kubectl's context) matches every namespace.
+type nsName struct{ ns, name string }
+
+func (a nsName) matches(b nsName) bool {
+	return a.name == b.name && (a.ns == b.ns || a.ns == "" || b.ns == "")
+}
+
+// plainRefs records, per directory, the names it defines and needs.
+type plainRefs struct {
+	// roles (by name, then namespace) and clusterRoles: the directories
+	// defining each.
+	roles        map[string]map[string][]int
+	clusterRoles map[string][]int
+	// roleRefs: what each directory's bindings name.
+	roleRefs map[int][]roleKey
+	// accounts: per account, how each directory involves it.
+	accounts map[string]map[nsName]map[int]saUse
+	// selectors of aggregated ClusterRoles, and labels of ClusterRoles.
+	selectors map[int][]labels.Selector
+	labelSets map[int][]labels.Set
+}
+
+type roleKey struct {
+	cluster bool
+	nsName
+}
+
+func newPlainRefs() *plainRefs {
+	return &plainRefs{
+		roles: map[string]map[string][]int{}, clusterRoles: map[string][]int{},
+		roleRefs: map[int][]roleKey{}, accounts: map[string]map[nsName]map[int]saUse{},
+		selectors: map[int][]labels.Selector{}, labelSets: map[int][]labels.Set{},
+	}
+}
+
+func (r *plainRefs) account(sa nsName, dir int, use saUse) {
+	byNs := r.accounts[sa.name]
+	if byNs == nil {
+		byNs = map[nsName]map[int]saUse{}
+		r.accounts[sa.name] = byNs
+	}
+	if byNs[sa] == nil {
+		byNs[sa] = map[int]saUse{}
+	}
+	byNs[sa][dir] |= use
+}
+
+func (r *plainRefs) add(dir int, objs []*manifest.Object) {
+	for _, o := range objs {
+		switch o.Group() + "/" + o.Kind {
+		case "rbac.authorization.k8s.io/Role":
+			if r.roles[o.Name] == nil {
+				r.roles[o.Name] = map[string][]int{}
+			}
+			r.roles[o.Name][o.Namespace] = append(r.roles[o.Name][o.Namespace], dir)
+		case "rbac.authorization.k8s.io/ClusterRole":
+			r.clusterRoles[o.Name] = append(r.clusterRoles[o.Name], dir)
+			r.labelSets[dir] = append(r.labelSets[dir], stringMap(o.Get("metadata", "labels")))
+			if sels, ok := o.Get("aggregationRule", "clusterRoleSelectors").([]any); ok {
+				for _, s := range sels {
+					if sel, ok := selector(s); ok {
+						r.selectors[dir] = append(r.selectors[dir], sel)
+					}
+				}
+			}
+		case "rbac.authorization.k8s.io/RoleBinding", "rbac.authorization.k8s.io/ClusterRoleBinding":
+			name := o.Str("roleRef", "name")
+			r.roleRefs[dir] = append(r.roleRefs[dir], roleKey{o.Str("roleRef", "kind") != "Role", nsName{o.Namespace, name}})
+			subjects, _ := o.Get("subjects").([]any)
+			for _, s := range subjects {
+				if m, ok := s.(map[string]any); ok && m["kind"] == "ServiceAccount" {
+					ns, _ := m["namespace"].(string)
+					n, _ := m["name"].(string)
+					r.account(nsName{ns, n}, dir, saGrants)
+				}
+			}
+		case "/ServiceAccount":
+			r.account(nsName{o.Namespace, o.Name}, dir, saDefines)
+		case "/Secret":
+			if sa := o.Str("metadata", "annotations", "kubernetes.io/service-account.name"); sa != "" {
+				r.account(nsName{o.Namespace, sa}, dir, saRuns)
+			}
+		}
+	}
+	for _, w := range workload.Find(objs, "") {
+		r.account(nsName{w.Namespace, w.ServiceAccount}, dir, saRuns)
+	}
+}
+
+// link joins the directories that need each other.
+func (r *plainRefs) link(g *unionFind) {
+	for dir, keys := range r.roleRefs {
+		for _, k := range keys {
+			var defs []int
+			if k.cluster {
+				defs = r.clusterRoles[k.name]
+			} else {
+				for ns, ds := range r.roles[k.name] {
+					if (nsName{ns, k.name}).matches(k.nsName) {
+						defs = append(defs, ds...)
+					}
+				}
+			}
+			if !slices.Contains(defs, dir) {
+				for _, d := range defs {
+					g.union(dir, d)
+				}
+			}
+		}
+	}
+	for _, byNs := range r.accounts {
+		for sa, uses := range byNs {
+			// Everything that involves this account, across the
+			// namespaces an unset one may stand for.
+			all := map[int]saUse{}
+			for other, ou := range byNs {
+				if other.matches(sa) {
+					for d, u := range ou {
+						all[d] |= u
+					}
+				}
+			}
+			var defined saUse
+			for _, u := range all {
+				defined |= u & saDefines
+			}
+			for dir, use := range uses {
+				if all[dir]&saDefines != 0 {
+					continue
+				}
+				for d, u := range all {
+					switch {
+					case defined != 0:
+						if u&saDefines != 0 {
+							g.union(dir, d)
+						}
+					case use&saGrants == 0 && u&saGrants != 0, use&saRuns == 0 && u&saRuns != 0:
+						g.union(dir, d)
+					}
+				}
+			}
+		}
+	}
+	for dir, sels := range r.selectors {
+		for other, sets := range r.labelSets {
+			if other == dir {
+				continue
+			}
+			for _, set := range sets {
+				if slices.ContainsFunc(sels, func(s labels.Selector) bool { return s.Matches(set) }) {
+					g.union(dir, other)
+				}
+			}
+		}
+	}
+}
+
+func stringMap(v any) labels.Set {
+	m, _ := v.(map[string]any)
+	out := labels.Set{}
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// selector reads one clusterRoleSelectors entry; an entry that does not
+// parse selects nothing here (the engine reports it).
+func selector(v any) (labels.Selector, bool) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	var ls metav1.LabelSelector
+	if json.Unmarshal(data, &ls) != nil {
+		return nil, false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&ls)
+	return sel, err == nil
+}
+
+type unionFind struct{ parent []int }
+
+func newUnionFind(n int) *unionFind {
+	u := &unionFind{parent: make([]int, n)}
+	for i := range u.parent {
+		u.parent[i] = i
+	}
+	return u
+}
+
+func (u *unionFind) find(i int) int {
+	for u.parent[i] != i {
+		u.parent[i] = u.parent[u.parent[i]]
+		i = u.parent[i]
+	}
+	return i
+}
+
+// union joins the groups of a and b under the smaller index, so that the
+// result does not depend on the order of calls.
+func (u *unionFind) union(a, b int) {
+	a, b = u.find(a), u.find(b)
+	if a == b {
+		return
+	}
+	if b < a {
+		a, b = b, a
+	}
+	u.parent[b] = a
+}

@@ -1,0 +1,64 @@
+package render_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/rbacguard/rbacguard/diff/render"
+)
+
+// TestPlainOverlays runs testdata/plain/*.txtar: plain YAML directories
+// and the overlays they group into. A file under @base/ or @head/ exists
+// at that commit only; "want" lists "path: files" of the head's overlays,
+// after "base path: files" of the base's where the commits differ.
+func TestPlainOverlays(t *testing.T) {
+	cases, err := filepath.Glob("testdata/plain/*.txtar")
+	if err != nil || len(cases) == 0 {
+		t.Fatal("no cases", err)
+	}
+	for _, file := range cases {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base, head := map[string]string{}, map[string]string{}
+			var want string
+			twoSided := false
+			for _, f := range ar.Files {
+				switch {
+				case f.Name == "want":
+					want = string(f.Data)
+				case strings.HasPrefix(f.Name, "@base/"):
+					twoSided = true
+					base[strings.TrimPrefix(f.Name, "@base/")] = string(f.Data)
+				case strings.HasPrefix(f.Name, "@head/"):
+					twoSided = true
+					head[strings.TrimPrefix(f.Name, "@head/")] = string(f.Data)
+				default:
+					base[f.Name], head[f.Name] = string(f.Data), string(f.Data)
+				}
+			}
+			var got strings.Builder
+			for _, side := range []string{"base ", ""} {
+				for _, p := range render.Plan(memTree(t, base), memTree(t, head), render.Options{}) {
+					ov := p.Head
+					if side != "" {
+						ov = p.Base
+					}
+					if ov == nil || side != "" && !twoSided {
+						continue
+					}
+					got.WriteString(side + ov.Path + ": " + strings.Join(ov.Files, " ") + "\n")
+				}
+			}
+			if d := cmp.Diff(want, got.String()); d != "" {
+				t.Errorf("overlays (-want +got):\n%s", d)
+			}
+		})
+	}
+}
