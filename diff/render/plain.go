@@ -20,7 +20,8 @@ import (
 // except that directories whose objects need each other are one overlay,
 // named by their closest common directory. A directory needs another when
 // it binds a role, or grants to or runs as a service account, that it does
-// not define and the other does; when it grants to an account nobody
+// not define and the other does (or names custom resources whose
+// CustomResourceDefinition the other holds); when it grants to an account nobody
 // defines and only the other runs pods as it (or the reverse); and when it
 // aggregates ClusterRoles the other labels for it. Rendering them apart
 // would hide the grant, so doubt joins directories rather than splitting
@@ -127,6 +128,11 @@ type plainRefs struct {
 	roleRefs map[int][]roleKey
 	// accounts: per account, how each directory involves it.
 	accounts map[string]map[nsName]map[int]saUse
+	// crds: the directories defining each group/plural; resources: the
+	// custom group/resources each directory's rules name (a CRD's scope
+	// decides what a RoleBinding to them grants).
+	crds      map[string][]int
+	resources map[int][]string
 	// selectors of aggregated ClusterRoles, and labels of ClusterRoles.
 	selectors map[int][]labels.Selector
 	labelSets map[int][]labels.Set
@@ -141,6 +147,7 @@ func newPlainRefs() *plainRefs {
 	return &plainRefs{
 		roles: map[string]map[string][]int{}, clusterRoles: map[string][]int{},
 		roleRefs: map[int][]roleKey{}, accounts: map[string]map[nsName]map[int]saUse{},
+		crds: map[string][]int{}, resources: map[int][]string{},
 		selectors: map[int][]labels.Selector{}, labelSets: map[int][]labels.Set{},
 	}
 }
@@ -159,7 +166,13 @@ func (r *plainRefs) account(sa nsName, dir int, use saUse) {
 
 func (r *plainRefs) add(dir int, objs []*manifest.Object) {
 	for _, o := range objs {
+		if o.Group() == "rbac.authorization.k8s.io" && (o.Kind == "Role" || o.Kind == "ClusterRole") {
+			r.resources[dir] = append(r.resources[dir], customResources(o)...)
+		}
 		switch o.Group() + "/" + o.Kind {
+		case "apiextensions.k8s.io/CustomResourceDefinition":
+			k := o.Str("spec", "group") + "/" + o.Str("spec", "names", "plural")
+			r.crds[k] = append(r.crds[k], dir)
 		case "rbac.authorization.k8s.io/Role":
 			if r.roles[o.Name] == nil {
 				r.roles[o.Name] = map[string][]int{}
@@ -220,6 +233,15 @@ func (r *plainRefs) link(g *unionFind) {
 			}
 		}
 	}
+	for dir, res := range r.resources {
+		for _, k := range res {
+			if defs := r.crds[k]; !slices.Contains(defs, dir) {
+				for _, d := range defs {
+					g.union(dir, d)
+				}
+			}
+		}
+	}
 	for _, byNs := range r.accounts {
 		for sa, uses := range byNs {
 			// Everything that involves this account, across the
@@ -265,6 +287,29 @@ func (r *plainRefs) link(g *unionFind) {
 			}
 		}
 	}
+}
+
+// customResources lists the group/resource pairs a role's rules name in
+// API groups other than the core one, wildcards left out.
+func customResources(o *manifest.Object) []string {
+	var out []string
+	rules, _ := o.Get("rules").([]any)
+	for _, rule := range rules {
+		m, _ := rule.(map[string]any)
+		groups, _ := m["apiGroups"].([]any)
+		resources, _ := m["resources"].([]any)
+		for _, g := range groups {
+			for _, res := range resources {
+				gs, _ := g.(string)
+				rs, _ := res.(string)
+				rs, _, _ = strings.Cut(rs, "/")
+				if gs != "" && gs != "*" && rs != "" && rs != "*" {
+					out = append(out, gs+"/"+rs)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func stringMap(v any) labels.Set {
