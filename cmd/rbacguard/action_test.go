@@ -524,3 +524,30 @@ func TestAction_InputErrors(t *testing.T) {
 		t.Errorf("input errors made %d requests", n)
 	}
 }
+
+// TestAction_PersonalToken: a personal access token as github-token may
+// not write check runs, so the Action falls back to workflow commands and
+// writes nothing through the API (no review comments either, which it
+// could not tell from its owner's on the next run); a second run on the
+// same head is the same.
+func TestAction_PersonalToken(t *testing.T) {
+	repo := newGitRepo(t)
+	files, _ := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken, githubtest.AsUser("alice"))
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	for run := 1; run <= 2; run++ {
+		if code := a.run(t); code != 1 {
+			t.Fatalf("run %d: exit %d, want 1\nstderr: %s", run, code, a.stderr.String())
+		}
+		checkCommands(t, a.stdout.String(), 1)
+		if len(gh.CheckRuns(ghOwner, ghRepo)) != 0 || len(gh.ReviewComments(ghOwner, ghRepo, prNumber)) != 0 {
+			t.Errorf("run %d: a check run or review comment was written with a personal token", run)
+		}
+		summary, _ := os.ReadFile(a.summary)
+		if !strings.Contains(string(summary), "No check run or review comments were written") {
+			t.Errorf("run %d: summary lacks the note:\n%.400s", run, summary)
+		}
+	}
+}
