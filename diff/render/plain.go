@@ -254,22 +254,41 @@ func (r *plainRefs) link(g *unionFind) {
 					}
 				}
 			}
-			var defined saUse
-			for _, u := range all {
-				defined |= u & saDefines
-			}
-			for dir, use := range uses {
-				if all[dir]&saDefines != 0 {
-					continue
+			// The directories that define, grant to and run as it; each
+			// list is joined once, on first need, so that linking stays
+			// linear in the directories.
+			var with [3][]int
+			for d, u := range all {
+				for b := range with {
+					if u&(1<<b) != 0 {
+						with[b] = append(with[b], d)
+					}
 				}
-				for d, u := range all {
-					switch {
-					case defined != 0:
-						if u&saDefines != 0 {
-							g.union(dir, d)
-						}
-					case use&saGrants == 0 && u&saGrants != 0, use&saRuns == 0 && u&saRuns != 0:
-						g.union(dir, d)
+			}
+			var joined [3]bool
+			join := func(b, dir int) {
+				if len(with[b]) == 0 {
+					return
+				}
+				if !joined[b] {
+					for _, d := range with[b][1:] {
+						g.union(with[b][0], d)
+					}
+					joined[b] = true
+				}
+				g.union(dir, with[b][0])
+			}
+			for dir := range uses {
+				switch u := all[dir]; {
+				case u&saDefines != 0:
+				case len(with[0]) > 0:
+					join(0, dir)
+				default:
+					if u&saGrants == 0 {
+						join(1, dir)
+					}
+					if u&saRuns == 0 {
+						join(2, dir)
 					}
 				}
 			}

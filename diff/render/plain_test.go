@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,5 +61,25 @@ func TestPlainOverlays(t *testing.T) {
 				t.Errorf("overlays (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// BenchmarkPlainOverlays groups 5,000 directories of plain YAML whose pods
+// all run as an account one directory defines, and 5,000 that each bind a
+// role of one shared directory: linking stays linear in the directories.
+func BenchmarkPlainOverlays(b *testing.B) {
+	files := map[string]string{
+		"sa/default.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: apps}\n",
+		"roles/r.yaml":    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: shared}\nrules: []\n",
+	}
+	for i := range 5000 {
+		files[fmt.Sprintf("apps/a%04d/pod.yaml", i)] = fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec: {containers: [{name: c, image: i}]}\n", i)
+		files[fmt.Sprintf("teams/t%04d/rb.yaml", i)] = fmt.Sprintf("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: t%d}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: shared}\nsubjects: [{kind: Group, name: g}]\n", i)
+	}
+	t := memTree(b, files)
+	for b.Loop() {
+		if ovs := render.Overlays(t); len(ovs) != 1 || len(ovs[0].Files) != len(files) {
+			b.Fatalf("%d overlays, want one of %d files", len(ovs), len(files))
+		}
 	}
 }
