@@ -15,20 +15,48 @@ import (
 // be treated as read-only. A Cache is safe for concurrent use; the nil
 // Cache decodes without caching.
 type Cache struct {
-	mu   sync.Mutex
-	docs map[[sha256.Size]byte]*cached
+	mu    sync.Mutex
+	docs  map[[sha256.Size]byte]*once[cachedDoc]
+	files map[[sha256.Size]byte]*once[[]*yaml.Node]
 }
 
-// cached is one document's objects; ready is closed once they are set, so
-// that base and head, rendered at the same time, decode it only once.
-type cached struct {
+// cachedDoc is one document's objects; ok is false if it did not decode
+// cleanly.
+type cachedDoc struct {
+	objs []*Object
+	ok   bool
+}
+
+// once is a value computed by the first caller that needs it; ready is
+// closed once it is set, so that base and head, rendered at the same time,
+// compute it only once.
+type once[T any] struct {
 	ready chan struct{}
-	objs  []*Object
-	ok    bool
+	v     T
+}
+
+// shared returns m[key], computing it with f if no caller has.
+func shared[T any](mu *sync.Mutex, m map[[sha256.Size]byte]*once[T], key [sha256.Size]byte, f func() T) T {
+	mu.Lock()
+	e, found := m[key]
+	if !found {
+		e = &once[T]{ready: make(chan struct{})}
+		m[key] = e
+	}
+	mu.Unlock()
+	if found {
+		<-e.ready
+	} else {
+		e.v = f()
+		close(e.ready)
+	}
+	return e.v
 }
 
 // NewCache returns an empty cache, meant to live for one diff.
-func NewCache() *Cache { return &Cache{docs: map[[sha256.Size]byte]*cached{}} }
+func NewCache() *Cache {
+	return &Cache{docs: map[[sha256.Size]byte]*once[cachedDoc]{}, files: map[[sha256.Size]byte]*once[[]*yaml.Node]{}}
+}
 
 // Decode is Decode with documents cached by file, position and content:
 // a document that moved to another line is decoded again, so that every
@@ -41,37 +69,55 @@ func (c *Cache) Decode(path string, data []byte) ([]*Object, []error) {
 	}
 	var out []*Object
 	for _, d := range splitDocuments(data) {
-		h := sha256.New()
-		h.Write([]byte(path))
-		h.Write([]byte{0, byte(d.line), byte(d.line >> 8), byte(d.line >> 16), byte(d.line >> 24), 0})
-		h.Write(d.text)
-		var key [sha256.Size]byte
-		h.Sum(key[:0])
-		c.mu.Lock()
-		e, found := c.docs[key]
-		if !found {
-			e = &cached{ready: make(chan struct{})}
-			c.docs[key] = e
-		}
-		c.mu.Unlock()
-		if found {
-			<-e.ready
-		} else {
-			var errs []error
-			e.objs, errs = Decode(path, d.text)
-			e.ok = len(errs) == 0
-			for _, o := range e.objs {
+		e := shared(&c.mu, c.docs, key(path, d.line, d.text), func() cachedDoc {
+			objs, errs := Decode(path, d.text)
+			for _, o := range objs {
 				o.shift(d.line - 1)
 			}
-			close(e.ready)
-		}
+			return cachedDoc{objs, len(errs) == 0}
+		})
 		if !e.ok {
 			return Decode(path, data)
 		}
-		objs := e.objs
-		out = append(out, objs...)
+		out = append(out, e.objs...)
 	}
 	return out, nil
+}
+
+// Nodes returns the root nodes of a file's YAML documents, parsed once per
+// path and content: overlays over a shared base trace their objects to the
+// same source nodes instead of each holding a parse of its own. The nodes
+// must be treated as read-only. A document that does not parse ends the
+// list.
+func (c *Cache) Nodes(path string, data []byte) []*yaml.Node {
+	if c == nil {
+		return parseNodes(data)
+	}
+	return shared(&c.mu, c.files, key(path, 0, data), func() []*yaml.Node { return parseNodes(data) })
+}
+
+func parseNodes(data []byte) []*yaml.Node {
+	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if dec.Decode(&n) != nil {
+			return docs
+		}
+		if len(n.Content) > 0 {
+			docs = append(docs, n.Content[0])
+		}
+	}
+}
+
+func key(path string, line int, text []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(path))
+	h.Write([]byte{0, byte(line), byte(line >> 8), byte(line >> 16), byte(line >> 24), 0})
+	h.Write(text)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // shift moves the object's lines down by n, for a document decoded apart

@@ -23,11 +23,12 @@ type sourceIndex struct {
 	tree    source.Tree
 	overlay string
 	c       *closure
+	cache   *manifest.Cache // shares parsed files between overlays
 	docs    map[string][]*yaml.Node
 }
 
-func newSourceIndex(t source.Tree, overlay string, c *closure) *sourceIndex {
-	idx := &sourceIndex{tree: t, overlay: overlay, c: c, docs: map[string][]*yaml.Node{}}
+func newSourceIndex(t source.Tree, overlay string, c *closure, cache *manifest.Cache) *sourceIndex {
+	idx := &sourceIndex{tree: t, overlay: overlay, c: c, cache: cache, docs: map[string][]*yaml.Node{}}
 	// Deeper kustomizations patch first; a later patch's lines win.
 	slices.SortStableFunc(idx.c.patches, func(a, b *patch) int { return b.depth - a.depth })
 	return idx
@@ -332,16 +333,7 @@ func (s *sourceIndex) load(file string) []*yaml.Node {
 	}
 	var docs []*yaml.Node
 	if data, err := fs.ReadFile(s.tree, file); err == nil {
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		for {
-			var n yaml.Node
-			if dec.Decode(&n) != nil {
-				break
-			}
-			if len(n.Content) > 0 {
-				docs = append(docs, n.Content[0])
-			}
-		}
+		docs = s.cache.Nodes(file, data)
 	}
 	s.docs[file] = docs
 	return docs

@@ -155,7 +155,7 @@ func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) 
 	// every transformer on every object), so the first build goes without
 	// them and objects are matched to the closure's documents; only an
 	// ambiguous match (one name in two files) builds again with them.
-	res, ok, err := build(ctx, t, mem, root, dir, c, lim)
+	res, ok, err := build(ctx, t, mem, root, dir, c, o.cache, lim)
 	if err != nil {
 		return nil, blame(err, c)
 	}
@@ -165,7 +165,7 @@ func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) 
 	if err := addOriginAnnotations(mem, root); err != nil {
 		return nil, &Error{Overlay: dir, Err: err}
 	}
-	res, _, err = build(ctx, t, mem, root, dir, c, lim)
+	res, _, err = build(ctx, t, mem, root, dir, c, o.cache, lim)
 	if err != nil {
 		return nil, blame(err, c)
 	}
@@ -213,7 +213,7 @@ func blame(err error, c *closure) error {
 
 // build runs kustomize once and locates what it rendered; ok is false if
 // an object could not be located without origin annotations.
-func build(ctx context.Context, t source.Tree, mem filesys.FileSystem, root, dir string, c *closure, lim Limits) (_ *Result, ok bool, _ error) {
+func build(ctx context.Context, t source.Tree, mem filesys.FileSystem, root, dir string, c *closure, cache *manifest.Cache, lim Limits) (_ *Result, ok bool, _ error) {
 	m, err := runKrusty(ctx, mem, root, lim)
 	if err != nil {
 		return nil, false, &Error{Overlay: dir, Err: err}
@@ -222,7 +222,7 @@ func build(ctx context.Context, t source.Tree, mem filesys.FileSystem, root, dir
 		return nil, false, &Error{Overlay: dir, Err: fmt.Errorf("%w: %d resources, over the limit of %d", ErrTooLarge, n, lim.MaxResources)}
 	}
 	res := &Result{}
-	sources := newSourceIndex(t, dir, c)
+	sources := newSourceIndex(t, dir, c, cache)
 	var total int64
 	for _, r := range m.Resources() {
 		origin, _ := r.GetOrigin()
