@@ -49,21 +49,20 @@ func DefaultOptions() Options {
 
 // Run compares base and head: what the change does to who may do what.
 func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report, error) {
-	// render-owned: planning and rendering live in pairOverlays.
+	// render-owned: planning and rendering live in eachOverlay.
 	o, pol, err := withPolicy(base, o)
 	if err != nil {
 		return nil, err
 	}
 	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
 	changed := newChangedLines(base, head)
-	rendered := pairOverlays(ctx, base, head, o)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, p := range rendered {
+	eachOverlay(ctx, base, head, o, func(p render.Rendered) {
 		ov, findings := compareOverlay(p, o, changed.Changed)
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(base, head)...)
 	finish(r, pol, o, base, head)
@@ -78,21 +77,20 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	}
 	r := &report.Report{Mode: "scan", Head: t.Rev()}
 	// Against an empty base every overlay is new: rendered once, on the pool.
-	rendered := pairOverlays(ctx, source.Empty(""), t, o)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, p := range rendered {
+	eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 		status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
 		if p.HeadErr != nil {
 			status.Status, status.Error = report.OverlayFailed, p.HeadErr.Error()
 			r.Overlays = append(r.Overlays, status)
 			r.Findings = append(r.Findings, renderError(p.Path, p.HeadErr, report.High, "cannot be rendered"))
-			continue
+			return
 		}
 		r.Overlays = append(r.Overlays, status)
 		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
 		r.Findings = append(r.Findings, scanOverlay(p.Path, p.Head.Objects, o)...)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
 	finish(r, pol, o, nil, nil)
@@ -103,16 +101,17 @@ func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
 	return rbac.Options{DefaultNamespace: o.DefaultNamespace, ExternalRoles: o.ExternalRoles, Changed: changed}
 }
 
-// pairOverlays plans which overlays the change affects and renders those
-// at base and head on a bounded pool, in a stable order.
-func pairOverlays(ctx context.Context, base, head source.Tree, o Options) []render.Rendered {
-	// render-owned: see diff/render Plan and RenderAll.
+// eachOverlay plans which overlays the change affects, renders those at
+// base and head on a bounded pool and hands each to fn in a stable order,
+// while the pool renders the next ones.
+func eachOverlay(ctx context.Context, base, head source.Tree, o Options, fn func(render.Rendered)) {
+	// render-owned: see diff/render Plan and RenderEach.
 	ro := o.Render.Shared()
 	pairs := render.Plan(base, head, ro)
 	if o.SelectOverlay != nil {
 		pairs = slices.DeleteFunc(pairs, func(p render.Pair) bool { return !o.SelectOverlay(p.Path) })
 	}
-	return render.RenderAll(ctx, base, head, pairs, ro)
+	render.RenderEach(ctx, base, head, pairs, ro, fn)
 }
 
 func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {

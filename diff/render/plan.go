@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"runtime"
 	"slices"
-	"sync"
+	"sync/atomic"
 
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -138,35 +138,34 @@ type Rendered struct {
 // pool of o.Workers goroutines (base and head at once) and returns them in
 // the order of pairs.
 func RenderAll(ctx context.Context, base, head source.Tree, pairs []Pair, o Options) []Rendered {
-	out := make([]Rendered, len(pairs))
+	out := make([]Rendered, 0, len(pairs))
+	RenderEach(ctx, base, head, pairs, o, func(r Rendered) { out = append(out, r) })
+	return out
+}
+
+// RenderEach renders like RenderAll and hands each pair to fn, in the
+// order of pairs, as soon as it and every pair before it are done. The
+// pool renders at most a few pairs ahead of fn, so that a caller keeping
+// only what it derives from each holds a few overlays' objects at a time,
+// however many the repository has.
+func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Options, fn func(Rendered)) {
 	if o.cache == nil {
 		o = o.Shared()
-	}
-	type job struct {
-		i      int
-		isHead bool
-	}
-	var jobs []job
-	for i, p := range pairs {
-		out[i].Pair = p
-		if p.Status == Unchanged {
-			continue
-		}
-		if p.Base != nil {
-			jobs = append(jobs, job{i, false})
-		}
-		if p.Head != nil {
-			jobs = append(jobs, job{i, true})
-		}
 	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	out := make([]Rendered, len(pairs))
+	ready := make([]chan struct{}, len(pairs)) // closed when both sides are rendered
+	pending := make([]atomic.Int32, len(pairs))
+	type job struct {
+		i      int
+		isHead bool
+	}
 	next := make(chan job)
-	var wg sync.WaitGroup
-	for range min(workers, len(jobs)) {
-		wg.Go(func() {
+	for range workers {
+		go func() {
 			for j := range next {
 				r := &out[j.i]
 				if j.isHead {
@@ -174,13 +173,42 @@ func RenderAll(ctx context.Context, base, head source.Tree, pairs []Pair, o Opti
 				} else {
 					r.Base, r.BaseErr = Render(ctx, base, *r.Pair.Base, o)
 				}
+				if pending[j.i].Add(-1) == 0 {
+					close(ready[j.i])
+				}
 			}
-		})
+		}()
 	}
-	for _, j := range jobs {
-		next <- j
+	ahead := make(chan struct{}, 4*workers) // pairs dispatched, not yet handed to fn
+	for i, p := range pairs {
+		out[i].Pair = p
+		ready[i] = make(chan struct{})
 	}
-	close(next)
-	wg.Wait()
-	return out
+	go func() {
+		defer close(next)
+		for i, p := range pairs {
+			ahead <- struct{}{}
+			var sides []job
+			if p.Status != Unchanged && p.Base != nil {
+				sides = append(sides, job{i, false})
+			}
+			if p.Status != Unchanged && p.Head != nil {
+				sides = append(sides, job{i, true})
+			}
+			if len(sides) == 0 {
+				close(ready[i])
+				continue
+			}
+			pending[i].Store(int32(len(sides)))
+			for _, j := range sides {
+				next <- j
+			}
+		}
+	}()
+	for i := range pairs {
+		<-ready[i]
+		fn(out[i])
+		out[i] = Rendered{} // release its objects
+		<-ahead
+	}
 }
