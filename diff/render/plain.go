@@ -15,17 +15,18 @@ import (
 )
 
 // plainOverlays groups the plain manifests (files no kustomization
-// includes) of every tree into overlays: one per directory, as a repository
-// of plain YAML per cluster (clusters/prod, clusters/staging) is laid out,
-// except that directories whose objects need each other are one overlay,
-// named by their closest common directory. A directory needs another when
-// it binds a role, or grants to or runs as a service account, that it does
-// not define and the other does (or names custom resources whose
-// CustomResourceDefinition the other holds); when it grants to an account nobody
-// defines and only the other runs pods as it (or the reverse); and when it
-// aggregates ClusterRoles the other labels for it. Rendering them apart
-// would hide the grant, so doubt joins directories rather than splitting
-// them.
+// includes) of every tree into overlays: one per directory, as a
+// repository of plain YAML per cluster (clusters/prod, clusters/staging)
+// is laid out, except that directories whose objects need each other are
+// one overlay, named by their closest common directory. A directory needs
+// another when it binds a role, names a custom resource, or grants to or
+// runs pods as a service account that it does not define and the other
+// does (a Role or ClusterRole, a CustomResourceDefinition, a
+// ServiceAccount); when it grants to an account nobody defines and only
+// the other runs pods as it or holds a token Secret for it (or the
+// reverse); and when it aggregates ClusterRoles the other labels for it.
+// Rendering those apart would hide a grant, so doubt joins directories
+// rather than splitting them.
 //
 // The grouping is computed over all trees at once (base and head of a
 // diff), so that an overlay has the same path on both sides; the result
