@@ -110,7 +110,7 @@ func engineUser(u *user.DefaultInfo) rbac.User { return rbac.User{Name: u.Name, 
 
 // failure is one disagreement between the engine and the oracle.
 type failure struct {
-	kind    string // allows-base, allows-head, missing, extra, role-subject
+	kind    string // allows-base, allows-head, missing, extra, role-subject, missing-decrease, extra-decrease
 	user    *user.DefaultInfo
 	req     rbac.Request
 	finding *report.Finding
@@ -129,11 +129,16 @@ func (f failure) String() string {
 		fmt.Fprintf(&b, "\nengine Allows=%v, authorizer=%v", f.engine, f.oracle)
 	case "missing":
 		b.WriteString("\nthe authorizer allows this at head and not at base, and no rbac.increase finding covers it")
+	case "missing-decrease":
+		b.WriteString("\nthe authorizer allows this at base and not at head, and no rbac.decrease finding covers it")
 	}
 	if f.finding != nil {
 		fmt.Fprintf(&b, "\nfinding: %s %s %s: %s", f.finding.Subject, f.finding.Scope, f.finding.Permission, f.finding.Message)
-		if f.kind == "extra" {
+		switch f.kind {
+		case "extra":
 			b.WriteString("\nno request of the vocabulary that the finding covers is allowed at head and denied at base for a user it names")
+		case "extra-decrease":
+			b.WriteString("\nno request of the vocabulary that the finding covers is allowed at base and denied at head for a user it names")
 		}
 	}
 	return b.String()
@@ -167,14 +172,17 @@ type stats struct {
 	decisions int // (user, request) pairs asked of both deciders, per side
 	allowed   int // of which the authorizer allowed at head
 	gained    int // of which the authorizer allowed at head and not at base
+	lost      int // of which the authorizer allowed at base and not at head
 	increases int // rbac.increase findings checked
+	decreases int // rbac.decrease findings checked
 }
 
 func rule(p *report.Permission) rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{Verbs: p.Verbs, APIGroups: p.APIGroups, Resources: p.Resources, ResourceNames: p.ResourceNames, NonResourceURLs: p.NonResourceURLs}
 }
 
-// findingCovers reports whether an increase finding speaks for (u, r).
+// findingCovers reports whether an increase or decrease finding speaks
+// for (u, r).
 func findingCovers(f report.Finding, u *user.DefaultInfo, r rbac.Request) bool {
 	if f.Subject == nil || f.Scope == nil || f.Permission == nil {
 		return false
@@ -229,8 +237,9 @@ func check(base, head Policy, v *vocabulary, limit int, st *stats) ([]failure, e
 	return checkOnly(base, head, v, limit, st, "")
 }
 
-// checkOnly is check; with only set it checks nothing but the increase
-// finding whose message is only (for minimising an "extra" failure).
+// checkOnly is check; with only set it checks nothing but the increase or
+// decrease finding whose message is only (for minimising an "extra" or
+// "extra-decrease" failure).
 func checkOnly(base, head Policy, v *vocabulary, limit int, st *stats, only string) ([]failure, error) {
 	bs, err := buildSide(base, "base.yaml")
 	if err != nil {
@@ -243,7 +252,7 @@ func checkOnly(base, head Policy, v *vocabulary, limit int, st *stats, only stri
 	var out []failure
 	full := func() bool { return limit > 0 && len(out) >= limit }
 	type pair struct{ u, r int }
-	var gained []pair
+	var gained, lost []pair
 	users := v.users
 	if only != "" {
 		users = nil
@@ -262,6 +271,9 @@ func checkOnly(base, head Policy, v *vocabulary, limit int, st *stats, only stri
 			if oh && !ob {
 				gained = append(gained, pair{ui, ri})
 			}
+			if ob && !oh {
+				lost = append(lost, pair{ui, ri})
+			}
 			if st != nil {
 				st.decisions++
 				if oh {
@@ -270,56 +282,80 @@ func checkOnly(base, head Policy, v *vocabulary, limit int, st *stats, only stri
 				if oh && !ob {
 					st.gained++
 				}
+				if ob && !oh {
+					st.lost++
+				}
 			}
 			if full() {
 				return out, nil
 			}
 		}
 	}
-	var incs []report.Finding
+	var incs, decs []report.Finding
 	for _, f := range rbac.Compare("conformance", bs.graph, hs.graph) {
-		if f.Kind == report.RBACIncrease {
+		switch f.Kind {
+		case report.RBACIncrease:
 			incs = append(incs, f)
+		case report.RBACDecrease:
+			decs = append(decs, f)
 		}
 	}
-	// (b) nothing missing.
-	for _, p := range gained {
-		u, r := v.users[p.u], v.reqs[p.r]
-		if !slices.ContainsFunc(incs, func(f report.Finding) bool { return findingCovers(f, u, r) }) {
-			out = append(out, failure{kind: "missing", user: u, req: r})
+	// The same two properties hold for what is lost, with the sides
+	// swapped: every (user, request) allowed at base and denied at head is
+	// covered by a decrease, and every decrease has such a witness.
+	for _, dir := range []struct {
+		pairs          []pair
+		findings       []report.Finding
+		missing, extra string
+		before, after  *side
+	}{
+		{gained, incs, "missing", "extra", bs, hs},
+		{lost, decs, "missing-decrease", "extra-decrease", hs, bs},
+	} {
+		// (b) nothing missing.
+		for _, p := range dir.pairs {
+			u, r := v.users[p.u], v.reqs[p.r]
+			if !slices.ContainsFunc(dir.findings, func(f report.Finding) bool { return findingCovers(f, u, r) }) {
+				out = append(out, failure{kind: dir.missing, user: u, req: r})
+				if full() {
+					return out, nil
+				}
+			}
+		}
+		// (b) nothing extra.
+		bound := boundClusterRoles(head)
+		for i := range dir.findings {
+			f := &dir.findings[i]
+			if only != "" && f.Message != only {
+				continue
+			}
+			if st != nil {
+				if dir.extra == "extra" {
+					st.increases++
+				} else {
+					st.decreases++
+				}
+			}
+			if f.Subject != nil && f.Subject.Kind == "ClusterRole" {
+				if !builtinClusterRoles()[f.Subject.Name] && bound[f.Subject.Name] {
+					out = append(out, failure{kind: "role-subject", finding: f})
+				}
+				continue
+			}
+			if !hasWitness(*f, v, dir.before, dir.after) {
+				out = append(out, failure{kind: dir.extra, finding: f})
+			}
 			if full() {
 				return out, nil
 			}
-		}
-	}
-	// (b) nothing extra.
-	bound := boundClusterRoles(head)
-	for i := range incs {
-		f := &incs[i]
-		if only != "" && f.Message != only {
-			continue
-		}
-		if st != nil {
-			st.increases++
-		}
-		if f.Subject != nil && f.Subject.Kind == "ClusterRole" {
-			if !builtinClusterRoles()[f.Subject.Name] && bound[f.Subject.Name] {
-				out = append(out, failure{kind: "role-subject", finding: f})
-			}
-			continue
-		}
-		if !hasWitness(*f, v, bs, hs) {
-			out = append(out, failure{kind: "extra", finding: f})
-		}
-		if full() {
-			return out, nil
 		}
 	}
 	return out, nil
 }
 
 // hasWitness looks for a (user, request) that f covers and that the
-// authorizer allows at head but not at base, among the vocabulary and the
+// authorizer allows at hs but not at bs (for a decrease, the caller swaps
+// the sides), among the vocabulary and the
 // concrete requests f's own permission names.
 func hasWitness(f report.Finding, v *vocabulary, bs, hs *side) bool {
 	seen := map[string]bool{}

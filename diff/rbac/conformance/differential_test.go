@@ -38,13 +38,14 @@ func pairRand(seed uint64, i int) *rand.Rand {
 // TestDifferential holds the engine to the API server's authorizer on
 // generated base/head pairs: (a) Allows agrees with the authorizer on both
 // sides, (b) the rbac.increase findings cover exactly what the authorizer
-// allows at head and not at base.
+// allows at head and not at base, and the rbac.decrease findings exactly
+// what it allows at base and not at head.
 func TestDifferential(t *testing.T) {
 	seed, n := *seedFlag, *pairsFlag
 	if testing.Short() {
 		n = 200
 	}
-	var pairs, decisions, allowed, gained, increases atomic.Int64
+	var pairs, decisions, allowed, gained, lost, increases, decreases atomic.Int64
 	var mu sync.Mutex
 	bySig := map[string]int{} // failures by signature; the first of each is minimised
 	t.Run("batch", func(t *testing.T) {
@@ -59,6 +60,14 @@ func TestDifferential(t *testing.T) {
 					g := newGen(rand.NewPCG(seed, uint64(i)))
 					base := g.Generate()
 					head, muts := g.Mutate(base)
+					if i%2 == 1 {
+						// Every other pair is read backwards: a pull
+						// request that takes away what the mutations
+						// added, so that decreases get as much exercise
+						// as increases.
+						base, head = head, base
+						muts = append(muts, "(reversed: head is the base graph)")
+					}
 					v := newVocabulary(base, head, g.r, *maxReqs)
 					var st stats
 					fails, err := check(base, head, v, 20, &st)
@@ -70,6 +79,8 @@ func TestDifferential(t *testing.T) {
 					allowed.Add(int64(st.allowed))
 					gained.Add(int64(st.gained))
 					increases.Add(int64(st.increases))
+					lost.Add(int64(st.lost))
+					decreases.Add(int64(st.decreases))
 					for _, f := range fails {
 						sig := f.signature()
 						mu.Lock()
@@ -88,8 +99,8 @@ func TestDifferential(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("seed %d: %d pairs; %d (user, request) decisions per side (%d allowed at head, %d gained); %d increase findings checked",
-		seed, pairs.Load(), decisions.Load(), allowed.Load(), gained.Load(), increases.Load())
+	t.Logf("seed %d: %d pairs; %d (user, request) decisions per side (%d allowed at head, %d gained, %d lost); %d increase and %d decrease findings checked",
+		seed, pairs.Load(), decisions.Load(), allowed.Load(), gained.Load(), lost.Load(), increases.Load(), decreases.Load())
 	for _, sig := range slices.Sorted(maps.Keys(bySig)) {
 		t.Errorf("%5d disagreements of class %s", bySig[sig], sig)
 	}
@@ -105,7 +116,7 @@ func stillFails(v *vocabulary, f failure) func(base, head Policy) bool {
 			vv.reqs = []rbac.Request{f.req}
 		}
 		only := ""
-		if f.kind == "extra" {
+		if f.kind == "extra" || f.kind == "extra-decrease" {
 			only = f.finding.Message
 		}
 		fails, err := checkOnly(base, head, &vv, 0, nil, only)
@@ -183,6 +194,9 @@ func FuzzGraph(f *testing.F) {
 		g := newGen(&byteSource{b: bytes.Clone(data)})
 		base := g.Generate()
 		head, _ := g.Mutate(base)
+		if len(data) > 0 && data[0]&1 == 1 {
+			base, head = head, base // a pull request that takes away
+		}
 		v := newVocabulary(base, head, g.r, 200)
 		fails, err := check(base, head, v, 1, nil)
 		if err != nil {
