@@ -189,11 +189,13 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 		for i, p := range pairs {
 			ahead <- struct{}{}
 			var sides []job
-			if p.Status != Unchanged && p.Base != nil {
-				sides = append(sides, job{i, false})
-			}
-			if p.Status != Unchanged && p.Head != nil {
-				sides = append(sides, job{i, true})
+			if p.Status != Unchanged {
+				if p.Base != nil {
+					sides = append(sides, job{i, false})
+				}
+				if p.Head != nil {
+					sides = append(sides, job{i, true})
+				}
 			}
 			if len(sides) == 0 {
 				close(ready[i])

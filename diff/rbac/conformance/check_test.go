@@ -303,6 +303,7 @@ func checkOnly(base, head Policy, v *vocabulary, limit int, st *stats, only stri
 	// The same two properties hold for what is lost, with the sides
 	// swapped: every (user, request) allowed at base and denied at head is
 	// covered by a decrease, and every decrease has such a witness.
+	bound := boundClusterRoles(head)
 	for _, dir := range []struct {
 		pairs          []pair
 		findings       []report.Finding
@@ -323,7 +324,6 @@ func checkOnly(base, head Policy, v *vocabulary, limit int, st *stats, only stri
 			}
 		}
 		// (b) nothing extra.
-		bound := boundClusterRoles(head)
 		for i := range dir.findings {
 			f := &dir.findings[i]
 			if only != "" && f.Message != only {
