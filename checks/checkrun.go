@@ -160,7 +160,7 @@ func title(r *report.Report) string {
 // field (shown below the summary).
 func helpText(r *report.Report, limit int) string {
 	present := map[report.Kind]bool{}
-	for _, f := range r.Findings {
+	for _, f := range shown(r.Findings) {
 		present[f.Kind] = true
 	}
 	if len(present) == 0 {
@@ -207,7 +207,7 @@ func annotationLevel(f report.Finding) string {
 // severe first, then by path, line and id.
 func annotations(r *report.Report) []Annotation {
 	var fs []report.Finding
-	for _, f := range r.Findings {
+	for _, f := range shown(r.Findings) {
 		if f.Location.Path != "" {
 			fs = append(fs, f)
 		}

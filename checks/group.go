@@ -67,7 +67,7 @@ func ordered(r *report.Report) []report.Finding {
 	if r == nil {
 		return nil
 	}
-	fs := slices.Clone(r.Findings)
+	fs := shown(r.Findings)
 	report.Sort(fs)
 	return fs
 }

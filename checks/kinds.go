@@ -110,8 +110,18 @@ func kinds() []kindInfo {
 			Kind: report.RenderError, Name: "OverlayRenderError", Severity: report.High,
 			Short: "An overlay could not be rendered, so its permissions are unknown.",
 			Full:  "kustomize failed to build the overlay at this revision (or it exceeded a safety limit), so rbacguard cannot compute its effective permissions. A render error counts as a finding so that it cannot hide an increase.",
-			Help:  "**How to fix:** run `kustomize build` on the overlay locally and fix the error. Remote bases, plugins, exec functions and Helm inflation are disabled for untrusted pull requests.",
+			Help:  "**How to fix:** run `kustomize build` on the overlay locally and fix the error. Remote bases, plugins, exec functions and Helm inflation are cut out (see `render.partial`), never run.",
 			Tags:  []string{"kubernetes", "kustomize"},
+		},
+		{
+			Kind: report.RenderPartial, Name: "OverlayRenderedPartially", Severity: report.Medium,
+			Short: "An overlay was rendered without inputs rbacguard never fetches or runs, so what they add is not checked.",
+			Full: "The overlay names remote resources or bases, Helm charts, KRM functions, plugins or paths outside the repository. " +
+				"rbacguard cuts those out and renders the rest as kustomize renders it without them; the objects and patches they would add are not checked. " +
+				"It is reported when the change adds such an input or touches the overlay, so that a green check never means an input went unseen.",
+			Help: "**How to fix:** vendor the remote files into the repository (or render the Helm chart and commit its output) so they are checked; " +
+				"allow a trusted remote prefix in the policy's `remoteBases`; or accept the gap with an exemption for this overlay, with a reason.",
+			Tags: []string{"kubernetes", "kustomize", "coverage"},
 		},
 		{
 			Kind: report.ManifestError, Name: "ManifestError", Severity: report.Medium,

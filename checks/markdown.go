@@ -183,21 +183,15 @@ func summaryHead(r *report.Report, name string, fs []report.Finding) string {
 	}
 	fmt.Fprintf(&b, "| **total** | **%d** | **%d** |\n\n", all.total(), ex.total())
 
-	if len(r.Overlays) > 0 {
-		byStatus := map[string]int{}
-		var statuses []string
-		for _, ov := range r.Overlays {
-			if byStatus[ov.Status] == 0 {
-				statuses = append(statuses, ov.Status)
+	fmt.Fprintf(&b, "Coverage: %s.\n\n", mdEscape(coverage(r)))
+	if partial := partialOverlays(r); len(partial) > 0 {
+		b.WriteString("<details><summary>Inputs not checked</summary>\n\n")
+		for _, ov := range partial {
+			for _, s := range ov.Skipped {
+				fmt.Fprintf(&b, "- %s: %s at %s: %s\n", code(pathOr(ov.Path, nil)), code(s.What), code(fmt.Sprintf("%s:%d", s.Path, s.Line)), mdEscape(s.Why))
 			}
-			byStatus[ov.Status]++
 		}
-		slices.Sort(statuses)
-		var parts []string
-		for _, s := range statuses {
-			parts = append(parts, fmt.Sprintf("%d %s", byStatus[s], mdEscape(s)))
-		}
-		fmt.Fprintf(&b, "Overlays: %s.\n\n", strings.Join(parts, ", "))
+		b.WriteString("\n</details>\n\n")
 	}
 	if failed := failedOverlays(r); len(failed) > 0 {
 		b.WriteString("#### Overlays that failed to render\n\n")

@@ -167,6 +167,16 @@ func fullReport() *report.Report {
 			Message:  "overlays/prod/bad.yaml:3: document 2 has no kind",
 		},
 		report.Finding{
+			Kind: report.RenderPartial, Severity: report.Medium, Overlay: "overlays/flux",
+			Location: report.Location{Path: "overlays/flux/kustomization.yaml", Line: 4},
+			Message:  "overlay overlays/flux was rendered without 1 input(s) rbacguard never fetches or runs; what they add is not checked: https://example.com/controller.yaml (overlays/flux/kustomization.yaml:4)",
+		},
+		report.Finding{
+			Kind: report.RenderError, Severity: report.Info, Overlay: "overlays/legacy", Preexisting: true,
+			Location: report.Location{Path: "overlays/legacy/kustomization.yaml", Line: 2},
+			Message:  "overlay overlays/legacy cannot be rendered at the base either: kustomization cycle",
+		},
+		report.Finding{
 			Kind: report.PolicyChange, Severity: report.Medium,
 			Location: report.Location{Path: "rbacguard.yaml", Line: 10},
 			Message:  "rbacguard.yaml adds an exemption for ServiceAccount ops/deployer (takes effect after merge)",
@@ -186,6 +196,9 @@ func fullReport() *report.Report {
 			{Path: "clusters/control-plane", Status: report.OverlayRendered},
 			{Path: "overlays/broken", Status: report.OverlayFailed, Error: "kustomize build overlays/broken:\naccumulating resources: '../missing' does not exist"},
 			{Path: "overlays/dev", Status: report.OverlayUnchanged},
+			{Path: "overlays/flux", Status: report.OverlayPartial, Skipped: []report.SkippedInput{
+				{Path: "overlays/flux/kustomization.yaml", Line: 4, What: "https://example.com/controller.yaml", Why: "would be fetched from the network"}}},
+			{Path: "overlays/legacy", Status: report.OverlayFailed, Error: "kustomization cycle"},
 			{Path: "overlays/prod", Status: report.OverlayRendered},
 		},
 		Findings: fs,

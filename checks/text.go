@@ -71,6 +71,7 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 		cs = append(cs, fmt.Sprintf("%s %d", s, all[s]))
 	}
 	fmt.Fprintf(bw, "rbacguard %s %s: %s (%s)\n", mode, revs, r.Verdict, strings.Join(cs, ", "))
+	fmt.Fprintf(bw, "%s\n", coverage(r))
 
 	if failed := failedOverlays(r); len(failed) > 0 {
 		fmt.Fprintf(bw, "\n%s:\n", plural(len(failed), "overlay failed to render", "overlays failed to render"))
@@ -152,6 +153,16 @@ func failedOverlays(r *report.Report) []report.Overlay {
 	var out []report.Overlay
 	for _, ov := range r.Overlays {
 		if ov.Status == report.OverlayFailed {
+			out = append(out, ov)
+		}
+	}
+	return out
+}
+
+func partialOverlays(r *report.Report) []report.Overlay {
+	var out []report.Overlay
+	for _, ov := range r.Overlays {
+		if ov.Status == report.OverlayPartial {
 			out = append(out, ov)
 		}
 	}

@@ -21,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite the want section of testdata/ca
 
 // TestCases runs every testdata/cases/*.txtar: files under base/ and head/
 // are the two trees, an optional "options" file sets
-// "mode: scan" or "defaultNamespace: x", and "want" lists the findings, one
-// a line, as formatCase prints them.
+// "mode: scan", "defaultNamespace: x" or "include: glob", and "want" lists
+// the findings, one a line, as formatCase prints them (or the run's error).
 func TestCases(t *testing.T) {
 	files, err := filepath.Glob("../testdata/cases/*.txtar")
 	if err != nil || len(files) == 0 {
@@ -78,6 +78,8 @@ func runCase(t *testing.T, a *txtar.Archive) string {
 					mode = v
 				case "defaultNamespace":
 					opts.DefaultNamespace = v
+				case "include":
+					opts.Render.Include = append(opts.Render.Include, v)
 				}
 			}
 		}
@@ -90,7 +92,7 @@ func runCase(t *testing.T, a *txtar.Archive) string {
 		r, err = diff.Run(context.Background(), base, head, opts)
 	}
 	if err != nil {
-		t.Fatal(err)
+		return "error " + err.Error() + "\n"
 	}
 	return formatCase(r)
 }
@@ -101,8 +103,15 @@ func runCase(t *testing.T, a *txtar.Archive) string {
 func formatCase(r *report.Report) string {
 	var b strings.Builder
 	for _, o := range r.Overlays {
-		if o.Status != report.OverlayRendered {
-			fmt.Fprintf(&b, "overlay %s %s\n", o.Path, o.Status)
+		if o.Status != report.OverlayRendered || o.StandsInFor != "" {
+			fmt.Fprintf(&b, "overlay %s %s", o.Path, o.Status)
+			if o.StandsInFor != "" {
+				fmt.Fprintf(&b, " (in place of %s)", o.StandsInFor)
+			}
+			fmt.Fprintln(&b)
+		}
+		for _, s := range o.Skipped {
+			fmt.Fprintf(&b, "  skipped %s\n", s)
 		}
 	}
 	for _, f := range r.Findings {
@@ -116,7 +125,11 @@ func formatCase(r *report.Report) string {
 		if f.Scope != nil {
 			fmt.Fprintf(&b, " %s", f.Scope)
 		}
-		fmt.Fprintf(&b, " @ %s\n", f.Location)
+		fmt.Fprintf(&b, " @ %s", f.Location)
+		if f.Preexisting {
+			fmt.Fprint(&b, " (preexisting)")
+		}
+		fmt.Fprintln(&b)
 		if f.Permission == nil || f.Kind == report.RBACDecrease {
 			fmt.Fprintf(&b, "  %s\n", f.Message)
 		}

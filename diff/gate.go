@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/policy"
+	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -29,10 +31,8 @@ func withPolicy(t source.Tree, o Options) (Options, *policy.Policy, error) {
 	o.ExternalRoles = append(append([]*manifest.Object(nil), o.ExternalRoles...), p.ExternalRoles...)
 	o.Render.RemoteBases = append(append([]string(nil), o.Render.RemoteBases...), p.RemoteBases...)
 	if len(p.Overlays.Include) > 0 || len(p.Overlays.Exclude) > 0 {
-		sel := o.SelectOverlay
-		o.SelectOverlay = func(path string) bool {
-			return p.OverlaySelected(path) && (sel == nil || sel(path))
-		}
+		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{
+			From: "the policy's overlays (" + cmp.Or(p.Path, policy.DefaultPath) + ")", Include: p.Overlays.Include, Exclude: p.Overlays.Exclude})
 	}
 	return o, p, nil
 }
@@ -52,6 +52,11 @@ func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tre
 		now = o.Now
 	}
 	p.Apply(r, now())
+	for i := range r.Findings {
+		if r.Findings[i].Preexisting { // whatever the policy says of the kind: not this change's
+			r.Findings[i].Severity = report.Info
+		}
+	}
 	r.Finish(o.FailOn)
 }
 

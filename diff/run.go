@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
@@ -56,11 +57,14 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	}
 	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
 	changed := newChangedLines(base, head)
-	eachOverlay(ctx, base, head, o, func(p render.Rendered) {
+	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
 		ov, findings := compareOverlay(p, o, changed.Changed)
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
 	})
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -77,7 +81,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	}
 	r := &report.Report{Mode: "scan", Head: t.Rev()}
 	// Against an empty base every overlay is new: rendered once, on the pool.
-	eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
+	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 		status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
 		if p.HeadErr != nil {
 			status.Status, status.Error = report.OverlayFailed, p.HeadErr.Error()
@@ -85,10 +89,17 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 			r.Findings = append(r.Findings, renderError(p.Path, p.HeadErr, report.High, "cannot be rendered"))
 			return
 		}
+		if len(p.Head.Skipped) > 0 {
+			status.Status, status.Skipped = report.OverlayPartial, skippedInputs(p.Head.Skipped)
+			r.Findings = append(r.Findings, partialRender(p.Path, p.Head.Skipped, nil, true))
+		}
 		r.Overlays = append(r.Overlays, status)
 		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
 		r.Findings = append(r.Findings, scanOverlay(p.Path, p.Head.Objects, o)...)
 	})
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -103,20 +114,38 @@ func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
 
 // eachOverlay plans which overlays the change affects, renders those at
 // base and head on a bounded pool and hands each to fn in a stable order,
-// while the pool renders the next ones.
-func eachOverlay(ctx context.Context, base, head source.Tree, o Options, fn func(render.Rendered)) {
-	// render-owned: see diff/render Plan and RenderEach.
+// while the pool renders the next ones. Its error is a selection that
+// selects nothing (render.SelectionError).
+func eachOverlay(ctx context.Context, base, head source.Tree, o Options, fn func(render.Rendered)) error {
 	ro := o.Render.Shared()
-	pairs := render.Plan(base, head, ro)
+	pairs, err := render.Plan(base, head, ro)
+	if err != nil {
+		return err
+	}
 	if o.SelectOverlay != nil {
 		pairs = slices.DeleteFunc(pairs, func(p render.Pair) bool { return !o.SelectOverlay(p.Path) })
 	}
-	render.RenderEach(ctx, base, head, pairs, ro, fn)
+	// A broken overlay must not hide what it includes: the kustomizations
+	// it uses are checked in its place, level by level, until they render.
+	done := map[string]bool{}
+	for _, p := range pairs {
+		done[p.Path] = true
+	}
+	for len(pairs) > 0 && ctx.Err() == nil {
+		var broken []render.Pair
+		render.RenderEach(ctx, base, head, pairs, ro, func(p render.Rendered) {
+			fn(p)
+			if p.HeadErr != nil && p.Pair.Head != nil && p.Pair.Head.Kustomize {
+				broken = append(broken, p.Pair)
+			}
+		})
+		pairs = render.StandIns(base, head, broken, done, ro)
+	}
+	return nil
 }
 
 func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {
-	// render-owned: turns one rendered pair into its status and findings.
-	status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
+	status := report.Overlay{Path: p.Path, Status: report.OverlayRendered, StandsInFor: p.StandsInFor}
 	switch p.Status {
 	case render.Unchanged:
 		status.Status = report.OverlayUnchanged
@@ -127,17 +156,22 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 		status.Status = report.OverlayRemoved
 	}
 	baseRes, headRes, baseErr, headErr := p.Base, p.Head, p.BaseErr, p.HeadErr
-	var findings []report.Finding
 	if headErr != nil {
+		// Fail closed: a head that cannot be rendered hides whatever the
+		// change put in it. Only when the change touched none of its inputs
+		// and the base fails too is the failure not this change's doing.
 		status.Status, status.Error = report.OverlayFailed, headErr.Error()
-		sev, what := report.High, "no longer renders"
 		switch {
 		case p.Pair.Base == nil:
-			what = "is new and cannot be rendered"
-		case baseErr != nil:
-			sev, what = report.Low, "still cannot be rendered"
+			return status, []report.Finding{renderError(p.Path, headErr, report.High, "is new and cannot be rendered")}
+		case baseErr == nil:
+			return status, []report.Finding{renderError(p.Path, headErr, report.High, "no longer renders")}
+		case p.Touched:
+			return status, []report.Finding{renderError(p.Path, headErr, report.High, "cannot be rendered, so what this change does to it is not checked")}
 		}
-		return status, append(findings, renderError(p.Path, headErr, sev, what))
+		f := renderError(p.Path, headErr, report.Info, "cannot be rendered at the base either")
+		f.Preexisting = true
+		return status, []report.Finding{f}
 	}
 	if baseErr != nil || baseRes == nil {
 		// Base did not render: everything head grants is compared with
@@ -147,9 +181,54 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 	if headRes == nil {
 		headRes = &render.Result{}
 	}
+	var findings []report.Finding
+	if len(headRes.Skipped) > 0 {
+		status.Status, status.Skipped = report.OverlayPartial, skippedInputs(headRes.Skipped)
+		findings = append(findings, partialRender(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched))
+	}
 	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
 	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed)...)
 	return status, findings
+}
+
+func skippedInputs(skipped []render.Skipped) []report.SkippedInput {
+	out := make([]report.SkippedInput, len(skipped))
+	for i, s := range skipped {
+		out[i] = report.SkippedInput{Path: s.Path, Line: s.Line, What: s.What, Why: s.Why}
+	}
+	return out
+}
+
+// partialRender says what an overlay was rendered without. In a diff it
+// is the change's finding when the change adds a skipped input or touches
+// the overlay (base is nil in a scan); it points at the first input the
+// change added, else the first skipped.
+func partialRender(overlay string, head, base []render.Skipped, touched bool) report.Finding {
+	at := head[0]
+	for _, s := range head {
+		if !slices.ContainsFunc(base, func(b render.Skipped) bool { return b.What == s.What && b.Why == s.Why }) {
+			at = s
+			break
+		}
+	}
+	whats := make([]string, 0, len(head))
+	for _, s := range head {
+		whats = append(whats, fmt.Sprintf("%s (%s:%d)", s.What, s.Path, s.Line))
+	}
+	f := report.Finding{
+		ID:       report.ID(report.RenderPartial, overlay),
+		Kind:     report.RenderPartial,
+		Severity: report.Medium,
+		Overlay:  overlay,
+		Location: report.Location{Path: at.Path, Line: at.Line},
+		Message: fmt.Sprintf("overlay %s was rendered without %d input(s) rbacguard never fetches or runs; what they add is not checked: %s",
+			overlay, len(head), strings.Join(whats, ", ")),
+		Risk: "objects and patches from these inputs may grant anything; vendor them into the repository, or allow a trusted prefix in remoteBases, so they are checked",
+	}
+	if !touched {
+		f.Severity, f.Preexisting = report.Info, true
+	}
+	return f
 }
 
 // renderError turns a failed render into a finding at the file and line

@@ -74,7 +74,7 @@ func benchPlan(b *testing.B, change func(map[string]string), wantObjects int) {
 	ht := memTree(b, head)
 	b.ReportAllocs()
 	for b.Loop() {
-		pairs := render.Plan(base, ht, render.DefaultOptions())
+		pairs, _ := render.Plan(base, ht, render.DefaultOptions())
 		n := 0
 		for _, r := range render.RenderAll(context.Background(), base, ht, pairs, render.DefaultOptions()) {
 			if r.BaseErr != nil || r.HeadErr != nil {

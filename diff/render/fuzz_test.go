@@ -22,7 +22,7 @@ func FuzzRender(f *testing.F) {
 		_ = tr.Add("app/p.yaml", []byte(patch))
 		opts := render.DefaultOptions()
 		opts.Limits.MaxResources = 100
-		render.Plan(source.Empty("e"), tr, opts)
+		_, _ = render.Plan(source.Empty("e"), tr, opts)
 		res, err := render.Render(context.Background(), tr, render.Overlay{Path: "app", Kustomize: true}, opts)
 		if err == nil {
 			for _, o := range res.Objects {

@@ -91,6 +91,9 @@ func TestHostile(t *testing.T) {
 					for _, p := range res.Problems {
 						fmt.Fprintf(&out, "problem %v\n", p)
 					}
+					for _, s := range res.Skipped {
+						fmt.Fprintf(&out, "skipped %v\n", s)
+					}
 					for _, o := range res.Objects {
 						fmt.Fprintf(&out, "object %s %v\n", o, o.Body)
 					}

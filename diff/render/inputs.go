@@ -16,10 +16,36 @@ import (
 
 // Errors a kustomization can end in before kustomize runs.
 var (
-	ErrRemoteBase = errors.New("remote inputs are not fetched")
-	ErrCycle      = errors.New("kustomization cycle")
-	ErrRefused    = errors.New("refused: it would run a program")
-	ErrTooLarge   = errors.New("over the render limits")
+	ErrCycle    = errors.New("kustomization cycle")
+	ErrTooLarge = errors.New("over the render limits")
+	// ErrOutside is a reference that leaves a directory the caller asked
+	// to be held to (Options.StrictRoot).
+	ErrOutside = errors.New("outside the directory being checked")
+)
+
+// Skipped is an input an overlay names that rbacguard never fetches or
+// runs: a remote resource or base, a Helm chart, a KRM function, a legacy
+// plugin, a path leaving the repository. It is cut out of the overlay and
+// the rest is rendered as kustomize renders it without it; what it would
+// have added is not checked, and the report says so.
+type Skipped struct {
+	Path string // the kustomization that names it
+	Line int
+	What string // the entry as written: a URL, a field, a file
+	Why  string
+}
+
+func (s Skipped) String() string { return fmt.Sprintf("%s:%d: %s: %s", s.Path, s.Line, s.What, s.Why) }
+
+// Why an input is skipped.
+const (
+	whyRemote   = "would be fetched from the network; vendor it into the repository or allow its prefix in remoteBases"
+	whyURLFile  = "would be fetched from the network; commit the file to the repository"
+	whyHelm     = "inflates a chart with the helm program; render the chart and commit its output to check it"
+	whyFunction = "is a KRM function (exec or container); only kustomize's built-in transformers run here"
+	whyPlugin   = "is a kustomize plugin; only kustomize's built-in transformers run here"
+	whyOutside  = "leaves the repository; nothing outside it is read"
+	whyTarget   = "patches or replaces an object that only a skipped input provides"
 )
 
 // loaderFields name the kustomization fields whose entries may be
@@ -34,6 +60,10 @@ var execFields = []string{"helmCharts", "helmChartInflationGenerator", "helmGlob
 type kustFile struct {
 	dir, path string
 	root      *yaml.Node // the top mapping
+	// cuts are the entries cut out of it (skipped inputs); edited says
+	// the in-memory copy kustomize reads must be written without them.
+	cuts   []cut
+	edited bool
 	// lines of the name and namespace transformers, 0 when unset.
 	namespace, namePrefix, nameSuffix *yaml.Node
 }
@@ -47,7 +77,12 @@ type closure struct {
 	resources []string
 	kusts     []*kustFile
 	patches   []*patch
-	bytes     int64
+	// skipped are the inputs cut out (see Skipped), in the order met.
+	skipped []Skipped
+	// targeted are the entries that patch or replace objects by name: cut
+	// with a reason when their target came only from a skipped input.
+	targeted []targeted
+	bytes    int64
 	// unsure marks a closure that could not be followed to the end (a
 	// kustomization that does not parse): Plan then renders it anyway.
 	unsure bool
@@ -62,16 +97,89 @@ type walker struct {
 	done  map[string]bool // kustomization dirs visited
 	stack []string        // kustomization dirs being visited
 	dirs  map[string]bool // directories of t
+	cut   map[*yaml.Node]bool
+}
+
+// cut is one entry removed from a kustomization: an item of a sequence, or
+// a key and its value in a mapping.
+type cut struct{ parent, node *yaml.Node }
+
+// targeted is an entry of a kustomization that needs an object to exist:
+// a patch or a replacement, with the kind and name it looks for.
+type targeted struct {
+	k            *kustFile
+	parent, item *yaml.Node
+	kind, name   string
 }
 
 // follow walks the kustomization in dir and every input it names, refusing
 // remote bases, Helm, exec and container functions and cycles before
 // kustomize sees any of them.
 func follow(t source.Tree, dir string, o Options) (*closure, error) {
-	w := &walker{t: t, o: o, lim: o.Limits.withDefaults(), c: &closure{}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t)}
+	w := &walker{t: t, o: o, lim: o.Limits.withDefaults(), c: &closure{}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}}
 	err := w.visit(dir, nil, "")
 	slices.Sort(w.c.files)
+	for _, k := range w.c.kusts {
+		k.applyCuts()
+	}
 	return w.c, err
+}
+
+// skip records input n of kustomization k as skipped and cuts item (an
+// element of parent, a sequence or mapping) out of the copy kustomize reads.
+func (w *walker) skip(k *kustFile, parent, item *yaml.Node, line int, what, why string) {
+	if w.cut[item] {
+		return
+	}
+	w.cut[item] = true
+	k.cuts = append(k.cuts, cut{parent, item})
+	w.c.skipped = append(w.c.skipped, Skipped{Path: k.path, Line: line, What: what, Why: why})
+}
+
+// applyCuts removes the cut entries from k's tree. Lines of what remains
+// keep their numbers: they are read from the nodes, not the re-encoded text.
+func (k *kustFile) applyCuts() {
+	for _, c := range k.cuts {
+		i := slices.Index(c.parent.Content, c.node)
+		switch {
+		case i < 0:
+			continue
+		case c.parent.Kind == yaml.MappingNode: // the key; its value follows
+			c.parent.Content = slices.Delete(c.parent.Content, i, i+2)
+		default:
+			c.parent.Content = slices.Delete(c.parent.Content, i, i+1)
+		}
+		k.edited = true
+	}
+	k.cuts = nil
+}
+
+// itemOf returns the element of collection n that holds node (n itself when
+// n is not a sequence).
+func itemOf(n, node *yaml.Node) *yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		return n
+	}
+	for _, item := range n.Content {
+		found := false
+		eachNode(item, func(m *yaml.Node) bool { found = m == node; return !found })
+		if found {
+			return item
+		}
+	}
+	return n
+}
+
+func eachNode(n *yaml.Node, fn func(*yaml.Node) bool) bool {
+	if !fn(n) {
+		return false
+	}
+	for _, c := range n.Content {
+		if !eachNode(c, fn) {
+			return false
+		}
+	}
+	return true
 }
 
 func treeDirs(t source.Tree) map[string]bool {
@@ -159,7 +267,8 @@ func (w *walker) visit(dir string, from *yaml.Node, fromFile string) error {
 		key, val := root.Content[i], root.Content[i+1]
 		switch {
 		case slices.Contains(execFields, key.Value):
-			return &Error{Path: file, Line: key.Line, Err: fmt.Errorf("%w: %s inflates charts with helm; render the chart and commit its output instead", ErrRefused, key.Value)}
+			w.skip(k, root, key, key.Line, key.Value, whyHelm)
+			continue
 		case key.Value == "namespace":
 			k.namespace = val
 		case key.Value == "namePrefix":
@@ -167,13 +276,15 @@ func (w *walker) visit(dir string, from *yaml.Node, fromFile string) error {
 		case key.Value == "nameSuffix":
 			k.nameSuffix = val
 		}
-		if err := refuseURLs(k, key.Value, val); err != nil {
+		if err := w.cutFileRefs(k, key.Value, val); err != nil {
 			return err
 		}
 		loader := slices.Contains(loaderFields, key.Value)
 		var walkErr error
 		eachScalar(val, func(n *yaml.Node) bool {
-			walkErr = w.scalar(k, key.Value, n, loader)
+			if !w.cut[itemOf(val, n)] {
+				walkErr = w.scalar(k, key.Value, val, n, loader)
+			}
 			return walkErr == nil
 		})
 		if walkErr != nil {
@@ -194,8 +305,9 @@ func (w *walker) exists(p string) bool {
 // scalar treats one value of a kustomization as a possible input. Every
 // value that names a file of the tree is an input, whatever its field:
 // following every string rather than a list of known fields keeps the
-// closure complete when kustomize grows a field.
-func (w *walker) scalar(k *kustFile, field string, n *yaml.Node, loader bool) error {
+// closure complete when kustomize grows a field. n is a scalar under val,
+// the field's value; what must not be read is cut out of val.
+func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader bool) error {
 	v := strings.TrimSpace(n.Value)
 	if v == "" {
 		return nil
@@ -204,14 +316,15 @@ func (w *walker) scalar(k *kustFile, field string, n *yaml.Node, loader bool) er
 		// An inline document (a patch, a transformer config): its own
 		// values may name files too, and it may ask for a function.
 		if isFunctionConfig(v) {
-			return &Error{Path: k.path, Line: n.Line, Err: fmt.Errorf("%w: %s names a KRM function (exec or container); only kustomize's built-in transformers run here", ErrRefused, field)}
+			w.skip(k, val, itemOf(val, n), n.Line, field+" (inline)", whyFunction)
+			return nil
 		}
 		var inner yaml.Node
 		if yaml.Unmarshal([]byte(v), &inner) == nil {
 			var err error
 			eachScalar(&inner, func(m *yaml.Node) bool {
 				if !strings.Contains(m.Value, "\n") {
-					err = w.scalar(k, field, &yaml.Node{Kind: yaml.ScalarNode, Value: m.Value, Line: n.Line}, false)
+					err = w.scalar(k, field, val, &yaml.Node{Kind: yaml.ScalarNode, Value: m.Value, Line: n.Line}, false)
 				}
 				return err == nil
 			})
@@ -220,14 +333,10 @@ func (w *walker) scalar(k *kustFile, field string, n *yaml.Node, loader bool) er
 		return nil
 	}
 	if isRemote(v) {
-		if !loader {
-			return nil
+		if loader && !glob.URLPrefix(w.o.RemoteBases, v) {
+			w.skip(k, val, itemOf(val, n), n.Line, v, whyRemote)
 		}
-		if glob.URLPrefix(w.o.RemoteBases, v) {
-			return nil
-		}
-		return &Error{Path: k.path, Line: n.Line,
-			Err: fmt.Errorf("%w: %s entry %q would be fetched from the network; vendor it into the repository or allow its prefix in remoteBases", ErrRemoteBase, field, v)}
+		return nil
 	}
 	cands := []string{v}
 	if _, after, ok := strings.Cut(v, "="); ok { // generator "key=path"
@@ -236,12 +345,20 @@ func (w *walker) scalar(k *kustFile, field string, n *yaml.Node, loader bool) er
 	for _, c := range cands {
 		p := path.Clean(path.Join(k.dir, c))
 		if !fs.ValidPath(p) || path.IsAbs(c) {
-			continue // outside the tree: kustomize will not find it in memory
+			if loader {
+				return w.outside(k, field, val, itemOf(val, n), n, c)
+			}
+			continue
 		}
 		switch {
 		case w.exists(p):
 			if loader && isFunctionFile(w.t, p) {
-				return &Error{Path: k.path, Line: n.Line, Err: fmt.Errorf("%w: %s entry %s is a KRM function (exec or container); only kustomize's built-in transformers run here", ErrRefused, field, c)}
+				w.skip(k, val, itemOf(val, n), n.Line, c, whyFunction)
+				return nil
+			}
+			if loader && field != "resources" && field != "bases" && field != "components" && isPluginFile(w.t, p) {
+				w.skip(k, val, itemOf(val, n), n.Line, c, whyPlugin)
+				return nil
 			}
 			if err := w.add(p); err != nil {
 				return &Error{Path: k.path, Line: n.Line, Err: err}
@@ -258,6 +375,22 @@ func (w *walker) scalar(k *kustFile, field string, n *yaml.Node, loader bool) er
 			}
 		}
 	}
+	return nil
+}
+
+// outside handles an entry naming a path outside the tree: skipped in a
+// repository (nothing outside it exists for rbacguard), an error where the
+// caller holds rendering to a directory it chose (Options.StrictRoot), so
+// that a too narrow directory is never taken for a checked one.
+func (w *walker) outside(k *kustFile, field string, parent, item, n *yaml.Node, ref string) error {
+	if w.o.StrictRoot {
+		hint := "; check a directory that holds it"
+		if w.o.OutsideHint != "" {
+			hint = "; " + w.o.OutsideHint
+		}
+		return &Error{Path: k.path, Line: n.Line, Err: fmt.Errorf("%s entry %q is %w%s", field, ref, ErrOutside, hint)}
+	}
+	w.skip(k, parent, item, n.Line, ref, whyOutside)
 	return nil
 }
 
@@ -288,6 +421,40 @@ func isFunctionFile(t source.Tree, p string) bool {
 	return err == nil && isFunctionConfig(string(data))
 }
 
+// builtinKinds are the transformer and generator configs kustomize runs
+// itself (its builtinhelpers), Helm's inflator excepted: anything else
+// named as a transformer or generator is a plugin.
+var builtinKinds = []string{
+	"AnnotationsTransformer", "ConfigMapGenerator", "HashTransformer", "IAMPolicyGenerator",
+	"ImageTagTransformer", "LabelTransformer", "NamespaceTransformer", "PatchJson6902Transformer",
+	"PatchStrategicMergeTransformer", "PatchTransformer", "PrefixSuffixTransformer", "PrefixTransformer",
+	"ReplacementTransformer", "ReplicaCountTransformer", "SecretGenerator", "SortOrderTransformer",
+	"SuffixTransformer", "ValueAddTransformer",
+}
+
+// isPluginFile reports whether file p holds a transformer or generator
+// config that is not one of kustomize's built-ins. A file that is not a
+// config (a kustomization's own resources) is not a plugin.
+func isPluginFile(t source.Tree, p string) bool {
+	data, err := fs.ReadFile(t, p)
+	if err != nil {
+		return false
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc yaml.Node
+		if dec.Decode(&doc) != nil {
+			return false
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		if kind := scalar(doc.Content[0], "kind"); kind != "" && !slices.Contains(builtinKinds, kind) {
+			return true
+		}
+	}
+}
+
 // eachScalar calls fn for every scalar value under n (mapping keys
 // excluded) until fn returns false.
 func eachScalar(n *yaml.Node, fn func(*yaml.Node) bool) bool {
@@ -314,33 +481,82 @@ func eachScalar(n *yaml.Node, fn func(*yaml.Node) bool) bool {
 // as files; its file loader fetches http(s) URLs given there.
 var fileFields = []string{"patches", "patchesStrategicMerge", "patchesJson6902", "configurations", "crds", "openapi", "replacements"}
 
-// refuseURLs refuses an http(s) URL wherever kustomize would fetch it as a
-// file: a patch, a generator's files and envs, configurations, CRDs, the
-// OpenAPI schema and replacements. Kustomize fetches them with Go's HTTP
-// client, no program started, but the network is out of bounds all the same.
-func refuseURLs(k *kustFile, field string, val *yaml.Node) error {
-	var nodes []*yaml.Node
+// cutFileRefs cuts out an http(s) URL or a path leaving the tree wherever
+// kustomize would read it as a file: a patch, a generator's files and
+// envs, configurations, CRDs, the OpenAPI schema and replacements.
+// Kustomize fetches URLs with Go's HTTP client, no program started, but
+// the network is out of bounds all the same.
+func (w *walker) cutFileRefs(k *kustFile, field string, val *yaml.Node) error {
+	type ref struct{ parent, item, n *yaml.Node }
+	var refs []ref
 	switch {
 	case slices.Contains(fileFields, field):
-		eachScalar(val, func(n *yaml.Node) bool { nodes = append(nodes, n); return true })
+		eachScalar(val, func(n *yaml.Node) bool { refs = append(refs, ref{val, itemOf(val, n), n}); return true })
+		if val.Kind == yaml.MappingNode { // openapi: {path: …}: the whole field goes
+			for i := range refs {
+				refs[i].parent, refs[i].item = k.root, keyOf(k.root, val)
+			}
+		}
 	case field == "configMapGenerator" || field == "secretGenerator":
 		for _, g := range seq(val) {
 			for _, sub := range []string{"files", "envs", "env"} {
-				eachScalar(orEmpty(child(g, sub)), func(n *yaml.Node) bool { nodes = append(nodes, n); return true })
+				list := orEmpty(child(g, sub))
+				eachScalar(list, func(n *yaml.Node) bool {
+					parent, item := list, itemOf(list, n)
+					if list.Kind == yaml.ScalarNode { // env: file
+						parent, item = g, keyOf(g, list)
+					}
+					refs = append(refs, ref{parent, item, n})
+					return true
+				})
 			}
 		}
 	}
-	for _, n := range nodes {
-		v := strings.TrimSpace(n.Value)
+	for _, r := range refs {
+		v := strings.TrimSpace(r.n.Value)
 		if _, after, ok := strings.Cut(v, "="); ok && (field == "configMapGenerator" || field == "secretGenerator") {
 			v = after
 		}
-		if lower := strings.ToLower(v); strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
-			return &Error{Path: k.path, Line: n.Line,
-				Err: fmt.Errorf("%w: %s entry %q would be fetched from the network; commit the file to the repository", ErrRemoteBase, field, v)}
+		if field == "patches" || field == "replacements" {
+			if key := keyBefore(r.item, r.n); key != "path" {
+				continue // a target's name or an inline patch, not a file
+			}
+		}
+		switch lower := strings.ToLower(v); {
+		case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
+			w.skip(k, r.parent, r.item, r.n.Line, v, whyURLFile)
+		case strings.Contains(v, "\n") || v == "":
+		case path.IsAbs(v) || !fs.ValidPath(path.Clean(path.Join(k.dir, v))):
+			if err := w.outside(k, field, r.parent, r.item, r.n, v); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// keyOf returns the key node of value v in mapping m.
+func keyOf(m, v *yaml.Node) *yaml.Node {
+	for i := 1; i < len(m.Content); i += 2 {
+		if m.Content[i] == v {
+			return m.Content[i-1]
+		}
+	}
+	return v
+}
+
+// keyBefore names the key under which n sits in mapping item ("" when
+// item is not a mapping or n is not one of its values).
+func keyBefore(item, n *yaml.Node) string {
+	if item.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 1; i < len(item.Content); i += 2 {
+		if item.Content[i] == n {
+			return item.Content[i-1].Value
+		}
+	}
+	return ""
 }
 
 func orEmpty(n *yaml.Node) *yaml.Node {

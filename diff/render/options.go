@@ -3,7 +3,6 @@ package render
 import (
 	"time"
 
-	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 )
 
@@ -17,10 +16,18 @@ type Options struct {
 	// element, "**" across them). With Include set only matching overlays
 	// are rendered; Exclude removes overlays after that.
 	Include, Exclude []string
+	// Selections are further globs (the policy's, an Action input's): an
+	// overlay is rendered when it passes all of them.
+	Selections []Selection
 	// Limits bound one overlay's rendering.
 	Limits Limits
 	// Workers bounds how many renders run at once (0: GOMAXPROCS).
 	Workers int
+	// StrictRoot makes a reference leaving the tree an error rather than a
+	// skipped input: the tree is a directory the user chose, which may be
+	// narrower than the repository, and OutsideHint says how to widen it.
+	StrictRoot  bool
+	OutsideHint string
 
 	// cache shares decoded plain documents between base and head, and
 	// between Plan and RenderAll (see Shared).
@@ -68,7 +75,3 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
-
-// selected reports whether overlay path p passes the include and exclude
-// globs.
-func (o Options) selected(p string) bool { return glob.Select(o.Include, o.Exclude, p) }

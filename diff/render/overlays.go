@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -27,90 +29,229 @@ type Overlay struct {
 // Overlays finds every kustomize root of t (a directory with a
 // kustomization that no other kustomization uses) and every directory of
 // YAML manifests that no kustomization includes (see plainOverlays), and
-// keeps those the include and exclude globs of o select.
+// keeps those the selections of o select.
 func Overlays(t source.Tree, opts ...Options) []Overlay {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	return discover(o, t)[0]
+	ovs, _ := discover(o, t)
+	return ovs[0]
 }
 
 // discover finds the overlays of each tree; the plain ones are grouped
 // over all trees at once, so that an overlay keeps its path across them.
-func discover(o Options, trees ...source.Tree) [][]Overlay {
+// A kustomization that others use is an overlay of its own where an
+// include glob names it and no selected overlay includes it. The error is
+// a *SelectionError when a selection matches no overlay of any tree.
+func discover(o Options, trees ...source.Tree) ([][]Overlay, error) {
 	out := make([][]Overlay, len(trees))
 	plain := make([][]string, len(trees))
+	ks := make([]kustomizations, len(trees))
 	for i, t := range trees {
-		out[i], plain[i] = kustomizeRoots(t)
+		ks[i] = findKustomizations(t)
+		out[i], plain[i] = ks[i].roots(), ks[i].plain
 	}
 	for i, ovs := range plainOverlays(plain, trees, o.cache) {
 		out[i] = append(out[i], ovs...)
 	}
+	sels := o.selections()
+	selected := func(p string) bool {
+		for _, s := range sels {
+			if !glob.Select(s.Include, s.Exclude, p) {
+				return false
+			}
+		}
+		return true
+	}
+	var all []string // every overlay and kustomization path, for the error
 	for i := range out {
-		out[i] = slices.DeleteFunc(out[i], func(ov Overlay) bool { return !o.selected(ov.Path) })
+		for _, ov := range out[i] {
+			all = append(all, ov.Path)
+		}
+		for _, d := range ks[i].named(sels) {
+			if selected(d) && !ks[i].includedBy(d, out[i], selected) {
+				out[i] = append(out[i], Overlay{Path: d, Kustomize: true})
+			}
+		}
+		all = append(all, sortedKeys(ks[i].dirs)...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	for i := range out {
+		out[i] = slices.DeleteFunc(out[i], func(ov Overlay) bool { return !selected(ov.Path) })
 		slices.SortFunc(out[i], func(a, b Overlay) int { return strings.Compare(a.Path, b.Path) })
+		out[i] = slices.CompactFunc(out[i], func(a, b Overlay) bool { return a.Path == b.Path })
+	}
+	return out, checkSelections(sels, all, out)
+}
+
+// Selection is one set of overlay globs and where it was written ("--include",
+// "the paths input", ".github/rbacguard.yaml:4"), for its error message.
+// An overlay is checked when it passes every selection.
+type Selection struct {
+	From             string
+	Include, Exclude []string
+}
+
+func (o Options) selections() []Selection {
+	sels := slices.Clone(o.Selections)
+	if len(o.Include) > 0 || len(o.Exclude) > 0 {
+		from := "--include and --exclude"
+		switch {
+		case len(o.Exclude) == 0:
+			from = "--include"
+		case len(o.Include) == 0:
+			from = "--exclude"
+		}
+		sels = append([]Selection{{From: from, Include: o.Include, Exclude: o.Exclude}}, sels...)
+	}
+	return sels
+}
+
+// SelectionError is a selection that selects nothing: a typo in a glob
+// must not turn into a check of nothing that passes.
+type SelectionError struct {
+	From     string
+	Glob     string   // the include glob that matched nothing; "" when all globs together select nothing
+	Existing []string // some overlay paths that exist
+}
+
+func (e *SelectionError) Error() string {
+	what := fmt.Sprintf("%s select no overlay", e.From)
+	if e.Glob != "" {
+		what = fmt.Sprintf("%s glob %q matches no overlay or kustomization at base or head", e.From, e.Glob)
+	}
+	if len(e.Existing) == 0 {
+		return what + "; the tree has none"
+	}
+	shown := e.Existing[:min(len(e.Existing), 5)]
+	more := ""
+	if n := len(e.Existing) - len(shown); n > 0 {
+		more = fmt.Sprintf(" (and %d more)", n)
+	}
+	return fmt.Sprintf("%s; overlays that exist: %s%s", what, strings.Join(shown, ", "), more)
+}
+
+func checkSelections(sels []Selection, all []string, out [][]Overlay) error {
+	for _, s := range sels {
+		for _, g := range s.Include {
+			if !slices.ContainsFunc(all, func(p string) bool { return glob.Path(g, p) }) {
+				return &SelectionError{From: s.From, Glob: g, Existing: all}
+			}
+		}
+	}
+	if len(sels) > 0 && !slices.ContainsFunc(out, func(ovs []Overlay) bool { return len(ovs) > 0 }) {
+		from := make([]string, len(sels))
+		for i, s := range sels {
+			from[i] = s.From
+		}
+		return &SelectionError{From: strings.Join(from, " and "), Existing: all}
+	}
+	return nil
+}
+
+// kustomizations are the kustomization directories of a tree, what each
+// names, and the manifests no kustomization includes.
+type kustomizations struct {
+	dirs  map[string]string   // dir → kustomization file
+	refs  map[string][]string // dir → the local paths it names
+	used  map[string]bool     // named by another kustomization
+	plain []string
+}
+
+func findKustomizations(t source.Tree) kustomizations {
+	k := kustomizations{dirs: map[string]string{}, refs: map[string][]string{}, used: map[string]bool{}}
+	for _, f := range t.Files() {
+		if slices.Contains(KustomizationNames, path.Base(f)) {
+			if _, ok := k.dirs[path.Dir(f)]; !ok {
+				k.dirs[path.Dir(f)] = f
+			}
+		}
+	}
+	for dir, file := range k.dirs {
+		for _, ref := range kustomizationRefs(t, file) {
+			p := path.Clean(path.Join(dir, ref))
+			k.used[p] = true
+			k.refs[dir] = append(k.refs[dir], p)
+		}
+	}
+	for _, f := range t.Files() {
+		if isManifestName(f) && !insideKustomization(f, k.dirs) && !k.used[f] {
+			k.plain = append(k.plain, f)
+		}
+	}
+	return k
+}
+
+// roots returns the kustomize roots: kustomizations no other one uses.
+// Kustomizations that only name each other (a cycle no root reaches) are
+// rendered too, so that the cycle is reported, not skipped.
+func (k kustomizations) roots() []Overlay {
+	var paths []string
+	for _, dir := range sortedKeys(k.dirs) {
+		if !k.used[dir] {
+			paths = append(paths, dir)
+		}
+	}
+	reached := map[string]bool{}
+	for _, r := range paths {
+		k.reach(r, reached)
+	}
+	for _, dir := range sortedKeys(k.dirs) {
+		if !reached[dir] {
+			paths = append(paths, dir)
+			k.reach(dir, reached)
+		}
+	}
+	roots := make([]Overlay, len(paths))
+	for i, dir := range paths {
+		roots[i] = Overlay{Path: dir, Kustomize: true}
+	}
+	return roots
+}
+
+func (k kustomizations) reach(d string, reached map[string]bool) {
+	if reached[d] {
+		return
+	}
+	reached[d] = true
+	for _, r := range k.refs[d] {
+		k.reach(r, reached)
+	}
+}
+
+// named returns the kustomizations other ones use that an include glob
+// of sels names.
+func (k kustomizations) named(sels []Selection) []string {
+	var out []string
+	for _, dir := range sortedKeys(k.dirs) {
+		if !k.used[dir] {
+			continue
+		}
+		for _, s := range sels {
+			if slices.ContainsFunc(s.Include, func(g string) bool { return glob.Path(g, dir) }) {
+				out = append(out, dir)
+				break
+			}
+		}
 	}
 	return out
 }
 
-// kustomizeRoots returns the kustomize roots of t and the manifests no
-// kustomization includes.
-func kustomizeRoots(t source.Tree) (roots []Overlay, plain []string) {
-	dirs := map[string]string{} // dir → kustomization file
-	for _, f := range t.Files() {
-		if slices.Contains(KustomizationNames, path.Base(f)) {
-			if _, ok := dirs[path.Dir(f)]; !ok {
-				dirs[path.Dir(f)] = f
-			}
+// includedBy reports whether a selected kustomize overlay of ovs reaches
+// dir: then dir is checked as part of it, not again on its own.
+func (k kustomizations) includedBy(dir string, ovs []Overlay, selected func(string) bool) bool {
+	for _, ov := range ovs {
+		if !ov.Kustomize || ov.Path == dir || !selected(ov.Path) {
+			continue
+		}
+		reached := map[string]bool{}
+		if k.reach(ov.Path, reached); reached[dir] {
+			return true
 		}
 	}
-	used := map[string]bool{}
-	refs := map[string][]string{}
-	for dir, file := range dirs {
-		for _, ref := range kustomizationRefs(t, file) {
-			p := path.Clean(path.Join(dir, ref))
-			used[p] = true
-			refs[dir] = append(refs[dir], p)
-		}
-	}
-	var paths []string
-	for _, dir := range sortedKeys(dirs) {
-		if !used[dir] {
-			paths = append(paths, dir)
-		}
-	}
-	// Kustomizations that only name each other (a cycle no root reaches)
-	// are rendered too, so that the cycle is reported, not skipped.
-	reached := map[string]bool{}
-	var reach func(string)
-	reach = func(d string) {
-		if reached[d] {
-			return
-		}
-		reached[d] = true
-		for _, r := range refs[d] {
-			reach(r)
-		}
-	}
-	for _, r := range paths {
-		reach(r)
-	}
-	for _, dir := range sortedKeys(dirs) {
-		if !reached[dir] {
-			paths = append(paths, dir)
-			reach(dir)
-		}
-	}
-	for _, dir := range paths {
-		roots = append(roots, Overlay{Path: dir, Kustomize: true})
-	}
-	for _, f := range t.Files() {
-		if isManifestName(f) && !insideKustomization(f, dirs) && !used[f] {
-			plain = append(plain, f)
-		}
-	}
-	return roots, plain
+	return false
 }
 
 func isManifestName(f string) bool {

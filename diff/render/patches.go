@@ -34,6 +34,9 @@ func (w *walker) collectPatches(k *kustFile, field string, val *yaml.Node) error
 		return nil
 	}
 	for _, item := range val.Content {
+		if w.cut[item] {
+			continue
+		}
 		var pathNode, inline, target *yaml.Node
 		switch {
 		case item.Kind == yaml.MappingNode:
@@ -47,6 +50,12 @@ func (w *walker) collectPatches(k *kustFile, field string, val *yaml.Node) error
 		}
 		switch field {
 		case "patches", "patchesStrategicMerge", "patchesJson6902":
+		case "replacements":
+			if item.Kind == yaml.MappingNode {
+				src := child(item, "source")
+				w.c.targeted = append(w.c.targeted, targeted{k, val, item, scalar(src, "kind"), scalar(src, "name")})
+			}
+			continue
 		default:
 			continue
 		}
@@ -54,6 +63,7 @@ func (w *walker) collectPatches(k *kustFile, field string, val *yaml.Node) error
 		if target != nil {
 			kind, name = scalar(target, "kind"), scalar(target, "name")
 		}
+		before := len(w.c.patches)
 		switch {
 		case pathNode != nil && pathNode.Kind == yaml.ScalarNode:
 			file := path.Clean(path.Join(k.dir, pathNode.Value))
@@ -68,6 +78,9 @@ func (w *walker) collectPatches(k *kustFile, field string, val *yaml.Node) error
 				offset = inline.Line // the block starts on the next line
 			}
 			w.addPatchDocs(k.path, offset, []byte(inline.Value), kind, name)
+		}
+		for _, p := range w.c.patches[before:] {
+			w.c.targeted = append(w.c.targeted, targeted{k, val, item, p.kind, p.name})
 		}
 	}
 	return nil

@@ -46,7 +46,8 @@ func TestPlainOverlays(t *testing.T) {
 			}
 			var got strings.Builder
 			for _, side := range []string{"base ", ""} {
-				for _, p := range render.Plan(memTree(t, base), memTree(t, head), render.Options{}) {
+				pairs, _ := render.Plan(memTree(t, base), memTree(t, head), render.Options{})
+				for _, p := range pairs {
 					ov := p.Head
 					if side != "" {
 						ov = p.Base

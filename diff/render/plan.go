@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"path"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -25,63 +26,85 @@ type Pair struct {
 	Path       string
 	Base, Head *Overlay // nil where the overlay does not exist
 	Status     string   // Added, Removed, Changed or Unchanged
+	// Touched says the change reached the overlay: an input it reads was
+	// added, removed or modified, or an input it skips came or went. A
+	// Changed pair that is not Touched is rendered only because its inputs
+	// could not all be followed; what fails in it then fails at base too.
+	Touched bool
+	// StandsInFor names the overlay that cannot be rendered and that this
+	// kustomization, one of its inputs, is checked in place of.
+	StandsInFor string
 }
 
 // Plan pairs the overlays of base and head by path and marks each pair
 // Changed when any input it reads at either commit differs between them,
 // Unchanged otherwise. Inputs are followed through every kustomization
-// field; an overlay whose inputs cannot be followed to the end is Changed,
-// so that doubt renders rather than hides.
-func Plan(base, head source.Tree, o Options) []Pair {
+// field. Unchanged is a promise that every input is known and identical
+// at both commits (a skipped input is known by its entry: the same URL or
+// chart at both): an overlay whose inputs cannot be followed to the end
+// is Changed, so that doubt renders rather than hides.
+//
+// The error is a *SelectionError when a selection of o selects nothing.
+func Plan(base, head source.Tree, o Options) ([]Pair, error) {
 	if o.cache == nil {
 		o = o.Shared()
 	}
-	ovs := discover(o, base, head)
+	ovs, err := discover(o, base, head)
+	if err != nil {
+		return nil, err
+	}
 	pairs := pairOverlays(ovs[0], ovs[1])
 	changed := changedFiles(base, head)
 	for i := range pairs {
-		p := &pairs[i]
-		switch {
-		case p.Base == nil:
-			p.Status = Added
-		case p.Head == nil:
-			p.Status = Removed
-		case affected(base, *p.Base, head, *p.Head, o, changed):
+		pairs[i].plan(base, head, o, changed)
+	}
+	return pairs, nil
+}
+
+// plan sets the pair's status and whether the change touched it.
+func (p *Pair) plan(base, head source.Tree, o Options, changed map[string]bool) {
+	switch {
+	case p.Base == nil:
+		p.Status, p.Touched = Added, true
+	case p.Head == nil:
+		p.Status, p.Touched = Removed, true
+	default:
+		known, touched := affected(base, *p.Base, head, *p.Head, o, changed)
+		p.Status, p.Touched = Unchanged, touched
+		if touched || !known {
 			p.Status = Changed
-		default:
-			p.Status = Unchanged
 		}
 	}
-	return pairs
 }
 
-// affected reports whether any input of the overlay, at base or head,
-// changed. An overlay whose inputs cannot be followed at a side is
-// affected, unless it stops at the same error on both sides before
-// reaching any changed file (a refused remote base the change did not
-// touch is reported once, when it is added, not on every pull request).
-func affected(base source.Tree, bo Overlay, head source.Tree, ho Overlay, o Options, changed map[string]bool) bool {
-	if len(changed) == 0 {
-		return false
-	}
-	bf, berr := inputs(base, bo, o)
-	hf, herr := inputs(head, ho, o)
-	if (berr == nil) != (herr == nil) || berr != nil && berr.Error() != herr.Error() {
-		return true
-	}
+// affected reports whether every input of the overlay could be followed at
+// both commits (known), and whether the change touched one: a file it reads
+// at either commit changed, or the inputs it skips differ.
+func affected(base source.Tree, bo Overlay, head source.Tree, ho Overlay, o Options, changed map[string]bool) (known, touched bool) {
+	bi, berr := inputs(base, bo, o)
+	hi, herr := inputs(head, ho, o)
+	known = berr == nil && herr == nil
 	hit := func(f string) bool { return changed[f] }
-	return slices.ContainsFunc(bf, hit) || slices.ContainsFunc(hf, hit)
+	touched = slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped)
+	return known, touched
 }
 
-func inputs(t source.Tree, ov Overlay, o Options) ([]string, error) {
+// sameSkips compares skipped inputs by what and why (their lines move with
+// unrelated edits, which the changed files already count).
+func sameSkips(a, b []Skipped) bool {
+	return slices.EqualFunc(a, b, func(x, y Skipped) bool { return x.Path == y.Path && x.What == y.What && x.Why == y.Why })
+}
+
+// inputs follows the overlay's inputs; for a plain overlay, its files.
+func inputs(t source.Tree, ov Overlay, o Options) (*closure, error) {
 	if !ov.Kustomize {
-		return ov.Files, nil
+		return &closure{files: ov.Files}, nil
 	}
 	c, err := follow(t, ov.Path, o)
 	if err == nil && c.unsure {
 		err = errUnsure
 	}
-	return c.files, err
+	return c, err
 }
 
 var errUnsure = errors.New("inputs could not be followed")
@@ -213,4 +236,73 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 		out[i] = Rendered{} // release its objects
 		<-ahead
 	}
+}
+
+// StandIns returns, for overlays whose head cannot be rendered, the
+// kustomizations each uses directly (resources and bases, not components,
+// which kustomize cannot build alone) as pairs of their own, so that a
+// broken top overlay does not hide the changes of what it includes. Each
+// is planned like an overlay and names the overlay it stands in for; paths
+// in done are left out, and the returned ones added to it.
+func StandIns(base, head source.Tree, broken []Pair, done map[string]bool, o Options) []Pair {
+	if o.cache == nil {
+		o = o.Shared()
+	}
+	changed := changedFiles(base, head)
+	var out []Pair
+	for _, b := range broken {
+		var refs []string
+		for _, side := range []struct {
+			t  source.Tree
+			ov *Overlay
+		}{{head, b.Head}, {base, b.Base}} {
+			if side.ov == nil || !side.ov.Kustomize {
+				continue
+			}
+			if file := kustomizationFile(side.t, side.ov.Path); file != "" {
+				for _, ref := range kustomizationRefs(side.t, file) {
+					refs = append(refs, path.Clean(path.Join(side.ov.Path, ref)))
+				}
+			}
+		}
+		for _, dir := range refs {
+			if done[dir] || !fs.ValidPath(dir) {
+				continue
+			}
+			bf, hf := kustomizationFile(base, dir), kustomizationFile(head, dir)
+			if bf == "" && hf == "" || isComponent(base, bf) || isComponent(head, hf) {
+				continue
+			}
+			done[dir] = true
+			p := Pair{Path: dir, StandsInFor: b.Path}
+			if bf != "" {
+				p.Base = &Overlay{Path: dir, Kustomize: true}
+			}
+			if hf != "" {
+				p.Head = &Overlay{Path: dir, Kustomize: true}
+			}
+			if p.plan(base, head, o, changed); p.Status != Unchanged { // else nothing of it changed
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// kustomizationFile returns the kustomization of dir in t, or "".
+func kustomizationFile(t source.Tree, dir string) string {
+	for _, name := range KustomizationNames {
+		if info, err := fs.Stat(t, path.Join(dir, name)); err == nil && !info.IsDir() {
+			return path.Join(dir, name)
+		}
+	}
+	return ""
+}
+
+func isComponent(t source.Tree, file string) bool {
+	if file == "" {
+		return false
+	}
+	data, err := fs.ReadFile(t, file)
+	return err == nil && bytes.Contains(data, []byte("kind: Component"))
 }

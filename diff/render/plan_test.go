@@ -61,8 +61,10 @@ func TestPlan(t *testing.T) {
 		{name: "overlay added and removed", change: map[string]string{"o4/kustomization.yaml": "resources: [../b2]\n", "o2/kustomization.yaml": ""},
 			want: map[string]string{"o4": "added", "o2": "removed"}},
 		{name: "unparseable kustomization renders (fail safe)", change: map[string]string{"o1/kustomization.yaml": "resources: [\n"}, want: map[string]string{"o1": "changed"}},
-		{name: "refused remote base the change does not touch", both: map[string]string{"o1/kustomization.yaml": "resources: [https://example.com/x?ref=v1]\n"},
+		{name: "skipped remote base the change does not touch", both: map[string]string{"o1/kustomization.yaml": "resources:\n- https://example.com/x?ref=v1\n"},
 			change: map[string]string{"b1/role.yaml": "# x\n"}, want: map[string]string{"o2": "changed"}},
+		{name: "inputs that cannot be followed render", both: map[string]string{"o1/kustomization.yaml": "resources: [https://example.com/x?ref=v1]\n"},
+			change: map[string]string{"b1/role.yaml": "# x\n"}, want: map[string]string{"o1": "changed", "o2": "changed"}},
 		{name: "remote base added", change: map[string]string{"o1/kustomization.yaml": "resources: [../b1, https://example.com/x?ref=v1]\n"},
 			want: map[string]string{"o1": "changed"}},
 		{name: "exclude glob", change: map[string]string{"b1/role.yaml": "# x\n"}, opts: render.Options{Exclude: []string{"o2"}}, want: map[string]string{"o1": "changed"}},
@@ -81,7 +83,11 @@ func TestPlan(t *testing.T) {
 				}
 			}
 			got := map[string]string{}
-			for _, p := range render.Plan(memTree(t, base), memTree(t, head), tt.opts) {
+			pairs, err := render.Plan(memTree(t, base), memTree(t, head), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pairs {
 				if p.Status != render.Unchanged {
 					got[p.Path] = p.Status
 				}
@@ -117,7 +123,7 @@ func TestRenderAllOrder(t *testing.T) {
 	head["b2/role.yaml"] += "# x\n"
 	head["plain/sa.yaml"] += "# x\n"
 	ht := memTree(t, head)
-	pairs := render.Plan(base, ht, render.Options{})
+	pairs, _ := render.Plan(base, ht, render.Options{})
 	list := func(workers int) []string {
 		var out []string
 		for _, r := range render.RenderAll(context.Background(), base, ht, pairs, render.Options{Workers: workers}) {

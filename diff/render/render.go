@@ -30,6 +30,9 @@ type Result struct {
 	// Problems are documents that could not be read; the overlay still
 	// rendered. Each names its file and document.
 	Problems []*manifest.DocError
+	// Skipped are the inputs cut out before rendering: the overlay is
+	// partial, and what they hold is not checked.
+	Skipped []Skipped
 }
 
 // Error is an overlay that failed to render.
@@ -150,26 +153,97 @@ func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) 
 			return nil, &Error{Overlay: dir, Path: f, Err: err}
 		}
 	}
+	if err := writeEdited(mem, c); err != nil {
+		return nil, &Error{Overlay: dir, Err: err}
+	}
 	root := path.Join("/", dir)
-	// Origin annotations cost kustomize as much again (it then records
-	// every transformer on every object), so the first build goes without
-	// them and objects are matched to the closure's documents; only an
-	// ambiguous match (one name in two files) builds again with them.
-	res, ok, err := build(ctx, t, mem, root, dir, c, o.cache, lim)
+	res, err := buildLocated(ctx, t, mem, root, dir, c, o.cache, lim)
+	// A patch or replacement whose object only a skipped input provided
+	// fails the build: cut it too, with the reason, and build again.
+	for tries := 0; err != nil && len(c.skipped) > 0 && tries < 8; tries++ {
+		if !cutTargetless(c, err) {
+			break
+		}
+		if werr := writeEdited(mem, c); werr != nil {
+			return nil, &Error{Overlay: dir, Err: werr}
+		}
+		res, err = buildLocated(ctx, t, mem, root, dir, c, o.cache, lim)
+	}
 	if err != nil {
 		return nil, blame(err, c)
 	}
-	if ok {
-		return res, nil
+	res.Skipped = c.skipped
+	return res, nil
+}
+
+// buildLocated builds once without origin annotations and matches objects
+// to the closure's documents; only an ambiguous match (one name in two
+// files) builds again with them. Origin annotations cost kustomize as much
+// again (it then records every transformer on every object).
+func buildLocated(ctx context.Context, t source.Tree, mem filesys.FileSystem, root, dir string, c *closure, cache *manifest.Cache, lim Limits) (*Result, error) {
+	res, ok, err := build(ctx, t, mem, root, dir, c, cache, lim)
+	if err != nil || ok {
+		return res, err
 	}
 	if err := addOriginAnnotations(mem, root); err != nil {
 		return nil, &Error{Overlay: dir, Err: err}
 	}
-	res, _, err = build(ctx, t, mem, root, dir, c, o.cache, lim)
-	if err != nil {
-		return nil, blame(err, c)
+	res, _, err = build(ctx, t, mem, root, dir, c, cache, lim)
+	return res, err
+}
+
+// writeEdited writes the kustomizations that lost entries to skipped
+// inputs into mem, without those entries.
+func writeEdited(mem filesys.FileSystem, c *closure) error {
+	for _, k := range c.kusts {
+		if !k.edited {
+			continue
+		}
+		data, err := yaml.Marshal(k.root)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k.path, err)
+		}
+		if len(k.root.Content) == 0 {
+			// Kustomize refuses a kustomization with no field set; an empty
+			// list is set (not nil), and renders to nothing, as the cut
+			// inputs left it.
+			data = []byte("resources: []\n")
+		}
+		if err := mem.WriteFile("/"+k.path, data); err != nil {
+			return err
+		}
+		k.edited = false
 	}
-	return res, nil
+	return nil
+}
+
+// cutTargetless cuts the patches and replacements whose target kind and
+// name the failed build's message names, when the overlay has skipped
+// inputs that may have held that object. It reports whether it cut any.
+func cutTargetless(c *closure, err error) bool {
+	msg := err.Error()
+	cutAny := false
+	for i, tg := range c.targeted {
+		if tg.item == nil || tg.name == "" || !strings.Contains(msg, tg.name) || (tg.kind != "" && !strings.Contains(msg, tg.kind)) {
+			continue
+		}
+		if i := slices.Index(tg.parent.Content, tg.item); i >= 0 {
+			tg.parent.Content = slices.Delete(tg.parent.Content, i, i+1)
+			tg.k.edited = true
+			c.skipped = append(c.skipped, Skipped{Path: tg.k.path, Line: tg.item.Line, What: describeTarget(tg), Why: whyTarget})
+			c.patches = slices.DeleteFunc(c.patches, func(p *patch) bool { return p.name == tg.name && p.kind == tg.kind })
+			cutAny = true
+		}
+		c.targeted[i].item = nil
+	}
+	return cutAny
+}
+
+func describeTarget(tg targeted) string {
+	if tg.kind == "" {
+		return "patch of " + tg.name
+	}
+	return "patch of " + tg.kind + " " + tg.name
 }
 
 // quoted finds the paths and names kustomize quotes in its messages.

@@ -35,7 +35,8 @@ const (
 	OverlayFailed    = "failed"
 	OverlayRemoved   = "removed"
 	OverlayAdded     = "added"
-	OverlayUnchanged = "unchanged" // inputs untouched by the change: not rendered
+	OverlayUnchanged = "unchanged" // every input known and identical at both sides: not rendered
+	OverlayPartial   = "partial"   // rendered without the inputs listed in Skipped
 )
 
 // Overlay is one rendered unit: a kustomize root or a directory of plain YAML.
@@ -43,6 +44,25 @@ type Overlay struct {
 	Path   string `json:"path"`
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
+	// Skipped lists the inputs a partial overlay was rendered without.
+	Skipped []SkippedInput `json:"skipped,omitempty"`
+	// StandsInFor names the overlay that cannot be rendered and that this
+	// one, a kustomization it uses, is checked in place of.
+	StandsInFor string `json:"standsInFor,omitempty"`
+}
+
+// SkippedInput is an input rbacguard never fetches or runs (a remote base,
+// a Helm chart, a KRM function, a plugin, a path leaving the repository),
+// at the kustomization line that names it.
+type SkippedInput struct {
+	Path string `json:"path"`
+	Line int    `json:"line"`
+	What string `json:"what"`
+	Why  string `json:"why"`
+}
+
+func (s SkippedInput) String() string {
+	return fmt.Sprintf("%s (%s:%d): %s", s.What, s.Path, s.Line, s.Why)
 }
 
 // Kind names what a finding is about.
@@ -61,6 +81,7 @@ const (
 	AuthnAPIServerFlag Kind = "authn.apiserver-flag"
 	AuthnJWTConfig     Kind = "authn.jwt-config"
 	RenderError        Kind = "render.error"
+	RenderPartial      Kind = "render.partial" // an overlay rendered without inputs rbacguard does not fetch or run
 	ManifestError      Kind = "manifest.error" // a document that cannot be understood
 	PolicyChange       Kind = "policy.change"
 	PolicyExpired      Kind = "policy.expired-exemption"
@@ -83,6 +104,9 @@ type Finding struct {
 	// Exemption is set when a policy exemption or allow entry matched; an
 	// exempted finding is kept in the report but does not fail the gate.
 	Exemption *Exemption `json:"exemption,omitempty"`
+	// Preexisting marks, in a diff, a problem whose cause exists at the
+	// base too: not the change's doing, kept at info for tools to see.
+	Preexisting bool `json:"preexisting,omitempty"`
 }
 
 // Exemption records why a finding does not count against the gate.
