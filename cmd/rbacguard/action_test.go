@@ -85,11 +85,13 @@ func newGitRepo(t *testing.T) *gitRepo {
 	dir := t.TempDir()
 	git(t, dir, env, "init", "-q")
 	copyTree(t, "../../testdata/example/base", dir)
+	addWorkflow(t, dir)
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "base")
 	r := &gitRepo{path: dir, env: env, base: git(t, dir, env, "rev-parse", "HEAD")}
 	git(t, dir, env, "checkout", "-q", "-b", "feature")
 	copyTree(t, "../../testdata/example/head", dir)
+	addWorkflow(t, dir)
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "head")
 	r.head = git(t, dir, env, "rev-parse", "HEAD")
@@ -102,6 +104,45 @@ func newGitRepo(t *testing.T) *gitRepo {
 	git(t, dir, env, "commit", "-q", "-m", "main moves on")
 	r.mainTip = git(t, dir, env, "rev-parse", "HEAD")
 	return r
+}
+
+// workflowPath is the workflow that runs the Action in the tests.
+const workflowPath = ".github/workflows/rbacguard.yml"
+
+// addWorkflow writes testdata/action/workflow.yml as the repository's
+// workflow, the same on main and on the feature branch.
+func addWorkflow(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/action/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, workflowPath, string(data))
+}
+
+func writeFile(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pushHead adds a commit writing files (path → content) to the feature
+// branch: the pull request's new head.
+func (r *gitRepo) pushHead(t *testing.T, files map[string]string) {
+	t.Helper()
+	git(t, r.path, r.env, "checkout", "-q", "feature")
+	for rel, content := range files {
+		writeFile(t, r.path, rel, content)
+	}
+	git(t, r.path, r.env, "add", "-A")
+	git(t, r.path, r.env, "commit", "-q", "-m", "pull request edits")
+	r.head = git(t, r.path, r.env, "rev-parse", "HEAD")
+	git(t, r.path, r.env, "checkout", "-q", "main")
 }
 
 // patches are the pull request's files as GitHub's files API shows them:
@@ -163,6 +204,12 @@ func newActionRun(t *testing.T, gh *githubtest.Server, workspace, eventName, eve
 			"GITHUB_API_URL": gh.URL(), "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "4242",
 			"GITHUB_WORKSPACE": workspace, "RUNNER_TEMP": tmp,
 			"INPUT_GITHUB-TOKEN": ghToken, "INPUT_COMMENT-MODE": "review", "INPUT_CHECK-NAME": checkName,
+			// The step of testdata/action/workflow.yml, as the runner names it
+			// inside the composite action; the workflow is read from the
+			// merge commit, which the checkout lacks.
+			"GITHUB_WORKFLOW_REF": ghOwner + "/" + ghRepo + "/" + workflowPath + "@refs/pull/7/merge",
+			"GITHUB_WORKFLOW_SHA": sha, "GITHUB_JOB": "rbac-diff", "GITHUB_ACTION": "rbacguard.run",
+			"GITHUB_ACTION_PATH": "/home/runner/work/_actions/rbacguard/rbacguard/v1",
 		},
 	}
 }
@@ -216,7 +263,7 @@ func readReport(t *testing.T, path string) *report.Report {
 func increases(r *report.Report) int {
 	n := 0
 	for _, f := range r.Findings {
-		if f.Kind == report.RBACIncrease && f.Exemption == nil {
+		if checks.IsIncrease(f.Kind) && f.Exemption == nil {
 			n++
 		}
 	}
@@ -508,7 +555,10 @@ func TestAction_InputErrors(t *testing.T) {
 		{"bad comment-mode", map[string]string{"INPUT_COMMENT-MODE": "loud"}, "input comment-mode"},
 		{"bad paths", map[string]string{"INPUT_PATHS": "[x"}, "input paths"},
 		{"bad repository", map[string]string{"GITHUB_REPOSITORY": "acme"}, "not owner/name"},
-		{"unknown base-ref", map[string]string{"INPUT_BASE-REF": "no-such-branch"}, "input base-ref"},
+		// Without GITHUB_WORKFLOW_REF the inputs are used as given (a
+		// medium finding says they were not checked); with it, the base
+		// branch's empty base-ref would apply.
+		{"unknown base-ref", map[string]string{"INPUT_BASE-REF": "no-such-branch", "GITHUB_WORKFLOW_REF": ""}, "input base-ref"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
