@@ -601,3 +601,208 @@ func TestAction_PersonalToken(t *testing.T) {
 		}
 	}
 }
+
+// lineOf is the 1-based line of the first line of content containing s.
+func lineOf(t *testing.T, content, s string) int {
+	t.Helper()
+	for i, l := range strings.Split(content, "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line contains %q", s)
+	return 0
+}
+
+func policyChanges(r *report.Report) []report.Finding {
+	var out []report.Finding
+	for _, f := range r.Findings {
+		if f.Kind == report.PolicyChange {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestAction_BaseWorkflowSetsTheGate is issue 13 item 7: on a pull
+// request, the step's gate inputs come from the base branch's workflow,
+// whatever the pull request's copy (which is the one that runs) says.
+func TestAction_BaseWorkflowSetsTheGate(t *testing.T) {
+	baseWF, err := os.ReadFile("../../testdata/action/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := string(baseWF)
+	usesLine := lineOf(t, base, "rbacguard/rbacguard@")
+	appendWith := func(line string) string { return base + "          " + line + "\n" }
+	for _, tc := range []struct {
+		name string
+		// files the pull request writes; env the running step sees.
+		files map[string]string
+		env   map[string]string
+		// want: the policy.change finding (none when severity is ""),
+		// and the strings its message must hold.
+		severity report.Severity
+		path     string
+		line     string // the text of the line it points at in the head
+		msg      []string
+		check    func(t *testing.T, gh *githubtest.Server, r *report.Report)
+	}{
+		{
+			name:     "fail-on none",
+			files:    map[string]string{workflowPath: appendWith("fail-on: none")},
+			env:      map[string]string{"INPUT_FAIL-ON": "none"},
+			severity: report.High, path: workflowPath, line: "fail-on: none",
+			msg: []string{"fail-on", "(empty)", `"none"`, "line " + itoa(int64(usesLine)), "base branch's value"},
+			check: func(t *testing.T, _ *githubtest.Server, r *report.Report) {
+				if r.FailOn != report.High {
+					t.Errorf("gate %s, want the default high", r.FailOn)
+				}
+			},
+		},
+		{
+			name:     "paths loosened",
+			files:    map[string]string{workflowPath: appendWith("paths: nothing/**")},
+			env:      map[string]string{"INPUT_PATHS": "nothing/**"},
+			severity: report.High, path: workflowPath, line: "paths: nothing/**",
+			msg: []string{"paths", `"nothing/**"`},
+			check: func(t *testing.T, _ *githubtest.Server, r *report.Report) {
+				if len(r.Overlays) == 0 {
+					t.Error("no overlay checked: the pull request's paths applied")
+				}
+			},
+		},
+		{
+			name:     "comment-mode off",
+			files:    map[string]string{workflowPath: strings.Replace(base, "comment-mode: review", "comment-mode: off", 1)},
+			env:      map[string]string{"INPUT_COMMENT-MODE": "off"},
+			severity: report.High, path: workflowPath, line: "comment-mode: off",
+			msg: []string{"comment-mode", `"review"`, `"off"`},
+			check: func(t *testing.T, gh *githubtest.Server, _ *report.Report) {
+				found := false
+				for _, c := range gh.ReviewComments(ghOwner, ghRepo, prNumber) {
+					found = found || c.Path == workflowPath
+				}
+				if !found {
+					t.Error("no review comment on the workflow: the pull request's comment-mode off applied")
+				}
+			},
+		},
+		{
+			name: "new workflow runs with the defaults",
+			files: map[string]string{".github/workflows/new.yml": strings.Replace(appendWith("fail-on: none"),
+				"check-name: rbacguard", "check-name: rbacguard\n          paths: nothing/**", 1)},
+			env: map[string]string{
+				"INPUT_FAIL-ON": "none", "INPUT_PATHS": "nothing/**",
+				"GITHUB_WORKFLOW_REF": ghOwner + "/" + ghRepo + "/.github/workflows/new.yml@refs/pull/7/merge",
+			},
+			severity: report.Low, path: ".github/workflows/new.yml", line: "rbacguard/rbacguard@",
+			msg: []string{"not on the base branch", "defaults", `fail-on "none"`, `paths "nothing/**"`},
+		},
+		{
+			name: "identical inputs",
+			// The pull request reformats the step: same values.
+			files: map[string]string{workflowPath: strings.Replace(base, "comment-mode: review", "comment-mode: 'review'  # as before", 1)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := newGitRepo(t)
+			if tc.files != nil {
+				repo.pushHead(t, tc.files)
+			}
+			files, _ := repo.patches(t)
+			gh := githubtest.NewServer(t)
+			gh.AddToken(ghToken)
+			gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+			a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+			for k, v := range tc.env {
+				a.env[k] = v
+			}
+			// The example's increases are high: the base's gate fails.
+			if code := a.run(t); code != 1 {
+				t.Fatalf("exit %d, want 1\nstderr: %s", code, a.stderr.String())
+			}
+			r := readReport(t, a.outputs(t)["report"])
+			got := policyChanges(r)
+			if tc.severity == "" {
+				if len(got) != 0 {
+					t.Fatalf("policy.change findings %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d policy.change findings, want 1: %+v", len(got), got)
+			}
+			f := got[0]
+			head := git(t, repo.path, repo.env, "show", repo.head+":"+tc.path)
+			want := report.Location{Path: tc.path, Line: lineOf(t, head, tc.line)}
+			if f.Severity != tc.severity || f.Location != want {
+				t.Errorf("finding %s at %s, want %s at %s", f.Severity, f.Location, tc.severity, want)
+			}
+			for _, s := range tc.msg {
+				if !strings.Contains(f.Message, s) {
+					t.Errorf("message %q lacks %q", f.Message, s)
+				}
+			}
+			runs := gh.CheckRuns(ghOwner, ghRepo)
+			if len(runs) != 1 || runs[0].Conclusion != "failure" {
+				t.Fatalf("check runs %+v, want one failure", runs)
+			}
+			annotated := false
+			for _, an := range runs[0].Annotations {
+				annotated = annotated || an.Path == want.Path && an.StartLine == want.Line
+			}
+			if !annotated {
+				t.Errorf("no annotation at %s", want)
+			}
+			if tc.check != nil {
+				tc.check(t, gh, r)
+			}
+		})
+	}
+}
+
+// TestAction_ScansIgnoreTheWorkflow: push and workflow_dispatch are not a
+// pull request's to loosen: their inputs apply as given.
+func TestAction_ScansIgnoreTheWorkflow(t *testing.T) {
+	repo := newGitRepo(t)
+	for _, event := range []string{"push", "workflow_dispatch"} {
+		t.Run(event, func(t *testing.T) {
+			gh := githubtest.NewServer(t)
+			gh.AddToken(ghToken)
+			gh.AddRepo(ghOwner, ghRepo)
+			a := newActionRun(t, gh, repo.path, event, repo.event(t, event+".json"), repo.head)
+			a.env["INPUT_FAIL-ON"] = "none" // the base's workflow sets none
+			if code := a.run(t); code != 0 {
+				t.Fatalf("exit %d, want 0 (fail-on none as given)\nstderr: %s", code, a.stderr.String())
+			}
+			r := readReport(t, a.outputs(t)["report"])
+			if r.FailOn != report.None || len(policyChanges(r)) != 0 {
+				t.Errorf("gate %s, policy changes %+v; want none and none", r.FailOn, policyChanges(r))
+			}
+		})
+	}
+}
+
+// TestAction_SummaryHeadlineCountsTheIncreasesOutput is issue 15 item 5:
+// the job summary's headline and the increases output count the same.
+func TestAction_SummaryHeadlineCountsTheIncreasesOutput(t *testing.T) {
+	repo := newGitRepo(t)
+	files, _ := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr: %s", code, a.stderr.String())
+	}
+	summary, err := os.ReadFile(a.summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headline, _, _ := strings.Cut(string(summary), "\n")
+	n := a.outputs(t)["increases"]
+	if want := "## rbacguard: " + n + " privilege increases ("; !strings.HasPrefix(headline, want) {
+		t.Errorf("headline %q, want it to start %q (the increases output)", headline, want)
+	}
+}
