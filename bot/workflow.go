@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -29,9 +31,12 @@ import (
 //	several rbacguard steps, none identified → an error: give each step an `id:`
 //
 // An expression cannot be evaluated offline (vars, secrets, matrix,
-// needs). When its text is unchanged, the value the runner computed is the
-// base's expression evaluated, so it is used; when the pull request edited
-// it, the value comes from the pull request, so it is not.
+// needs). The value the runner computed is the base's expression evaluated
+// only when the running step has the same text and nothing it reads comes
+// from the pull request's copy of the file: either the whole file is
+// unchanged, or the expression reads only vars and secrets (env, matrix,
+// inputs and the rest are defined in the file the pull request edits).
+// Otherwise the value comes from the pull request, so it is not used.
 
 // gateInputs are the inputs that decide what the gate checks and how it
 // fails, in the order findings are reported, with their action.yml
@@ -325,6 +330,55 @@ func pickStep(steps []*wfStep, action string) (st *wfStep, ok bool) {
 	return steps[0], true
 }
 
+// exprContext finds the contexts an expression reads: a name followed by
+// "." or "[" (function calls are followed by "(").
+var exprContext = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_-]*)\s*[.\[]`)
+
+// outsideFile reports whether every ${{ … }} of v reads only the vars and
+// secrets contexts, whose values are set in the repository's settings and
+// not in the workflow file a pull request can edit. String literals are
+// left out ('it''s' is one literal).
+func outsideFile(v string) bool {
+	rest := v
+	for {
+		i := strings.Index(rest, "${{")
+		if i < 0 {
+			return true
+		}
+		rest = rest[i+3:]
+		j := strings.Index(rest, "}}")
+		if j < 0 {
+			return false
+		}
+		expr := stripLiterals(rest[:j])
+		rest = rest[j+2:]
+		for _, m := range exprContext.FindAllStringSubmatch(expr, -1) {
+			if m[1] != "vars" && m[1] != "secrets" {
+				return false
+			}
+		}
+	}
+}
+
+// stripLiterals blanks the single-quoted strings of an expression.
+func stripLiterals(expr string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range expr {
+		if r == '\'' {
+			in = !in // '' inside a literal toggles twice: still inside
+			b.WriteRune(' ')
+			continue
+		}
+		if in {
+			b.WriteRune(' ')
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // gateQuery is what checkGate needs besides the files.
 type gateQuery struct {
 	File    string // the workflow file's path in the repository
@@ -376,6 +430,7 @@ func checkGate(q gateQuery, base, running []byte) (ActionInputs, []report.Findin
 		return withDefaults(q, runStep, fmt.Sprintf("no step of %s uses rbacguard on the base branch", where))
 	}
 
+	unchanged := running != nil && bytes.Equal(base, running)
 	var findings []report.Finding
 	for _, gi := range gateInputs {
 		name, field, def := gi.name, gi.field(&in), gi.def
@@ -387,7 +442,7 @@ func checkGate(q gateQuery, base, running []byte) (ActionInputs, []report.Findin
 			loc.Line, rawRun = rv.line, rv.raw
 		}
 		switch {
-		case bv.expr() && runStep != nil && rawRun == bv.raw:
+		case bv.expr() && runStep != nil && rawRun == bv.raw && (unchanged || outsideFile(bv.raw)):
 			// The runner evaluated the base's own expression.
 		case bv.expr():
 			findings = append(findings, gateFinding(report.High, loc, name, fmt.Sprintf(

@@ -124,6 +124,26 @@ func TestCheckGate(t *testing.T) {
 			want: ActionInputs{FailOn: "low", CommentMode: "review"},
 		},
 		{
+			name: "vars expression, file edited elsewhere: the runner's value",
+			base: workflow("with:", "  fail-on: ${{ vars.GATE }}"), running: "env: {X: y}\n" + workflow("with:", "  fail-on: ${{ vars.GATE }}"),
+			in:   ActionInputs{FailOn: "low", CommentMode: "review"},
+			want: ActionInputs{FailOn: "low", CommentMode: "review"},
+		},
+		{
+			name: "env expression, file unchanged: the runner's value",
+			base: "env: {GATE: medium}\n" + workflow("with:", "  fail-on: ${{ env.GATE }}"), running: "env: {GATE: medium}\n" + workflow("with:", "  fail-on: ${{ env.GATE }}"),
+			in:   ActionInputs{FailOn: "medium", CommentMode: "review"},
+			want: ActionInputs{FailOn: "medium", CommentMode: "review"},
+		},
+		{
+			// The step reads the same, but the value it reads is the pull request's.
+			name: "env expression, env edited: the default",
+			base: "env: {GATE: medium}\n" + workflow("with:", "  fail-on: ${{ env.GATE }}"), running: "env: {GATE: none}\n" + workflow("with:", "  fail-on: ${{ env.GATE }}"),
+			in:       ActionInputs{FailOn: "none", CommentMode: "review"},
+			want:     ActionInputs{CommentMode: "review"},
+			findings: []gateWant{{report.High, 10, `"${{ env.GATE }}" (line 10), an expression rbacguard cannot evaluate`}},
+		},
+		{
 			name: "edited expression: the default",
 			base: workflow("with:", "  fail-on: ${{ vars.GATE }}"), running: workflow("with:", "  fail-on: ${{ vars.LAX }}"),
 			in:       ActionInputs{FailOn: "none", CommentMode: "review"},
@@ -212,5 +232,29 @@ func TestCheckGate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestOutsideFile(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want bool
+	}{
+		{"high", true},
+		{"${{ vars.GATE }}", true},
+		{"${{ vars['GATE'] || secrets.GATE }}", true},
+		{"${{ format('{0}', vars.GATE) }}", true},
+		{"${{ vars.GATE || 'env.X' }}", true},
+		{"${{ env.GATE }}", false},
+		{"${{ matrix.overlay }}", false},
+		{"${{ inputs.fail-on }}", false},
+		{"${{ github.event.pull_request.title }}", false},
+		{"${{ vars.A.B }}", false},
+		{"${{ vars.GATE }} and ${{ needs.x.outputs.y }}", false},
+		{"${{ vars.GATE", false},
+	} {
+		if got := outsideFile(tc.v); got != tc.want {
+			t.Errorf("outsideFile(%q) = %v, want %v", tc.v, got, tc.want)
+		}
 	}
 }
