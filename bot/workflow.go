@@ -26,7 +26,9 @@ import (
 //	                                           the same expression text, else the action's
 //	                                           default and a high policy.change finding
 //	workflow, job or step not on the base    → the action's defaults; low policy.change note
-//	                                           (info when the inputs are the defaults anyway)
+//	                                           (info when the inputs are the defaults anyway);
+//	                                           a step in a reusable workflow is not followed, so
+//	                                           it is "not on the base" too
 //	base workflow does not parse             → the action's defaults, as for a new workflow
 //	several rbacguard steps, none identified → an error: give each step an `id:`
 //
@@ -256,6 +258,26 @@ func wfSteps(data []byte, job string, self actionSelf) (steps []*wfStep, jobFoun
 	return steps, jobFound, nil
 }
 
+// workflowCalls lists the reusable workflows the jobs of a workflow file
+// call (a job's `uses:`).
+func workflowCalls(data []byte) []string {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	jobs := mapValue(deref(doc.Content[0]), "jobs")
+	if jobs == nil || jobs.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []string
+	for i := 1; i < len(jobs.Content); i += 2 {
+		if u := mapValue(deref(jobs.Content[i]), "uses"); u != nil {
+			out = append(out, scalar(u))
+		}
+	}
+	return out
+}
+
 // deref follows aliases (a bounded number of times: a workflow is small,
 // and a cycle must not loop).
 func deref(n *yaml.Node) *yaml.Node {
@@ -337,7 +359,7 @@ var exprContext = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_-]*)\s*[.\[]`)
 // outsideFile reports whether every ${{ … }} of v reads only the vars and
 // secrets contexts, whose values are set in the repository's settings and
 // not in the workflow file a pull request can edit. String literals are
-// left out ('it''s' is one literal).
+// left out ('it”s' is one literal).
 func outsideFile(v string) bool {
 	rest := v
 	for {
@@ -414,7 +436,13 @@ func checkGate(q gateQuery, base, running []byte) (ActionInputs, []report.Findin
 		first, _, _ := strings.Cut(err.Error(), "\n")
 		return withDefaults(q, runStep, fmt.Sprintf("the workflow %s does not parse on the base branch (%s)", q.File, first))
 	case !jobFound:
-		return withDefaults(q, runStep, fmt.Sprintf("the job %s of %s is not on the base branch", q.Job, q.File))
+		why := fmt.Sprintf("the job %s of %s is not on the base branch", q.Job, q.File)
+		if calls := workflowCalls(base); len(calls) > 0 {
+			// GITHUB_WORKFLOW_REF names the caller, GITHUB_JOB the called
+			// workflow's job: rbacguard does not follow the call.
+			why += fmt.Sprintf(" (if rbacguard runs in a reusable workflow it calls — %s — its inputs are not read from there)", strings.Join(calls, ", "))
+		}
+		return withDefaults(q, runStep, why)
 	}
 	st, ok := pickStep(steps, q.Action)
 	if !ok {

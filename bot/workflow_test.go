@@ -179,6 +179,12 @@ func TestCheckGate(t *testing.T) {
 			findings: []gateWant{{report.Low, 7, "the job rbac of .github/workflows/x.yml is not on the base branch"}},
 		},
 		{
+			name: "reusable workflow not followed",
+			base: "on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/rbac.yml\n    with: {fail-on: medium}\n", running: workflow(),
+			in: ActionInputs{FailOn: "medium"}, want: ActionInputs{CommentMode: "review"},
+			findings: []gateWant{{report.Low, 7, "(if rbacguard runs in a reusable workflow it calls — ./.github/workflows/rbac.yml — its inputs are not read from there)"}},
+		},
+		{
 			name: "base does not parse", base: "jobs: [", running: workflow(),
 			in: ActionInputs{FailOn: "none"}, want: ActionInputs{CommentMode: "review"},
 			findings: []gateWant{{report.Low, 7, "does not parse on the base branch"}},
