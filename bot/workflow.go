@@ -359,7 +359,7 @@ var exprContext = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_-]*)\s*[.\[]`)
 // outsideFile reports whether every ${{ … }} of v reads only the vars and
 // secrets contexts, whose values are set in the repository's settings and
 // not in the workflow file a pull request can edit. String literals are
-// left out ('it”s' is one literal).
+// left out; a doubled quote inside one escapes a quote and keeps it open.
 func outsideFile(v string) bool {
 	rest := v
 	for {
