@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,9 +23,10 @@ import (
 //
 //	base branch has the step, same values    → the running inputs, no finding
 //	base branch has the step, other values   → the base's values; high policy.change per input
-//	base value is an expression (${{ … }})   → the running value when the running workflow has
-//	                                           the same expression text, else the action's
-//	                                           default and a high policy.change finding
+//	base value is an expression (${{ … }})   → the running value when the running step has the
+//	                                           same text and what it reads is not the pull
+//	                                           request's (below), else the action's default and
+//	                                           a high policy.change finding
 //	workflow, job or step not on the base    → the action's defaults; low policy.change note
 //	                                           (info when the inputs are the defaults anyway);
 //	                                           a step in a reusable workflow is not followed, so
@@ -70,16 +72,9 @@ func sameInput(name, a, b string) bool {
 	case "paths":
 		return slices.Equal(splitGlobs(a), splitGlobs(b))
 	case "comment-mode":
-		return cmpOr(a, CommentReview) == cmpOr(b, CommentReview)
+		return cmp.Or(a, CommentReview) == cmp.Or(b, CommentReview)
 	}
 	return a == b
-}
-
-func cmpOr(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // splitGlobs splits the paths input as OverlaySelector does.
@@ -473,10 +468,17 @@ func checkGate(q gateQuery, base, running []byte) (ActionInputs, []report.Findin
 		case bv.expr() && runStep != nil && rawRun == bv.raw && (unchanged || outsideFile(bv.raw)):
 			// The runner evaluated the base's own expression.
 		case bv.expr():
+			what := "and this pull request changes it to " + runningDesc(rawRun, *field)
+			switch {
+			case runStep == nil:
+				what = "and the running copy of the step could not be read (here it runs as " + showValue(*field) + ")"
+			case rawRun == bv.raw:
+				what = "that reads what this pull request's copy of the workflow sets (here it runs as " + showValue(*field) + ")"
+			}
 			findings = append(findings, gateFinding(report.High, loc, name, fmt.Sprintf(
-				"the base branch sets the rbacguard step's %s in %s to %q (line %d), an expression rbacguard cannot evaluate, and this pull request changes it to %s: "+
+				"the base branch sets the rbacguard step's %s in %s to %q (line %d), an expression rbacguard cannot evaluate, %s: "+
 					"this run used the action's default %s instead",
-				name, where, bv.raw, bv.line, runningDesc(rawRun, *field), showValue(def))))
+				name, where, bv.raw, bv.line, what, showValue(def))))
 			*field = def
 		case !sameInput(name, bv.raw, *field):
 			findings = append(findings, gateFinding(report.High, loc, name, fmt.Sprintf(

@@ -141,7 +141,7 @@ func TestCheckGate(t *testing.T) {
 			base: "env: {GATE: medium}\n" + workflow("with:", "  fail-on: ${{ env.GATE }}"), running: "env: {GATE: none}\n" + workflow("with:", "  fail-on: ${{ env.GATE }}"),
 			in:       ActionInputs{FailOn: "none", CommentMode: "review"},
 			want:     ActionInputs{CommentMode: "review"},
-			findings: []gateWant{{report.High, 10, `"${{ env.GATE }}" (line 10), an expression rbacguard cannot evaluate`}},
+			findings: []gateWant{{report.High, 10, `"${{ env.GATE }}" (line 10), an expression rbacguard cannot evaluate, that reads what this pull request's copy of the workflow sets (here it runs as "none")`}},
 		},
 		{
 			name: "edited expression: the default",
