@@ -137,7 +137,10 @@ type actionPlan struct {
 	checkName   string
 	scan        bool
 	baseRef     string // the base-ref input
-	base, head  string // SHAs; base empty for a scan
+	// inputsFrom names where the inputs came from when not the running
+	// step (" (from the base branch's .github/workflows/x.yml)"), for errors.
+	inputsFrom string
+	base, head string // SHAs; base empty for a scan
 }
 
 // Run analyses the event's commits and publishes the result. The step's
@@ -360,7 +363,7 @@ func (a *Action) resolveCommits(ctx context.Context, g *gitRunner, p *actionPlan
 		}
 		sha, err := source.ResolveRev(ctx, g.dir, ref)
 		if err != nil {
-			return fmt.Errorf("input base-ref: %w", err)
+			return fmt.Errorf("input base-ref%s: %w", p.inputsFrom, err)
 		}
 		p.base = sha
 		return nil

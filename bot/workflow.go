@@ -32,6 +32,7 @@ import (
 //	                                           a step in a reusable workflow is not followed, so
 //	                                           it is "not on the base" too
 //	base workflow does not parse             → the action's defaults, as for a new workflow
+//	no GITHUB_WORKFLOW_REF (not GitHub's runner) → the action's defaults; medium policy.change
 //	several rbacguard steps, none identified → an error: give each step an `id:`
 //
 // An expression cannot be evaluated offline (vars, secrets, matrix,
@@ -559,14 +560,22 @@ func (a *Action) baseInputs(ctx context.Context, g *gitRunner, p *actionPlan, lo
 	}
 	e := a.Env
 	if e.WorkflowRef == "" {
-		// Not on GitHub Actions' runner as documented: nothing to compare
-		// with. Said in the report rather than silently trusted.
+		// Not GitHub's runner (which always sets it): the inputs' origin is
+		// unknown, so, as for a workflow the base lacks, the defaults apply.
+		in := e.Inputs
+		for _, gi := range gateInputs {
+			*gi.field(&in) = gi.def
+		}
+		if err := p.setInputs(in); err != nil {
+			return nil, err
+		}
 		return []report.Finding{{
 			ID:       report.ID(report.PolicyChange, "", "GITHUB_WORKFLOW_REF"),
 			Kind:     report.PolicyChange,
 			Severity: report.Medium,
-			Message:  "GITHUB_WORKFLOW_REF is not set, so rbacguard could not check the step's inputs against the base branch's workflow: they were used as given",
-			Risk:     "on pull_request the workflow comes from the pull request, which could have loosened the step's fail-on, paths, config or comment-mode",
+			Message: "GITHUB_WORKFLOW_REF is not set, so rbacguard could not find its step in the base branch's workflow: " +
+				"this run used the action's defaults for fail-on, paths, config, comment-mode and base-ref",
+			Risk: "on pull_request the workflow comes from the pull request, which could have loosened the step's inputs",
 		}}, nil
 	}
 	repo, file, err := ParseWorkflowRef(e.WorkflowRef)
@@ -613,6 +622,7 @@ func (a *Action) baseInputs(ctx context.Context, g *gitRunner, p *actionPlan, lo
 	if err != nil {
 		return nil, err
 	}
+	p.inputsFrom = " (from the base branch's " + file + ")"
 	if in != e.Inputs {
 		log.Warn("the pull request's workflow gives rbacguard other inputs than the base branch's; the base's apply", "workflow", file)
 		if err := p.setInputs(in); err != nil {

@@ -79,19 +79,26 @@ func copyTree(t *testing.T, src, dst string) {
 
 func newGitRepo(t *testing.T) *gitRepo {
 	t.Helper()
+	return newGitRepoWith(t, nil)
+}
+
+// newGitRepoWith is newGitRepo with files (path → content) added to both
+// branches.
+func newGitRepoWith(t *testing.T, files map[string]string) *gitRepo {
+	t.Helper()
 	home := t.TempDir()
 	env := append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
 	dir := t.TempDir()
 	git(t, dir, env, "init", "-q")
 	copyTree(t, "../../testdata/example/base", dir)
-	addWorkflow(t, dir)
+	addWorkflow(t, dir, files)
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "base")
 	r := &gitRepo{path: dir, env: env, base: git(t, dir, env, "rev-parse", "HEAD")}
 	git(t, dir, env, "checkout", "-q", "-b", "feature")
 	copyTree(t, "../../testdata/example/head", dir)
-	addWorkflow(t, dir)
+	addWorkflow(t, dir, files)
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "head")
 	r.head = git(t, dir, env, "rev-parse", "HEAD")
@@ -110,14 +117,17 @@ func newGitRepo(t *testing.T) *gitRepo {
 const workflowPath = ".github/workflows/rbacguard.yml"
 
 // addWorkflow writes testdata/action/workflow.yml as the repository's
-// workflow, the same on main and on the feature branch.
-func addWorkflow(t *testing.T, dir string) {
+// workflow, the same on main and on the feature branch, then files.
+func addWorkflow(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	data, err := os.ReadFile("../../testdata/action/workflow.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, dir, workflowPath, string(data))
+	for rel, content := range files {
+		writeFile(t, dir, rel, content)
+	}
 }
 
 func writeFile(t *testing.T, dir, rel, content string) {
@@ -555,10 +565,6 @@ func TestAction_InputErrors(t *testing.T) {
 		{"bad comment-mode", map[string]string{"INPUT_COMMENT-MODE": "loud"}, "input comment-mode"},
 		{"bad paths", map[string]string{"INPUT_PATHS": "[x"}, "input paths"},
 		{"bad repository", map[string]string{"GITHUB_REPOSITORY": "acme"}, "not owner/name"},
-		// Without GITHUB_WORKFLOW_REF the inputs are used as given (a
-		// medium finding says they were not checked); with it, the base
-		// branch's empty base-ref would apply.
-		{"unknown base-ref", map[string]string{"INPUT_BASE-REF": "no-such-branch", "GITHUB_WORKFLOW_REF": ""}, "input base-ref"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
@@ -804,5 +810,49 @@ func TestAction_SummaryHeadlineCountsTheIncreasesOutput(t *testing.T) {
 	n := a.outputs(t)["increases"]
 	if want := "## rbacguard: " + n + " privilege increases ("; !strings.HasPrefix(headline, want) {
 		t.Errorf("headline %q, want it to start %q (the increases output)", headline, want)
+	}
+}
+
+// TestAction_BaseWorkflowInputErrors: an input the base branch's workflow
+// gets wrong stops the run (exit 2) and names that workflow.
+func TestAction_BaseWorkflowInputErrors(t *testing.T) {
+	wf, err := os.ReadFile("../../testdata/action/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := newGitRepoWith(t, map[string]string{workflowPath: string(wf) + "          base-ref: no-such-branch\n"})
+	gh := githubtest.NewServer(t)
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	a.env["INPUT_BASE-REF"] = "no-such-branch"
+	if code := a.run(t); code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr: %s", code, a.stderr.String())
+	}
+	for _, want := range []string{"input base-ref (from the base branch's " + workflowPath + ")", "no-such-branch"} {
+		if !strings.Contains(a.stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", a.stderr.String(), want)
+		}
+	}
+	if n := len(gh.Requests()); n != 0 {
+		t.Errorf("%d requests before the error", n)
+	}
+}
+
+// TestAction_NoWorkflowRef: without GITHUB_WORKFLOW_REF the step cannot be
+// found on the base branch, so the pull request's inputs are not used.
+func TestAction_NoWorkflowRef(t *testing.T) {
+	repo := newGitRepo(t)
+	files, _ := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	a.env["GITHUB_WORKFLOW_REF"] = ""
+	a.env["INPUT_FAIL-ON"] = "none"
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1 (the default gate)\nstderr: %s", code, a.stderr.String())
+	}
+	r := readReport(t, a.outputs(t)["report"])
+	if got := policyChanges(r); len(got) != 1 || got[0].Severity != report.Medium || !strings.Contains(got[0].Message, "GITHUB_WORKFLOW_REF is not set") {
+		t.Errorf("policy changes %+v, want one medium about GITHUB_WORKFLOW_REF", got)
 	}
 }
