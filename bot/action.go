@@ -520,15 +520,11 @@ func countIncreases(r *report.Report) int {
 // a "**" segment matches any number of segments ("overlays/**",
 // "**/prod"). An empty input selects every overlay (nil).
 func OverlaySelector(spec string) (func(string) bool, error) {
-	var globs []string
-	for _, g := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
-		if g = strings.TrimSpace(g); g == "" {
-			continue
-		}
+	globs := splitGlobs(spec)
+	for _, g := range globs {
 		if err := glob.ValidPath(g); err != nil {
 			return nil, err
 		}
-		globs = append(globs, g)
 	}
 	if len(globs) == 0 {
 		return nil, nil

@@ -78,7 +78,8 @@ func sameInput(name, a, b string) bool {
 	return a == b
 }
 
-// splitGlobs splits the paths input as OverlaySelector does.
+// splitGlobs splits the paths input into its globs: separated by commas
+// or newlines, blanks trimmed, empty ones dropped.
 func splitGlobs(spec string) []string {
 	var out []string
 	for _, g := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
@@ -182,7 +183,6 @@ func (s actionSelf) matches(uses string) bool {
 type wfValue struct {
 	raw  string
 	line int
-	set  bool // false: absent, the action's default applies
 }
 
 func (v wfValue) expr() bool { return strings.Contains(v.raw, "${{") }
@@ -245,7 +245,7 @@ func wfSteps(data []byte, job string, self actionSelf) (steps []*wfStep, jobFoun
 				for j := 0; j+1 < len(with.Content); j += 2 {
 					// Input names are case-insensitive, as GitHub matches them.
 					name := strings.ToLower(with.Content[j].Value)
-					st.with[name] = wfValue{raw: scalar(deref(with.Content[j+1])), line: with.Content[j].Line, set: true}
+					st.with[name] = wfValue{raw: scalar(deref(with.Content[j+1])), line: with.Content[j].Line}
 				}
 			}
 			steps = append(steps, st)
