@@ -37,7 +37,15 @@ type ActionEnv struct {
 	Workspace   string // GITHUB_WORKSPACE
 	RunID       string // GITHUB_RUN_ID
 	RunnerTemp  string // RUNNER_TEMP
-	Inputs      ActionInputs
+	// The running workflow and step, to find the step in the base
+	// branch's copy of the workflow (see workflow.go).
+	WorkflowRef      string // GITHUB_WORKFLOW_REF: owner/repo/.github/workflows/x.yml@ref
+	WorkflowSHA      string // GITHUB_WORKFLOW_SHA: the commit the workflow file was read from
+	Job              string // GITHUB_JOB: the job's id
+	ActionID         string // GITHUB_ACTION: the step's id, or a generated name
+	ActionPath       string // GITHUB_ACTION_PATH: the action's directory
+	ActionRepository string // GITHUB_ACTION_REPOSITORY: empty in composite actions
+	Inputs           ActionInputs
 }
 
 // ActionInputs are the inputs of action.yml.
@@ -75,6 +83,13 @@ func ReadActionEnv(getenv func(string) string) ActionEnv {
 		Workspace:   getenv("GITHUB_WORKSPACE"),
 		RunID:       getenv("GITHUB_RUN_ID"),
 		RunnerTemp:  getenv("RUNNER_TEMP"),
+
+		WorkflowRef:      getenv("GITHUB_WORKFLOW_REF"),
+		WorkflowSHA:      getenv("GITHUB_WORKFLOW_SHA"),
+		Job:              getenv("GITHUB_JOB"),
+		ActionID:         getenv("GITHUB_ACTION"),
+		ActionPath:       getenv("GITHUB_ACTION_PATH"),
+		ActionRepository: getenv("GITHUB_ACTION_REPOSITORY"),
 		Inputs: ActionInputs{
 			Token:       input("github-token"),
 			Paths:       input("paths"),
@@ -121,7 +136,11 @@ type actionPlan struct {
 	commentMode string
 	checkName   string
 	scan        bool
-	base, head  string // SHAs; base empty for a scan
+	baseRef     string // the base-ref input
+	// inputsFrom names where the inputs came from when not the running
+	// step (" (from the base branch's .github/workflows/x.yml)"), for errors.
+	inputsFrom string
+	base, head string // SHAs; base empty for a scan
 }
 
 // Run analyses the event's commits and publishes the result. The step's
@@ -144,6 +163,13 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 	log = log.With("repo", p.owner+"/"+p.repo, "event", p.event.Name)
 	dir := cmp.Or(a.Env.Workspace, ".")
 	g := &gitRunner{dir: dir}
+
+	// On a pull request the base branch's workflow sets the gate; this
+	// may change p's inputs, base-ref included, so it comes first.
+	gate, err := a.baseInputs(ctx, g, p, log)
+	if err != nil {
+		return nil, err
+	}
 
 	// Resolve the commits before anything is posted: a shallow checkout is
 	// a workflow error to fix, not a check run to leave behind.
@@ -187,6 +213,10 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 			failRun(ctx, log, pub, target, runID, err)
 		}
 		return nil, err
+	}
+	if len(gate) > 0 {
+		r.Findings = append(r.Findings, gate...)
+		r.Finish(r.FailOn)
 	}
 	res.Report = r
 	res.Increases = countIncreases(r)
@@ -275,25 +305,37 @@ func (a *Action) parse() (*actionPlan, error) {
 	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
 		return nil, fmt.Errorf("GITHUB_REPOSITORY %q is not owner/name", full)
 	}
-	p := &actionPlan{owner: owner, repo: repo, event: ev, scan: IsScan(ev.Name), opts: diff.DefaultOptions()}
+	p := &actionPlan{owner: owner, repo: repo, event: ev, scan: IsScan(ev.Name)}
+	if err := p.setInputs(e.Inputs); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// setInputs validates the inputs that configure the run and sets them on
+// p, replacing what an earlier call set.
+func (p *actionPlan) setInputs(in ActionInputs) error {
+	var err error
+	p.opts = diff.DefaultOptions()
 	if p.scan {
 		// A scan reports what exists: only the worst blocks by default.
 		p.opts.FailOn = report.Critical
 	}
-	if in := e.Inputs.FailOn; in != "" {
-		if p.opts.FailOn, err = report.ParseSeverity(in); err != nil {
-			return nil, fmt.Errorf("input fail-on: %w", err)
+	if in.FailOn != "" {
+		if p.opts.FailOn, err = report.ParseSeverity(in.FailOn); err != nil {
+			return fmt.Errorf("input fail-on: %w", err)
 		}
 	}
-	if p.commentMode, err = ParseCommentMode(e.Inputs.CommentMode); err != nil {
-		return nil, fmt.Errorf("input comment-mode: %w", err)
+	if p.commentMode, err = ParseCommentMode(in.CommentMode); err != nil {
+		return fmt.Errorf("input comment-mode: %w", err)
 	}
-	p.checkName = cmp.Or(e.Inputs.CheckName, DefaultCheckName)
-	if p.opts.SelectOverlay, err = OverlaySelector(e.Inputs.Paths); err != nil {
-		return nil, fmt.Errorf("input paths: %w", err)
+	p.checkName = cmp.Or(in.CheckName, DefaultCheckName)
+	if p.opts.SelectOverlay, err = OverlaySelector(in.Paths); err != nil {
+		return fmt.Errorf("input paths: %w", err)
 	}
-	p.opts.PolicyPath = e.Inputs.Config
-	return p, nil
+	p.opts.PolicyPath = in.Config
+	p.baseRef = in.BaseRef
+	return nil
 }
 
 // resolveCommits fills p.base and p.head with the SHAs to read, fetching
@@ -315,13 +357,13 @@ func (a *Action) resolveCommits(ctx context.Context, g *gitRunner, p *actionPlan
 	}
 	pr := p.event.PR
 	p.head = pr.HeadSHA
-	if ref := a.Env.Inputs.BaseRef; ref != "" {
+	if ref := p.baseRef; ref != "" {
 		if err := g.ensure(ctx, pr.HeadSHA); err != nil {
 			return err
 		}
 		sha, err := source.ResolveRev(ctx, g.dir, ref)
 		if err != nil {
-			return fmt.Errorf("input base-ref: %w", err)
+			return fmt.Errorf("input base-ref%s: %w", p.inputsFrom, err)
 		}
 		p.base = sha
 		return nil
@@ -459,11 +501,13 @@ func (a *Action) writeOutputs(res *ActionResult) error {
 	return err
 }
 
-// countIncreases counts rbac.increase findings not exempted.
+// countIncreases counts the privilege increases not exempted: the kinds
+// the check run's and job summary's title counts (checks.IsIncrease), so
+// that the output and the headline agree.
 func countIncreases(r *report.Report) int {
 	n := 0
 	for _, f := range r.Findings {
-		if f.Kind == report.RBACIncrease && f.Exemption == nil {
+		if checks.IsIncrease(f.Kind) && f.Exemption == nil {
 			n++
 		}
 	}
@@ -476,15 +520,11 @@ func countIncreases(r *report.Report) int {
 // a "**" segment matches any number of segments ("overlays/**",
 // "**/prod"). An empty input selects every overlay (nil).
 func OverlaySelector(spec string) (func(string) bool, error) {
-	var globs []string
-	for _, g := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
-		if g = strings.TrimSpace(g); g == "" {
-			continue
-		}
+	globs := splitGlobs(spec)
+	for _, g := range globs {
 		if err := glob.ValidPath(g); err != nil {
 			return nil, err
 		}
-		globs = append(globs, g)
 	}
 	if len(globs) == 0 {
 		return nil, nil

@@ -12,6 +12,9 @@
 //     below go-github, with an injectable sleep.
 //   - event.go: the Actions event payloads rbacguard acts on.
 //   - action.go: `rbacguard action`, the GitHub Action runtime.
+//   - workflow.go: on a pull request, the gate inputs (fail-on, paths,
+//     config, comment-mode, base-ref) taken from the base branch's copy of
+//     the running workflow, since the running copy is the pull request's.
 //   - workflowcmd.go: workflow-command annotations, step outputs and the
 //     job summary, for when the API may not be written to.
 //

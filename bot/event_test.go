@@ -91,19 +91,24 @@ func TestReadActionEnv(t *testing.T) {
 		"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "/e.json", "GITHUB_REPOSITORY": "acme/platform",
 		"GITHUB_SHA": "abc", "GITHUB_STEP_SUMMARY": "/s.md", "GITHUB_OUTPUT": "/o", "GITHUB_API_URL": "https://api.github.com",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_WORKSPACE": "/w", "GITHUB_RUN_ID": "42", "RUNNER_TEMP": "/tmp/r",
-		"INPUT_GITHUB-TOKEN": "secret-value", // as the runner names it
-		"INPUT_PATHS":        " overlays/* ",
-		"INPUT_CONFIG":       "policy.yaml",
-		"INPUT_FAIL_ON":      "medium", // as a composite action's env block names it
-		"INPUT_COMMENT-MODE": "annotations",
-		"INPUT_BASE-REF":     "origin/main",
-		"INPUT_CHECK-NAME":   "rbac",
+		"GITHUB_WORKFLOW_REF": "acme/platform/.github/workflows/rbacguard.yml@refs/pull/7/merge", "GITHUB_WORKFLOW_SHA": "def",
+		"GITHUB_JOB": "rbac-diff", "GITHUB_ACTION": "rbacguard.run", "GITHUB_ACTION_PATH": "/a/_actions/rbacguard/rbacguard/v1",
+		"GITHUB_ACTION_REPOSITORY": "rbacguard/rbacguard",
+		"INPUT_GITHUB-TOKEN":       "secret-value", // as the runner names it
+		"INPUT_PATHS":              " overlays/* ",
+		"INPUT_CONFIG":             "policy.yaml",
+		"INPUT_FAIL_ON":            "medium", // as a composite action's env block names it
+		"INPUT_COMMENT-MODE":       "annotations",
+		"INPUT_BASE-REF":           "origin/main",
+		"INPUT_CHECK-NAME":         "rbac",
 	}
 	got := ReadActionEnv(func(k string) string { return env[k] })
 	want := ActionEnv{
 		EventName: "pull_request", EventPath: "/e.json", Repository: "acme/platform", SHA: "abc",
 		StepSummary: "/s.md", OutputFile: "/o", APIURL: "https://api.github.com", ServerURL: "https://github.com",
 		Workspace: "/w", RunID: "42", RunnerTemp: "/tmp/r",
+		WorkflowRef: "acme/platform/.github/workflows/rbacguard.yml@refs/pull/7/merge", WorkflowSHA: "def",
+		Job: "rbac-diff", ActionID: "rbacguard.run", ActionPath: "/a/_actions/rbacguard/rbacguard/v1", ActionRepository: "rbacguard/rbacguard",
 		Inputs: ActionInputs{Token: "secret-value", Paths: "overlays/*", Config: "policy.yaml", FailOn: "medium",
 			CommentMode: "annotations", BaseRef: "origin/main", CheckName: "rbac"},
 	}

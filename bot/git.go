@@ -111,3 +111,37 @@ func (g *gitRunner) mergeBase(ctx context.Context, base, head string) (string, e
 	}
 	return mb, nil
 }
+
+// readFile reads the regular file at path p of commit rev from git
+// objects, never the work tree. found is false when the commit has no such
+// file, or has something else there (a directory, a symbolic link, a
+// submodule). A file over max bytes is an error.
+func (g *gitRunner) readFile(ctx context.Context, rev, p string, max int64) (data []byte, found bool, err error) {
+	if !IsSHA(rev) {
+		return nil, false, fmt.Errorf("refusing to read %s at %q: not a commit SHA", p, rev)
+	}
+	// ls-tree -z: "<mode> <type> <object>\t<path>\0", nothing when absent.
+	out, err := source.Git(ctx, g.dir, "ls-tree", "-z", rev, "--", p)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s at %s: %w", p, shortSHA(rev), err)
+	}
+	meta, _, ok := strings.Cut(string(out), "\t")
+	fields := strings.Fields(meta)
+	if !ok || len(fields) != 3 || fields[0] == "120000" || fields[1] != "blob" {
+		return nil, false, nil
+	}
+	oid := fields[2]
+	size, err := g.run(ctx, "cat-file", "-s", oid)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s at %s: %w", p, shortSHA(rev), err)
+	}
+	if n, err := strconv.ParseInt(size, 10, 64); err != nil || n > max {
+		return nil, false, fmt.Errorf("read %s at %s: %s bytes, over the %d-byte limit", p, shortSHA(rev), size, max)
+	}
+	// Not g.run: trimming would move every line number.
+	data, err = source.Git(ctx, g.dir, "cat-file", "blob", oid)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s at %s: %w", p, shortSHA(rev), err)
+	}
+	return data, true, nil
+}

@@ -94,9 +94,10 @@ func CheckRun(r *report.Report, name string, lim Limits) CheckRunOutput {
 	}
 }
 
-// increaseKinds are the kinds that are, to a reviewer, a privilege
-// increase; the title says "finding" when others block the merge.
-func isIncrease(k report.Kind) bool {
+// IsIncrease reports whether findings of kind k are, to a reviewer, a
+// privilege increase: the title says "finding" when others block the
+// merge, and the Action's increases output counts these kinds.
+func IsIncrease(k report.Kind) bool {
 	switch k {
 	case report.RBACIncrease, report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected,
 		report.TokenJWTLiteral, report.AuthnAPIServerFlag, report.AuthnJWTConfig:
@@ -123,7 +124,7 @@ func title(r *report.Report) string {
 		}
 		one, many := "privilege increase", "privilege increases"
 		for _, f := range fs {
-			if blocking(r, f) && (scan || !isIncrease(f.Kind)) {
+			if blocking(r, f) && (scan || !IsIncrease(f.Kind)) {
 				one, many = "finding", "findings"
 				break
 			}

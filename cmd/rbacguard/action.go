@@ -22,6 +22,13 @@ workflow_dispatch, push and schedule it scans the commit at GITHUB_SHA. It
 writes a check run, review comments, the job summary, the JSON report and SARIF
 files and the step outputs verdict, increases, report and sarif.
 
+On a pull request the workflow that runs the step is the pull request's own
+copy, so the inputs that set the gate (fail-on, paths, config, comment-mode,
+base-ref) are taken from the base branch's copy of that workflow
+(GITHUB_WORKFLOW_REF, read from git objects at the base branch's tip); an input
+the pull request changed is a high policy.change finding, and a workflow the
+base branch lacks runs with the defaults.
+
 Exit code: 1 when the verdict fails, 0 otherwise, 2 on input errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -79,17 +79,26 @@ func copyTree(t *testing.T, src, dst string) {
 
 func newGitRepo(t *testing.T) *gitRepo {
 	t.Helper()
+	return newGitRepoWith(t, nil)
+}
+
+// newGitRepoWith is newGitRepo with files (path → content) added to both
+// branches.
+func newGitRepoWith(t *testing.T, files map[string]string) *gitRepo {
+	t.Helper()
 	home := t.TempDir()
 	env := append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
 	dir := t.TempDir()
 	git(t, dir, env, "init", "-q")
 	copyTree(t, "../../testdata/example/base", dir)
+	addWorkflow(t, dir, files)
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "base")
 	r := &gitRepo{path: dir, env: env, base: git(t, dir, env, "rev-parse", "HEAD")}
 	git(t, dir, env, "checkout", "-q", "-b", "feature")
 	copyTree(t, "../../testdata/example/head", dir)
+	addWorkflow(t, dir, files)
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "head")
 	r.head = git(t, dir, env, "rev-parse", "HEAD")
@@ -102,6 +111,48 @@ func newGitRepo(t *testing.T) *gitRepo {
 	git(t, dir, env, "commit", "-q", "-m", "main moves on")
 	r.mainTip = git(t, dir, env, "rev-parse", "HEAD")
 	return r
+}
+
+// workflowPath is the workflow that runs the Action in the tests.
+const workflowPath = ".github/workflows/rbacguard.yml"
+
+// addWorkflow writes testdata/action/workflow.yml as the repository's
+// workflow, the same on main and on the feature branch, then files.
+func addWorkflow(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/action/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, workflowPath, string(data))
+	for rel, content := range files {
+		writeFile(t, dir, rel, content)
+	}
+}
+
+func writeFile(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pushHead adds a commit writing files (path → content) to the feature
+// branch: the pull request's new head.
+func (r *gitRepo) pushHead(t *testing.T, files map[string]string) {
+	t.Helper()
+	git(t, r.path, r.env, "checkout", "-q", "feature")
+	for rel, content := range files {
+		writeFile(t, r.path, rel, content)
+	}
+	git(t, r.path, r.env, "add", "-A")
+	git(t, r.path, r.env, "commit", "-q", "-m", "pull request edits")
+	r.head = git(t, r.path, r.env, "rev-parse", "HEAD")
+	git(t, r.path, r.env, "checkout", "-q", "main")
 }
 
 // patches are the pull request's files as GitHub's files API shows them:
@@ -163,6 +214,12 @@ func newActionRun(t *testing.T, gh *githubtest.Server, workspace, eventName, eve
 			"GITHUB_API_URL": gh.URL(), "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "4242",
 			"GITHUB_WORKSPACE": workspace, "RUNNER_TEMP": tmp,
 			"INPUT_GITHUB-TOKEN": ghToken, "INPUT_COMMENT-MODE": "review", "INPUT_CHECK-NAME": checkName,
+			// The step of testdata/action/workflow.yml, as the runner names it
+			// inside the composite action; the workflow is read from the
+			// merge commit, which the checkout lacks.
+			"GITHUB_WORKFLOW_REF": ghOwner + "/" + ghRepo + "/" + workflowPath + "@refs/pull/7/merge",
+			"GITHUB_WORKFLOW_SHA": sha, "GITHUB_JOB": "rbac-diff", "GITHUB_ACTION": "rbacguard.run",
+			"GITHUB_ACTION_PATH": "/home/runner/work/_actions/rbacguard/rbacguard/v1",
 		},
 	}
 }
@@ -216,7 +273,7 @@ func readReport(t *testing.T, path string) *report.Report {
 func increases(r *report.Report) int {
 	n := 0
 	for _, f := range r.Findings {
-		if f.Kind == report.RBACIncrease && f.Exemption == nil {
+		if checks.IsIncrease(f.Kind) && f.Exemption == nil {
 			n++
 		}
 	}
@@ -508,7 +565,6 @@ func TestAction_InputErrors(t *testing.T) {
 		{"bad comment-mode", map[string]string{"INPUT_COMMENT-MODE": "loud"}, "input comment-mode"},
 		{"bad paths", map[string]string{"INPUT_PATHS": "[x"}, "input paths"},
 		{"bad repository", map[string]string{"GITHUB_REPOSITORY": "acme"}, "not owner/name"},
-		{"unknown base-ref", map[string]string{"INPUT_BASE-REF": "no-such-branch"}, "input base-ref"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
@@ -549,5 +605,254 @@ func TestAction_PersonalToken(t *testing.T) {
 		if !strings.Contains(string(summary), "No check run or review comments were written") {
 			t.Errorf("run %d: summary lacks the note:\n%.400s", run, summary)
 		}
+	}
+}
+
+// lineOf is the 1-based line of the first line of content containing s.
+func lineOf(t *testing.T, content, s string) int {
+	t.Helper()
+	for i, l := range strings.Split(content, "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line contains %q", s)
+	return 0
+}
+
+func policyChanges(r *report.Report) []report.Finding {
+	var out []report.Finding
+	for _, f := range r.Findings {
+		if f.Kind == report.PolicyChange {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestAction_BaseWorkflowSetsTheGate is issue 13 item 7: on a pull
+// request, the step's gate inputs come from the base branch's workflow,
+// whatever the pull request's copy (which is the one that runs) says.
+func TestAction_BaseWorkflowSetsTheGate(t *testing.T) {
+	baseWF, err := os.ReadFile("../../testdata/action/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := string(baseWF)
+	usesLine := lineOf(t, base, "rbacguard/rbacguard@")
+	appendWith := func(line string) string { return base + "          " + line + "\n" }
+	for _, tc := range []struct {
+		name string
+		// files the pull request writes; env the running step sees.
+		files map[string]string
+		env   map[string]string
+		// want: the policy.change finding (none when severity is ""),
+		// and the strings its message must hold.
+		severity report.Severity
+		path     string
+		line     string // the text of the line it points at in the head
+		msg      []string
+		check    func(t *testing.T, gh *githubtest.Server, r *report.Report)
+	}{
+		{
+			name:     "fail-on none",
+			files:    map[string]string{workflowPath: appendWith("fail-on: none")},
+			env:      map[string]string{"INPUT_FAIL-ON": "none"},
+			severity: report.High, path: workflowPath, line: "fail-on: none",
+			msg: []string{"fail-on", "(empty)", `"none"`, "line " + itoa(int64(usesLine)), "base branch's value"},
+			check: func(t *testing.T, _ *githubtest.Server, r *report.Report) {
+				if r.FailOn != report.High {
+					t.Errorf("gate %s, want the default high", r.FailOn)
+				}
+			},
+		},
+		{
+			name:     "paths loosened",
+			files:    map[string]string{workflowPath: appendWith("paths: nothing/**")},
+			env:      map[string]string{"INPUT_PATHS": "nothing/**"},
+			severity: report.High, path: workflowPath, line: "paths: nothing/**",
+			msg: []string{"paths", `"nothing/**"`},
+			check: func(t *testing.T, _ *githubtest.Server, r *report.Report) {
+				if len(r.Overlays) == 0 {
+					t.Error("no overlay checked: the pull request's paths applied")
+				}
+			},
+		},
+		{
+			name:     "comment-mode off",
+			files:    map[string]string{workflowPath: strings.Replace(base, "comment-mode: review", "comment-mode: off", 1)},
+			env:      map[string]string{"INPUT_COMMENT-MODE": "off"},
+			severity: report.High, path: workflowPath, line: "comment-mode: off",
+			msg: []string{"comment-mode", `"review"`, `"off"`},
+			check: func(t *testing.T, gh *githubtest.Server, _ *report.Report) {
+				found := false
+				for _, c := range gh.ReviewComments(ghOwner, ghRepo, prNumber) {
+					found = found || c.Path == workflowPath
+				}
+				if !found {
+					t.Error("no review comment on the workflow: the pull request's comment-mode off applied")
+				}
+			},
+		},
+		{
+			name: "new workflow runs with the defaults",
+			files: map[string]string{".github/workflows/new.yml": strings.Replace(appendWith("fail-on: none"),
+				"check-name: rbacguard", "check-name: rbacguard\n          paths: nothing/**", 1)},
+			env: map[string]string{
+				"INPUT_FAIL-ON": "none", "INPUT_PATHS": "nothing/**",
+				"GITHUB_WORKFLOW_REF": ghOwner + "/" + ghRepo + "/.github/workflows/new.yml@refs/pull/7/merge",
+			},
+			severity: report.Low, path: ".github/workflows/new.yml", line: "rbacguard/rbacguard@",
+			msg: []string{"not on the base branch", "defaults", `fail-on "none"`, `paths "nothing/**"`},
+		},
+		{
+			name: "identical inputs",
+			// The pull request reformats the step: same values.
+			files: map[string]string{workflowPath: strings.Replace(base, "comment-mode: review", "comment-mode: 'review'  # as before", 1)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := newGitRepo(t)
+			if tc.files != nil {
+				repo.pushHead(t, tc.files)
+			}
+			files, _ := repo.patches(t)
+			gh := githubtest.NewServer(t)
+			gh.AddToken(ghToken)
+			gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+			a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+			for k, v := range tc.env {
+				a.env[k] = v
+			}
+			// The example's increases are high: the base's gate fails.
+			if code := a.run(t); code != 1 {
+				t.Fatalf("exit %d, want 1\nstderr: %s", code, a.stderr.String())
+			}
+			r := readReport(t, a.outputs(t)["report"])
+			got := policyChanges(r)
+			if tc.severity == "" {
+				if len(got) != 0 {
+					t.Fatalf("policy.change findings %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d policy.change findings, want 1: %+v", len(got), got)
+			}
+			f := got[0]
+			head := git(t, repo.path, repo.env, "show", repo.head+":"+tc.path)
+			want := report.Location{Path: tc.path, Line: lineOf(t, head, tc.line)}
+			if f.Severity != tc.severity || f.Location != want {
+				t.Errorf("finding %s at %s, want %s at %s", f.Severity, f.Location, tc.severity, want)
+			}
+			for _, s := range tc.msg {
+				if !strings.Contains(f.Message, s) {
+					t.Errorf("message %q lacks %q", f.Message, s)
+				}
+			}
+			runs := gh.CheckRuns(ghOwner, ghRepo)
+			if len(runs) != 1 || runs[0].Conclusion != "failure" {
+				t.Fatalf("check runs %+v, want one failure", runs)
+			}
+			annotated := false
+			for _, an := range runs[0].Annotations {
+				annotated = annotated || an.Path == want.Path && an.StartLine == want.Line
+			}
+			if !annotated {
+				t.Errorf("no annotation at %s", want)
+			}
+			if tc.check != nil {
+				tc.check(t, gh, r)
+			}
+		})
+	}
+}
+
+// TestAction_ScansIgnoreTheWorkflow: push and workflow_dispatch are not a
+// pull request's to loosen: their inputs apply as given.
+func TestAction_ScansIgnoreTheWorkflow(t *testing.T) {
+	repo := newGitRepo(t)
+	for _, event := range []string{"push", "workflow_dispatch"} {
+		t.Run(event, func(t *testing.T) {
+			gh := githubtest.NewServer(t)
+			gh.AddToken(ghToken)
+			gh.AddRepo(ghOwner, ghRepo)
+			a := newActionRun(t, gh, repo.path, event, repo.event(t, event+".json"), repo.head)
+			a.env["INPUT_FAIL-ON"] = "none" // the base's workflow sets none
+			if code := a.run(t); code != 0 {
+				t.Fatalf("exit %d, want 0 (fail-on none as given)\nstderr: %s", code, a.stderr.String())
+			}
+			r := readReport(t, a.outputs(t)["report"])
+			if r.FailOn != report.None || len(policyChanges(r)) != 0 {
+				t.Errorf("gate %s, policy changes %+v; want none and none", r.FailOn, policyChanges(r))
+			}
+		})
+	}
+}
+
+// TestAction_SummaryHeadlineCountsTheIncreasesOutput is issue 15 item 5:
+// the job summary's headline and the increases output count the same.
+func TestAction_SummaryHeadlineCountsTheIncreasesOutput(t *testing.T) {
+	repo := newGitRepo(t)
+	files, _ := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr: %s", code, a.stderr.String())
+	}
+	summary, err := os.ReadFile(a.summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headline, _, _ := strings.Cut(string(summary), "\n")
+	n := a.outputs(t)["increases"]
+	if want := "## rbacguard: " + n + " privilege increases ("; !strings.HasPrefix(headline, want) {
+		t.Errorf("headline %q, want it to start %q (the increases output)", headline, want)
+	}
+}
+
+// TestAction_BaseWorkflowInputErrors: an input the base branch's workflow
+// gets wrong stops the run (exit 2) and names that workflow.
+func TestAction_BaseWorkflowInputErrors(t *testing.T) {
+	wf, err := os.ReadFile("../../testdata/action/workflow.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := newGitRepoWith(t, map[string]string{workflowPath: string(wf) + "          base-ref: no-such-branch\n"})
+	gh := githubtest.NewServer(t)
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	a.env["INPUT_BASE-REF"] = "no-such-branch"
+	if code := a.run(t); code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr: %s", code, a.stderr.String())
+	}
+	for _, want := range []string{"input base-ref (from the base branch's " + workflowPath + ")", "no-such-branch"} {
+		if !strings.Contains(a.stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", a.stderr.String(), want)
+		}
+	}
+	if n := len(gh.Requests()); n != 0 {
+		t.Errorf("%d requests before the error", n)
+	}
+}
+
+// TestAction_NoWorkflowRef: without GITHUB_WORKFLOW_REF the step cannot be
+// found on the base branch, so the pull request's inputs are not used.
+func TestAction_NoWorkflowRef(t *testing.T) {
+	repo := newGitRepo(t)
+	files, _ := repo.patches(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
+	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
+	a.env["GITHUB_WORKFLOW_REF"] = ""
+	a.env["INPUT_FAIL-ON"] = "none"
+	if code := a.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1 (the default gate)\nstderr: %s", code, a.stderr.String())
+	}
+	r := readReport(t, a.outputs(t)["report"])
+	if got := policyChanges(r); len(got) != 1 || got[0].Severity != report.Medium || !strings.Contains(got[0].Message, "GITHUB_WORKFLOW_REF is not set") {
+		t.Errorf("policy changes %+v, want one medium about GITHUB_WORKFLOW_REF", got)
 	}
 }
