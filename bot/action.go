@@ -19,6 +19,7 @@ import (
 	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/glob"
+	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -330,8 +331,12 @@ func (p *actionPlan) setInputs(in ActionInputs) error {
 		return fmt.Errorf("input comment-mode: %w", err)
 	}
 	p.checkName = cmp.Or(in.CheckName, DefaultCheckName)
-	if p.opts.SelectOverlay, err = OverlaySelector(in.Paths); err != nil {
+	sel, err := PathsSelection(in.Paths)
+	if err != nil {
 		return fmt.Errorf("input paths: %w", err)
+	}
+	if sel != nil {
+		p.opts.Render.Selections = append(p.opts.Render.Selections, *sel)
 	}
 	p.opts.PolicyPath = in.Config
 	p.baseRef = in.BaseRef
@@ -514,12 +519,13 @@ func countIncreases(r *report.Report) int {
 	return n
 }
 
-// OverlaySelector turns the paths input — globs separated by commas or
-// newlines — into diff.Options.SelectOverlay. Each glob matches an
-// overlay's path (e.g. "overlays/prod") with path.Match per segment, and
-// a "**" segment matches any number of segments ("overlays/**",
-// "**/prod"). An empty input selects every overlay (nil).
-func OverlaySelector(spec string) (func(string) bool, error) {
+// PathsSelection turns the paths input — globs separated by commas or
+// newlines — into a render.Selection. Each glob matches an overlay's path
+// (e.g. "overlays/prod") with path.Match per segment, and a "**" segment
+// matches any number of segments ("overlays/**", "**/prod"). An empty
+// input selects every overlay (nil); a glob that matches no overlay fails
+// the run (a typo must not check nothing and pass).
+func PathsSelection(spec string) (*render.Selection, error) {
 	globs := splitGlobs(spec)
 	for _, g := range globs {
 		if err := glob.ValidPath(g); err != nil {
@@ -529,5 +535,5 @@ func OverlaySelector(spec string) (func(string) bool, error) {
 	if len(globs) == 0 {
 		return nil, nil
 	}
-	return func(p string) bool { return glob.Select(globs, nil, p) }, nil
+	return &render.Selection{From: "the paths input", Include: globs}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/rbacguard/rbacguard/diff/glob"
 )
 
 func TestParseEvent_Fixtures(t *testing.T) {
@@ -117,7 +119,7 @@ func TestReadActionEnv(t *testing.T) {
 	}
 }
 
-func TestOverlaySelector(t *testing.T) {
+func TestPathsSelection(t *testing.T) {
 	for _, tc := range []struct {
 		spec      string
 		match     []string
@@ -132,16 +134,17 @@ func TestOverlaySelector(t *testing.T) {
 		{".", []string{"."}, []string{"overlays/prod"}},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
-			sel, err := OverlaySelector(tc.spec)
+			s, err := PathsSelection(tc.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sel == nil {
+			if s == nil {
 				if tc.spec != "" {
-					t.Fatal("nil selector")
+					t.Fatal("nil selection")
 				}
 				return
 			}
+			sel := func(p string) bool { return glob.Select(s.Include, s.Exclude, p) }
 			for _, p := range tc.match {
 				if !sel(p) {
 					t.Errorf("%q does not match %q", tc.spec, p)
@@ -154,7 +157,7 @@ func TestOverlaySelector(t *testing.T) {
 			}
 		})
 	}
-	if _, err := OverlaySelector("overlays/[prod"); err == nil {
+	if _, err := PathsSelection("overlays/[prod"); err == nil {
 		t.Error("bad glob accepted")
 	}
 }

@@ -28,8 +28,6 @@ type Options struct {
 	Render render.Options
 	// ExternalRoles resolve roleRefs that live outside the repository.
 	ExternalRoles []*manifest.Object
-	// SelectOverlay, when set, limits the run to the overlays it accepts.
-	SelectOverlay func(path string) bool
 	// PolicyPath is the policy file, read from the base tree in a diff (a
 	// pull request must not loosen its own gate) and from the tree in a
 	// scan. Empty means .github/rbacguard.yaml, if present.
@@ -121,9 +119,6 @@ func eachOverlay(ctx context.Context, base, head source.Tree, o Options, fn func
 	pairs, err := render.Plan(base, head, ro)
 	if err != nil {
 		return err
-	}
-	if o.SelectOverlay != nil {
-		pairs = slices.DeleteFunc(pairs, func(p render.Pair) bool { return !o.SelectOverlay(p.Path) })
 	}
 	// A broken overlay must not hide what it includes: the kustomizations
 	// it uses are checked in its place, level by level, until they render.
