@@ -163,6 +163,10 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 			return status, []report.Finding{renderError(p.Path, headErr, report.High, "no longer renders")}
 		case p.Touched:
 			return status, []report.Finding{renderError(p.Path, headErr, report.High, "cannot be rendered, so what this change does to it is not checked")}
+		case errors.Is(headErr, render.ErrOutside):
+			// It reads what rbacguard was not given: whether the change
+			// reached it cannot be known.
+			return status, []report.Finding{renderError(p.Path, headErr, report.High, "reads outside the directory being checked, so what this change does to it is not checked")}
 		}
 		f := renderError(p.Path, headErr, report.Info, "cannot be rendered at the base either")
 		f.Preexisting = true

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/policy"
+	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -24,6 +27,7 @@ type reportFlags struct {
 	remoteBases      []string
 	config           string
 	include, exclude []string
+	roots            []string
 }
 
 func (f *reportFlags) register(c *cobra.Command) {
@@ -35,10 +39,33 @@ func (f *reportFlags) register(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
 	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the base tree (default "+policy.DefaultPath+" in the base tree)")
 	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+	c.Flags().StringSliceVar(&f.roots, "root", nil, "directory a directory argument may read from, when its kustomizations name ../ paths (repeatable: each argument takes the first root that holds it; default: the argument itself)")
 }
 
-func (f *reportFlags) options() (diff.Options, error) {
+// options are the run's options for the trees the arguments named: a
+// directory argument under a --root selects its overlay, and holds
+// rendering to its root.
+func (f *reportFlags) options(trees ...tree) (diff.Options, error) {
 	o := diff.DefaultOptions()
+	selected := map[string]bool{}
+	for _, t := range trees {
+		if t.strict {
+			o.Render.StrictRoot = true
+			o.Render.OutsideHint = "name a directory that holds it with --root (the repository's top, for instance)"
+		}
+		if t.overlay != "" {
+			selected[t.overlay] = true
+		}
+	}
+	switch len(selected) {
+	case 0:
+	case 1:
+		for dir := range selected {
+			o.Render.Selections = append(o.Render.Selections, render.Selection{From: "the directory argument", Include: []string{dir, dir + "/**"}})
+		}
+	default:
+		return o, fmt.Errorf("BASE and HEAD name different directories under their --root (%s): name the same overlay in both trees", strings.Join(slices.Sorted(maps.Keys(selected)), ", "))
+	}
 	o.FailOn = f.failOn
 	o.DefaultNamespace = f.defaultNamespace
 	o.Render.RemoteBases = f.remoteBases
@@ -81,27 +108,27 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			base, err := openTree(c, args[0])
-			if err != nil {
-				return err
-			}
 			headArg := ""
 			if len(args) == 2 {
 				headArg = args[1]
 			}
-			head, err := openTree(c, headArg)
+			base, err := f.openTree(c, args[0])
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
+			head, err := f.openTree(c, headArg)
 			if err != nil {
 				return err
 			}
-			r, err := diff.Run(ctx, base, head, o)
+			o, err := f.options(base, head)
 			if err != nil {
 				return err
 			}
-			return writeReport(e, r, f.output, displayPrefix(headArg))
+			r, err := diff.Run(ctx, base.Tree, head.Tree, o)
+			if err != nil {
+				return err
+			}
+			return writeReport(e, r, f.output, head.prefix)
 		},
 	}
 	f.register(c)
@@ -125,50 +152,97 @@ first: a directory, or a git revision of the repository in the current directory
 			if len(args) == 1 {
 				arg = args[0]
 			}
-			t, err := openTree(c, arg)
+			t, err := f.openTree(c, arg)
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
+			o, err := f.options(t)
 			if err != nil {
 				return err
 			}
-			r, err := diff.Scan(c.Context(), t, o)
+			r, err := diff.Scan(c.Context(), t.Tree, o)
 			if err != nil {
 				return err
 			}
-			return writeReport(e, r, f.output, displayPrefix(arg))
+			return writeReport(e, r, f.output, t.prefix)
 		},
 	}
 	f.register(c)
 	return c
 }
 
+// tree is what an argument names: the tree to read, the overlay a
+// directory under a --root selects in it, and how to show its paths.
+type tree struct {
+	source.Tree
+	overlay string // "" for the whole tree
+	strict  bool   // a directory the user chose: references leaving it are errors
+	prefix  string // joined before report paths in the terminal
+}
+
 // openTree reads arg as a directory if one exists by that name, else as a
 // git revision of the repository in the current directory; "" is the
-// working tree.
-func openTree(c *cobra.Command, arg string) (source.Tree, error) {
+// working tree. A directory inside a --root reads the root and selects the
+// directory's overlays, as kustomize build DIR reads DIR's ../ bases.
+func (f *reportFlags) openTree(c *cobra.Command, arg string) (tree, error) {
 	lim := source.DefaultLimits()
 	if arg == "" {
 		t, err := source.WorkTree(c.Context(), ".", lim)
 		if err != nil {
-			return source.Dir(".", lim)
+			t, err = source.Dir(".", lim)
 		}
-		return t, nil
+		return tree{Tree: t}, err
 	}
-	if info, err := os.Stat(arg); err == nil && info.IsDir() {
-		return source.Dir(arg, lim)
+	info, err := os.Stat(arg)
+	if err != nil || !info.IsDir() {
+		t, err := source.GitRev(c.Context(), ".", arg, lim)
+		return tree{Tree: t}, err
 	}
-	return source.GitRev(c.Context(), ".", arg, lim)
+	root, overlay, err := f.rootOf(arg)
+	if err != nil {
+		return tree{}, err
+	}
+	t, err := source.Dir(root, lim)
+	if err != nil {
+		return tree{}, err
+	}
+	return tree{Tree: t, overlay: overlay, strict: true, prefix: displayPrefix(root)}, nil
+}
+
+// rootOf returns the first --root that holds dir and dir's path in it;
+// without one, dir is its own root.
+func (f *reportFlags) rootOf(dir string) (root, overlay string, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", err
+	}
+	for _, r := range f.roots {
+		ra, err := filepath.Abs(r)
+		if err != nil {
+			return "", "", err
+		}
+		rel, err := filepath.Rel(ra, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		if rel = filepath.ToSlash(rel); rel == "." {
+			rel = ""
+		}
+		return r, rel, nil
+	}
+	if len(f.roots) > 0 {
+		return "", "", fmt.Errorf("%s is under no --root (%s)", dir, strings.Join(f.roots, ", "))
+	}
+	return dir, "", nil
 }
 
 // displayPrefix is joined before report paths in the terminal when the
 // tree is a directory, so that paths can be clicked.
-func displayPrefix(arg string) string {
-	if info, err := os.Stat(arg); err == nil && info.IsDir() && arg != "." {
-		return strings.TrimSuffix(arg, "/") + "/"
+func displayPrefix(dir string) string {
+	if dir == "." || dir == "" {
+		return ""
 	}
-	return ""
+	return strings.TrimSuffix(dir, "/") + "/"
 }
 
 func writeReport(e *env, r *report.Report, format outputFormat, prefix string) error {
