@@ -326,7 +326,12 @@ func build(ctx context.Context, t source.Tree, mem filesys.FileSystem, root, dir
 // a build that overruns is abandoned, bounded by the input limits.
 func runKrusty(ctx context.Context, mem filesys.FileSystem, root string, lim Limits) (resmap.ResMap, error) {
 	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	// The in-memory filesystem holds only the repository's files the
+	// overlay names, so it is the boundary: a file resource in a parent
+	// directory ("../namespace.yaml", as Flux's kustomize-controller and
+	// kustomize build --load-restrictor LoadRestrictionsNone read it) is
+	// rendered rather than refused.
+	opts.LoadRestrictions = types.LoadRestrictionsNone
 	opts.PluginConfig = types.DisabledPluginConfig()
 	opts.PluginConfig.HelmConfig.Enabled = false
 	opts.PluginConfig.FnpLoadingOptions.EnableExec = false
