@@ -23,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const actionRepo = "rbacguard/rbacguard"
@@ -440,4 +442,115 @@ func TestInstallAction_WarmStart(t *testing.T) {
 		t.Fatalf("rbacguard diff on the example: %v, want exit 1 and a failing verdict\n%.300s", err, out)
 	}
 	t.Logf("warm start: install %v + verdict on the example %v = %v (binary %d bytes)", installed.Round(time.Millisecond), verdict.Round(time.Millisecond), (installed + verdict).Round(time.Millisecond), len(b))
+}
+
+// actionStep is one step of action.yml's composite run.
+type actionStep struct {
+	ID   string            `yaml:"id"`
+	If   string            `yaml:"if"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	Env  map[string]string `yaml:"env"`
+}
+
+func actionSteps(t *testing.T) map[string]actionStep {
+	t.Helper()
+	b, err := os.ReadFile("../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action struct {
+		Runs struct {
+			Using string       `yaml:"using"`
+			Steps []actionStep `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(b, &action); err != nil {
+		t.Fatalf("action.yml: %v", err)
+	}
+	if action.Runs.Using != "composite" {
+		t.Fatalf("action.yml runs using %q, want composite", action.Runs.Using)
+	}
+	steps := map[string]actionStep{}
+	for _, s := range action.Runs.Steps {
+		if s.Uses != "" {
+			s.ID = s.Uses
+		}
+		steps[s.ID] = s
+	}
+	return steps
+}
+
+// action.yml's glue: the download step's script turns the install
+// script's exit status into the outputs the later steps act on, and the
+// run step runs whichever binary came out.
+func TestActionYML(t *testing.T) {
+	r := hostRunner(t)
+	steps := actionSteps(t)
+	download, build, run := steps["download"], steps["build"], steps["run"]
+	setupGo := steps["actions/setup-go@v7"]
+	for _, s := range []actionStep{setupGo, build} {
+		if s.If != "steps.download.outputs.build == 'true'" {
+			t.Errorf("step %s runs if %q, want only when the download falls back", s.ID, s.If)
+		}
+	}
+	if got := run.Env["RBACGUARD_BIN"]; got != "${{ steps.download.outputs.path || steps.build.outputs.path }}" {
+		t.Errorf("run step's binary %q", got)
+	}
+	if download.Env["RBACGUARD_ACTION_REF"] != "${{ github.action_ref }}" || download.Env["RBACGUARD_ACTION_REPOSITORY"] != "${{ github.action_repository }}" {
+		t.Errorf("download step env %v does not pass the action's ref and repository", download.Env)
+	}
+
+	// The step runs the script by path; opened here too, so that go
+	// test's cache knows the result depends on it.
+	if _, err := os.ReadFile("install-action.sh"); err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, url := newFakeReleases(t)
+	f.publish("v1.2.3", map[string][]byte{r.asset: stubBinary}, nil)
+	f.publish("v6.6.6", map[string][]byte{r.asset: stubBinary}, map[string]string{r.asset: sha256hex(nil)})
+	for _, tc := range []struct {
+		ref        string
+		wantCode   int
+		wantOutput string
+	}{
+		{"v1.2.3", 0, "path=" + "TOOLCACHE/rbacguard/1.2.3/" + r.cacheArch + "/rbacguard\n"},
+		{"main", 0, "build=true\n"},
+		{"v9.9.9", 0, "build=true\n"},
+		{"v6.6.6", refused, ""},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			tmp, cache := t.TempDir(), t.TempDir()
+			out := filepath.Join(tmp, "github_output")
+			cmd := exec.Command("bash", "-e", "-c", download.Run)
+			cmd.Env = []string{
+				"PATH=" + os.Getenv("PATH"),
+				"GITHUB_ACTION_PATH=" + root,
+				"GITHUB_OUTPUT=" + out,
+				"RUNNER_OS=" + r.os, "RUNNER_ARCH=" + r.arch,
+				"RUNNER_TEMP=" + tmp, "RUNNER_TOOL_CACHE=" + cache,
+				"RBACGUARD_DOWNLOAD_URL=" + url,
+				"RBACGUARD_ACTION_REPOSITORY=" + actionRepo,
+				"RBACGUARD_ACTION_REF=" + tc.ref,
+			}
+			b, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Fatalf("download step: exit %d, want %d\n%s", code, tc.wantCode, b)
+			}
+			got, _ := os.ReadFile(out)
+			if want := strings.ReplaceAll(tc.wantOutput, "TOOLCACHE", cache); string(got) != want {
+				t.Errorf("step outputs %q, want %q", got, want)
+			}
+		})
+	}
 }
