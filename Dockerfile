@@ -15,7 +15,7 @@
 # the module is tested with; GOTOOLCHAIN=local so that the go line in
 # go.mod can never make the build download another toolchain.
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
-ENV GOTOOLCHAIN=local
+ENV GOTOOLCHAIN=local CGO_ENABLED=0
 WORKDIR /src
 # Dependencies first: this layer stays cached until go.mod or go.sum change.
 COPY go.mod go.sum ./
