@@ -407,6 +407,7 @@ func (a *Action) client() (*github.Client, error) {
 		hc = &http.Client{Transport: NewRetryTransport(http.DefaultTransport, RetryOptions{}), Timeout: 2 * time.Minute}
 	}
 	c := github.NewClient(hc).WithAuthToken(a.Env.Inputs.Token)
+	c.UserAgent = UserAgent(a.Version)
 	if api := a.Env.APIURL; api != "" {
 		u, err := url.Parse(strings.TrimSuffix(api, "/") + "/")
 		if err != nil || u.Scheme == "" || u.Host == "" {

@@ -10,6 +10,8 @@
 //     validated against the pull request's patches before anything is sent.
 //   - retry.go: a RoundTripper that retries 5xx, timeouts and rate limits
 //     below go-github, with an injectable sleep.
+//   - useragent.go: the User-Agent naming rbacguard's version on every
+//     request to GitHub.
 //   - event.go: the Actions event payloads rbacguard acts on.
 //   - action.go: `rbacguard action`, the GitHub Action runtime.
 //   - workflow.go: on a pull request, the gate inputs (fail-on, paths,

@@ -13,6 +13,8 @@ import (
 	jwtv4 "github.com/golang-jwt/jwt/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-github/v62/github"
+
+	"github.com/rbacguard/rbacguard/bot"
 )
 
 // App JWT timing, from GitHub's documentation: "set iat 60 seconds in the
@@ -74,6 +76,7 @@ type clients struct {
 }
 
 func newClients(c Config, tr http.RoundTripper) (*clients, error) {
+	tr = bot.NewUserAgentTransport(tr, bot.UserAgent(c.Version))
 	key, err := ParsePrivateKey(c.PrivateKey)
 	if err != nil {
 		return nil, err

@@ -70,7 +70,7 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("%d stages, want a build stage and a small final one", len(stages))
 	}
 	build, final := stages[0], stages[len(stages)-1]
-	if got := build[0].args; !regexp.MustCompile(`^golang:1\.26(\S*)? AS build$`).MatchString(got) {
+	if got := build[0].args; !regexp.MustCompile(`^(--platform=\$BUILDPLATFORM )?golang:1\.26(\S*)? AS build$`).MatchString(got) {
 		t.Errorf("build stage FROM %q, want golang:1.26 AS build", got)
 	}
 	if got := final[0].args; !strings.HasPrefix(got, "gcr.io/distroless/static") || !strings.Contains(got, "nonroot") {

@@ -20,6 +20,7 @@
 //     download host.
 //   - reconcile.go: at start, completes our check runs left in progress.
 //   - metrics.go: Prometheus metrics on a private registry.
+//   - buildinfo.go: rbacguard_build_info, the release a replica runs.
 //
 // The server keeps no state that matters across restarts: GitHub is the
 // source of truth, so replicas can run side by side behind a load balancer.

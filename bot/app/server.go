@@ -61,6 +61,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		base = http.DefaultTransport
 	}
 	m := newMetrics()
+	m.reg.MustRegister(newBuildInfo(cfg.Version))
 	// Retries sit below authentication (a token refresh is retried too)
 	// and above the counter (each attempt is an API call).
 	tr := bot.NewRetryTransport(countingTransport{next: base, m: m}, cfg.Retry)

@@ -253,7 +253,7 @@ func writeReport(e *env, r *report.Report, format outputFormat, prefix string) e
 	case "markdown":
 		err = checks.WriteMarkdown(e.stdout, r)
 	case "sarif":
-		err = checks.WriteSARIF(e.stdout, r, checks.SARIFOptions{})
+		err = checks.WriteSARIF(e.stdout, r, checks.SARIFOptions{Version: versionString()})
 	default:
 		err = checks.WriteText(e.stdout, r, checks.TextOptions{PathPrefix: prefix, Color: isTerminal(e.stdout)})
 	}

@@ -42,7 +42,9 @@ and reports what a change adds: on the terminal, as JSON, Markdown or SARIF, or 
 GitHub check runs and review comments.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("rbacguard {{.Version}}\n") // as the version command prints it
 	// kustomize prints deprecation notes through the standard logger;
 	// stdout and stderr belong to the report and our own messages.
 	log.SetOutput(io.Discard)
