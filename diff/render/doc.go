@@ -1,16 +1,39 @@
 // Package render is the render stage: it finds the overlays of a tree (each
-// kustomize root, and the plain YAML no kustomization includes), plans
-// which of them a change between two trees affects (Plan follows every
-// input a kustomization names), renders those at both commits on a bounded
-// pool (RenderAll), and turns each into Kubernetes objects whose fields
-// remember the file and line that wrote them, through patches, name and
-// namespace transformers and generators. It is the only package that knows
-// kustomize.
+// kustomize root, the kustomizations a selection names, and the plain YAML
+// no kustomization includes), plans which of them a change between two
+// trees affects (Plan follows every input a kustomization names), renders
+// those at both commits on a bounded pool (RenderEach), and turns each into
+// Kubernetes objects whose fields remember the file and line that wrote
+// them, through patches, name and namespace transformers and generators.
+// It is the only package that knows kustomize.
 //
 // Rendering never runs code from the tree, never reads outside it and never
 // reaches the network: kustomize runs on an in-memory filesystem holding
 // only the overlay's inputs at that commit, with plugins, exec and container
-// functions and Helm off; remote bases, Helm charts, functions and
-// kustomization cycles are refused before kustomize sees them, and file
-// size, rendered bytes, resources and time are bounded per overlay.
+// functions and Helm off, and file size, rendered bytes, resources and time
+// are bounded per overlay.
+//
+// # Never a silent pass
+//
+// What rbacguard must never fetch or run — remote resources and bases
+// (every URL form kustomize accepts, outside Options.RemoteBases), Helm
+// charts, exec and container KRM functions, legacy plugins, paths leaving
+// the tree — is cut out of the overlay before kustomize sees it, and the
+// rest renders as kustomize renders it without them (Result.Skipped lists
+// each, file:line, what and why). A patch or replacement whose object only
+// a skipped input provided is cut with it. The caller reports such an
+// overlay as partial.
+//
+// The rules that keep "could not look" from reading as "checked" are
+// enforced here and in diff:
+//   - Plan marks a pair Unchanged only when every input is known and
+//     identical at both commits; inputs that cannot all be followed make
+//     it Changed, so doubt renders rather than hides.
+//   - Pair.Touched says whether the change reached the overlay; a head that
+//     cannot be rendered fails the gate when it did (or when the overlay
+//     reads outside the directory being checked, Options.StrictRoot).
+//   - StandIns checks the kustomizations a broken overlay uses in its
+//     place, so a broken top overlay does not hide its bases.
+//   - A selection (include globs, the policy's, the Action's paths) that
+//     selects nothing is a *SelectionError, never an empty pass.
 package render
