@@ -116,6 +116,9 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 				if f.Location.Path != "" {
 					fmt.Fprintf(bw, "      at %s\n", locString(f.Location, display))
 				}
+				for _, l := range f.AlsoAt {
+					fmt.Fprintf(bw, "      also at %s\n", locString(l, display))
+				}
 			}
 		}
 	}

@@ -130,6 +130,9 @@ func formatCase(r *report.Report) string {
 			fmt.Fprint(&b, " (preexisting)")
 		}
 		fmt.Fprintln(&b)
+		for _, l := range f.AlsoAt {
+			fmt.Fprintf(&b, "  also at %s\n", l)
+		}
 		if f.Permission == nil || f.Kind == report.RBACDecrease {
 			fmt.Fprintf(&b, "  %s\n", f.Message)
 		}

@@ -61,8 +61,9 @@ func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tre
 }
 
 // skippedFiles reports the manifests head left out of its tree (too large,
-// a link leaving the repository) that base did not already leave out: a
-// file rbacguard cannot read may hold any grant, so it fails the gate.
+// a link leaving the repository): a file rbacguard cannot read may hold
+// any grant, so it fails the gate, unless base left it out too (then it is
+// kept preexisting, at info, by finish).
 func skippedFiles(base, head source.Tree) []report.Finding {
 	old := map[source.Skip]bool{}
 	if base != nil {
@@ -77,10 +78,8 @@ func skippedFiles(base, head source.Tree) []report.Finding {
 		default:
 			continue
 		}
-		if old[s] {
-			continue
-		}
 		out = append(out, report.Finding{
+			Preexisting: old[s],
 			ID:       report.ID(report.ManifestError, "", s.Path, "skipped"),
 			Kind:     report.ManifestError,
 			Severity: report.High,

@@ -249,19 +249,17 @@ func renderError(overlay string, err error, sev report.Severity, what string) re
 	}
 }
 
-// docProblems reports documents head cannot read that base could: a
-// manifest nobody can read may hide any grant, so it fails the gate.
+// docProblems reports documents head cannot read: a manifest nobody can
+// read may hide any grant, so it fails the gate. One base could not read
+// either is not the change's doing: kept at info, marked preexisting.
 func docProblems(overlay string, head, base []*manifest.DocError) []report.Finding {
 	old := map[string]bool{}
 	for _, e := range base {
-		old[e.Err.Error()] = true
+		old[report.ProblemKey(e.Path, e.Err.Error())] = true
 	}
 	var out []report.Finding
 	for _, e := range head {
-		if old[e.Err.Error()] {
-			continue
-		}
-		out = append(out, report.Finding{
+		f := report.Finding{
 			ID:       report.ID(report.ManifestError, overlay, e.Path, e.Doc, e.Err.Error()),
 			Kind:     report.ManifestError,
 			Severity: report.High,
@@ -269,7 +267,11 @@ func docProblems(overlay string, head, base []*manifest.DocError) []report.Findi
 			Location: report.Location{Path: e.Path, Line: cmp.Or(e.Line, 1)},
 			Message:  e.Error(),
 			Risk:     "a manifest that cannot be read may grant anything; fix the YAML so it can be checked",
-		})
+		}
+		if old[report.ProblemKey(e.Path, e.Err.Error())] {
+			f.Severity, f.Preexisting = report.Info, true
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -288,8 +290,10 @@ func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS 
 			continue
 		}
 		for _, w := range ws {
-			if runsAs(w, s) && workload.MountsToken(w, sas) {
-				findings[i].Workloads = append(findings[i].Workloads, report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name})
+			rw := report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
+			// One object defined in several files of an overlay is one workload.
+			if runsAs(w, s) && workload.MountsToken(w, sas) && !slices.Contains(findings[i].Workloads, rw) {
+				findings[i].Workloads = append(findings[i].Workloads, rw)
 			}
 		}
 	}

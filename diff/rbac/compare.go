@@ -167,16 +167,18 @@ func defaultLocation(via []report.Ref) report.Location {
 	return report.Location{}
 }
 
-// problems reports manifest problems of head that base did not have.
+// problems reports manifest problems of head; those base had too are
+// not the change's, and are kept at info, marked preexisting.
 func (c *comparison) problems() {
 	old := map[string]bool{}
 	for _, p := range c.base.problems {
-		old[p.Message] = true
+		old[report.ProblemKey(p.Location.Path, p.Message)] = true
 	}
 	for _, p := range c.head.problems {
-		if !old[p.Message] {
-			c.add(p)
+		if old[report.ProblemKey(p.Location.Path, p.Message)] {
+			p.Severity, p.Preexisting = report.Info, true
 		}
+		c.add(p)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -99,8 +100,11 @@ type Finding struct {
 	Via        []Ref       `json:"via,omitempty"`
 	Workloads  []Workload  `json:"workloads,omitempty"`
 	Location   Location    `json:"location"`
-	Message    string      `json:"message"`
-	Risk       string      `json:"risk,omitempty"`
+	// AlsoAt are the other places of a finding reported once for one
+	// cause (the same object defined in several files).
+	AlsoAt  []Location `json:"alsoAt,omitempty"`
+	Message string     `json:"message"`
+	Risk    string     `json:"risk,omitempty"`
 	// Exemption is set when a policy exemption or allow entry matched; an
 	// exempted finding is kept in the report but does not fail the gate.
 	Exemption *Exemption `json:"exemption,omitempty"`
@@ -248,6 +252,15 @@ func ID(kind Kind, overlay string, parts ...any) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
+// ProblemKey identifies a manifest problem across base and head: its file
+// and message with line numbers taken out, so that a problem an edit
+// elsewhere in the file moved is still the same problem.
+func ProblemKey(path, message string) string {
+	return path + "\x00" + lineNumbers.ReplaceAllString(message, ":#")
+}
+
+var lineNumbers = regexp.MustCompile(`:[0-9]+\b`)
+
 // Sort orders findings most severe first, then by overlay, subject, and
 // location, so outputs are deterministic.
 func Sort(fs []Finding) {
@@ -281,10 +294,12 @@ func subjectKey(s *Subject) string {
 	return s.Kind + "/" + s.Namespace + "/" + s.Name
 }
 
-// Finish sorts the findings, counts them and sets the verdict: fail when
+// Finish merges findings with the same id (one cause, reported once, with
+// every location), sorts them, counts them and sets the verdict: fail when
 // any finding that is not exempted is at or above failOn.
 func (r *Report) Finish(failOn Severity) {
 	r.Version = Version
+	r.Findings = merge(r.Findings)
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
@@ -301,6 +316,25 @@ func (r *Report) Finish(failOn Severity) {
 			r.Verdict = Fail
 		}
 	}
+}
+
+// merge keeps the first finding of each id and adds the locations of the
+// others to it.
+func merge(fs []Finding) []Finding {
+	first := map[string]int{}
+	out := fs[:0]
+	for _, f := range fs {
+		i, dup := first[f.ID]
+		if !dup || f.ID == "" {
+			first[f.ID] = len(out)
+			out = append(out, f)
+			continue
+		}
+		if at := out[i]; f.Location != at.Location && !slices.Contains(at.AlsoAt, f.Location) {
+			out[i].AlsoAt = append(at.AlsoAt, f.Location)
+		}
+	}
+	return out
 }
 
 // Verdict is the gate's answer.
