@@ -80,12 +80,12 @@ func skippedFiles(base, head source.Tree) []report.Finding {
 		}
 		out = append(out, report.Finding{
 			Preexisting: old[s],
-			ID:       report.ID(report.ManifestError, "", s.Path, "skipped"),
-			Kind:     report.ManifestError,
-			Severity: report.High,
-			Location: report.Location{Path: s.Path},
-			Message:  fmt.Sprintf("%s was not checked: %s", s.Path, s.Reason),
-			Risk:     "a manifest rbacguard cannot read may grant anything; split the file or replace the link with the file itself",
+			ID:          report.ID(report.ManifestError, "", s.Path, "skipped"),
+			Kind:        report.ManifestError,
+			Severity:    report.High,
+			Location:    report.Location{Path: s.Path},
+			Message:     fmt.Sprintf("%s was not checked: %s", s.Path, s.Reason),
+			Risk:        "a manifest rbacguard cannot read may grant anything; split the file or replace the link with the file itself",
 		})
 	}
 	return out
