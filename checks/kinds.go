@@ -131,6 +131,20 @@ func kinds() []kindInfo {
 			Tags:  []string{"kubernetes", "correctness"},
 		},
 		{
+			Kind: report.ManifestTemplate, Name: "TemplateFilesSkipped", Severity: report.Info,
+			Short: "Files that are templates, not manifests, were passed over.",
+			Full:  "YAML files that do not parse and carry template syntax (`{{ … }}`, `${VAR}`) are templates for another tool, not manifests; rbacguard reports them once per directory and does not check them.",
+			Help:  "**What to do:** nothing if the directory holds templates. If they are deployed after substitution, check the rendered output instead (commit it, or run rbacguard on it).",
+			Tags:  []string{"kubernetes", "coverage"},
+		},
+		{
+			Kind: report.ManifestUnused, Name: "ManifestNotRendered", Severity: report.Info,
+			Short: "RBAC objects in a file that no overlay renders.",
+			Full:  "The file lies inside a kustomization's directory tree but no kustomization lists it (or it belongs to a kustomization no other one uses, nested in another's tree), so nothing deploys it and rbacguard does not count its grants.",
+			Help:  "**How to fix:** list the file (or its kustomization) where it is deployed, so it is checked; or name its directory with `--include` or the policy's `overlays.include` if it is deployed on its own.",
+			Tags:  []string{"kubernetes", "coverage"},
+		},
+		{
 			Kind: report.PolicyChange, Name: "PolicyFileChanged", Severity: report.Medium,
 			Short: "The change edits rbacguard's own policy file.",
 			Full:  "The policy is always read from the base revision, so edits to it take effect only after merge; they are reported so that a reviewer sees new exemptions or a lowered gate.",

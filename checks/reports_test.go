@@ -172,6 +172,16 @@ func fullReport() *report.Report {
 			Message:  "overlay overlays/flux was rendered without 1 input(s) rbacguard never fetches or runs; what they add is not checked: https://example.com/controller.yaml (overlays/flux/kustomization.yaml:4)",
 		},
 		report.Finding{
+			Kind: report.ManifestTemplate, Severity: report.Info, Overlay: "clusters/control-plane",
+			Location: report.Location{Path: "clusters/control-plane/templates/role.yaml", Line: 1},
+			Message:  "2 file(s) in clusters/control-plane/templates are templates ({{ … }} or ${VAR} syntax), not manifests: not checked",
+		},
+		report.Finding{
+			Kind: report.ManifestUnused, Severity: report.Info,
+			Location: report.Location{Path: "overlays/prod/extra/role.yaml", Line: 1},
+			Message:  "overlays/prod/extra/role.yaml: ClusterRole extra not part of any overlay: nothing renders it, so it is not checked",
+		},
+		report.Finding{
 			Kind: report.RenderError, Severity: report.Info, Overlay: "overlays/legacy", Preexisting: true,
 			Location: report.Location{Path: "overlays/legacy/kustomization.yaml", Line: 2},
 			Message:  "overlay overlays/legacy cannot be rendered at the base either: kustomization cycle",

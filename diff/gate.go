@@ -1,11 +1,13 @@
 package diff
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
@@ -58,6 +60,39 @@ func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tre
 		}
 	}
 	r.Finish(o.FailOn)
+}
+
+// unusedRBAC reports the RBAC objects a change adds or edits in files that
+// no overlay renders (render.Unused): the reviewer should know that nothing
+// deploys them, and the gate does not block on what nothing deploys.
+func unusedRBAC(base, head source.Tree, o Options) []report.Finding {
+	var out []report.Finding
+	for _, f := range render.Unused(head, o.Render) {
+		data, _ := fs.ReadFile(head, f)
+		if old, err := fs.ReadFile(base, f); err == nil && bytes.Equal(old, data) {
+			continue
+		}
+		objs, _ := manifest.Decode(f, data)
+		var names []string
+		for _, obj := range objs {
+			switch obj.Kind {
+			case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding":
+				names = append(names, obj.String())
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		out = append(out, report.Finding{
+			ID:       report.ID(report.ManifestUnused, "", f),
+			Kind:     report.ManifestUnused,
+			Severity: report.Info,
+			Location: report.Location{Path: f, Line: 1},
+			Message:  fmt.Sprintf("%s: %s not part of any overlay: nothing renders it, so it is not checked", f, strings.Join(names, ", ")),
+			Risk:     "if something deploys it on its own, name its directory in --include or the policy's overlays.include so it is checked",
+		})
+	}
+	return out
 }
 
 // skippedFiles reports the manifests head left out of its tree (too large,

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -67,6 +69,7 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(base, head)...)
+	r.Findings = append(r.Findings, unusedRBAC(base, head, o)...)
 	finish(r, pol, o, base, head)
 	return r, nil
 }
@@ -93,6 +96,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		}
 		r.Overlays = append(r.Overlays, status)
 		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
+		r.Findings = append(r.Findings, templates(p.Path, p.Head.Templates, nil)...)
 		r.Findings = append(r.Findings, scanOverlay(p.Path, p.Head.Objects, o)...)
 	})
 	if err != nil {
@@ -186,6 +190,7 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 		findings = append(findings, partialRender(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched))
 	}
 	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
+	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
 	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed)...)
 	return status, findings
 }
@@ -272,6 +277,33 @@ func docProblems(overlay string, head, base []*manifest.DocError) []report.Findi
 			f.Severity, f.Preexisting = report.Info, true
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// templates reports the template files an overlay passed over, once per
+// directory; a directory that held templates at base too is not news.
+func templates(overlay string, head, base []string) []report.Finding {
+	byDir := map[string][]string{}
+	for _, f := range head {
+		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
+	}
+	old := map[string]bool{}
+	for _, f := range base {
+		old[path.Dir(f)] = true
+	}
+	var out []report.Finding
+	for _, dir := range slices.Sorted(maps.Keys(byDir)) {
+		files := byDir[dir]
+		out = append(out, report.Finding{
+			ID:          report.ID(report.ManifestTemplate, overlay, dir),
+			Kind:        report.ManifestTemplate,
+			Severity:    report.Info,
+			Overlay:     overlay,
+			Location:    report.Location{Path: files[0], Line: 1},
+			Message:     fmt.Sprintf("%d file(s) in %s are templates ({{ … }} or ${VAR} syntax), not manifests: not checked", len(files), dir),
+			Preexisting: old[dir],
+		})
 	}
 	return out
 }

@@ -34,7 +34,7 @@ var (
 	findingKinds = []report.Kind{
 		report.RBACIncrease, report.RBACDecrease, report.RBACUnresolvedRole, report.RBACInert, report.RBACGrant,
 		report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected, report.TokenJWTLiteral,
-		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.ManifestError,
+		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.ManifestError, report.ManifestTemplate, report.ManifestUnused,
 		report.PolicyChange, report.PolicyExpired,
 	}
 	subjectKinds  = []string{"ServiceAccount", "User", "Group", "ClusterRole"}

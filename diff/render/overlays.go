@@ -49,7 +49,7 @@ func discover(o Options, trees ...source.Tree) ([][]Overlay, error) {
 	plain := make([][]string, len(trees))
 	ks := make([]kustomizations, len(trees))
 	for i, t := range trees {
-		ks[i] = findKustomizations(t)
+		ks[i] = findKustomizations(t, o.ignoring(t))
 		out[i], plain[i] = ks[i].roots(), ks[i].plain
 	}
 	for i, ovs := range plainOverlays(plain, trees, o.cache) {
@@ -160,10 +160,10 @@ type kustomizations struct {
 	plain []string
 }
 
-func findKustomizations(t source.Tree) kustomizations {
+func findKustomizations(t source.Tree, ignored func(string) bool) kustomizations {
 	k := kustomizations{dirs: map[string]string{}, refs: map[string][]string{}, used: map[string]bool{}}
 	for _, f := range t.Files() {
-		if slices.Contains(KustomizationNames, path.Base(f)) {
+		if slices.Contains(KustomizationNames, path.Base(f)) && !ignored(f) {
 			if _, ok := k.dirs[path.Dir(f)]; !ok {
 				k.dirs[path.Dir(f)] = f
 			}
@@ -177,20 +177,61 @@ func findKustomizations(t source.Tree) kustomizations {
 		}
 	}
 	for _, f := range t.Files() {
-		if isManifestName(f) && !insideKustomization(f, k.dirs) && !k.used[f] {
+		if isManifestName(f) && !insideKustomization(f, k.dirs) && !k.used[f] && !ignored(f) && !isLink(t, f) {
 			k.plain = append(k.plain, f)
 		}
 	}
 	return k
 }
 
-// roots returns the kustomize roots: kustomizations no other one uses.
-// Kustomizations that only name each other (a cycle no root reaches) are
-// rendered too, so that the cycle is reported, not skipped.
+// ignoring returns what discovery passes over in t: directories named
+// testdata (Go tooling ignores them too; fixtures are not deployed), unless
+// an include glob names one, and the templates/ of a Helm chart (Go
+// templates, not manifests: rendering a chart needs helm, which never runs).
+func (o Options) ignoring(t source.Tree) func(string) bool {
+	testdata := true
+	for _, s := range o.selections() {
+		if slices.ContainsFunc(s.Include, func(g string) bool { return slices.Contains(strings.Split(g, "/"), "testdata") }) {
+			testdata = false
+		}
+	}
+	return func(f string) bool {
+		for d := path.Dir(f); d != "." && d != "/"; d = path.Dir(d) {
+			switch path.Base(d) {
+			case "testdata":
+				if testdata {
+					return true
+				}
+			case "templates":
+				if _, err := fs.Stat(t, path.Join(path.Dir(d), "Chart.yaml")); err == nil {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// isLink reports whether f is a symbolic link to another file of t: the
+// same file, which must not count as a second definition of its objects.
+func isLink(t source.Tree, f string) bool {
+	lt, ok := t.(interface{ LinkTarget(string) (string, bool) })
+	if !ok {
+		return false
+	}
+	_, link := lt.LinkTarget(f)
+	return link
+}
+
+// roots returns the kustomize roots: kustomizations no other one uses and
+// that do not lie inside another kustomization's directory (such a one is
+// unused: nothing deploys it, see Unused). Kustomizations that only name
+// each other (a cycle no root reaches) are rendered too, so that the cycle
+// is reported, not skipped.
 func (k kustomizations) roots() []Overlay {
 	var paths []string
 	for _, dir := range sortedKeys(k.dirs) {
-		if !k.used[dir] {
+		if !k.used[dir] && !k.nested(dir) {
 			paths = append(paths, dir)
 		}
 	}
@@ -199,7 +240,7 @@ func (k kustomizations) roots() []Overlay {
 		k.reach(r, reached)
 	}
 	for _, dir := range sortedKeys(k.dirs) {
-		if !reached[dir] {
+		if !reached[dir] && !k.nested(dir) {
 			paths = append(paths, dir)
 			k.reach(dir, reached)
 		}
@@ -209,6 +250,87 @@ func (k kustomizations) roots() []Overlay {
 		roots[i] = Overlay{Path: dir, Kustomize: true}
 	}
 	return roots
+}
+
+// nested reports whether dir lies inside another kustomization's directory.
+func (k kustomizations) nested(dir string) bool {
+	return dir != "." && insideKustomization(dir, k.dirs)
+}
+
+// Unused lists the YAML files of t that lie inside a kustomization's
+// directory tree but that nothing renders: no kustomization names them, or
+// they belong to a kustomization no other one uses, nested in another's
+// tree (an overlay of its own only when an include glob names it).
+func Unused(t source.Tree, o Options) []string {
+	ignored := o.ignoring(t)
+	k := findKustomizations(t, ignored)
+	roots := map[string]bool{}
+	for _, r := range k.roots() {
+		roots[r.Path] = true
+	}
+	for _, d := range k.named(o.selections()) {
+		roots[d] = true
+	}
+	reached := map[string]bool{}
+	for r := range roots {
+		k.reach(r, reached)
+	}
+	named := map[string]bool{}
+	for dir, file := range k.dirs {
+		if reached[dir] {
+			for _, m := range mentions(t, dir, file) {
+				named[m] = true
+			}
+		}
+	}
+	var out []string
+	for _, f := range t.Files() {
+		if !isManifestName(f) || ignored(f) || isLink(t, f) || named[f] {
+			continue
+		}
+		if ownerKustomization(f, k.dirs) != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ownerKustomization is the closest directory at or above f's that has a
+// kustomization, or "".
+func ownerKustomization(f string, dirs map[string]string) string {
+	for d := path.Dir(f); ; d = path.Dir(d) {
+		if _, ok := dirs[d]; ok {
+			return d
+		}
+		if d == "." || d == "/" {
+			return ""
+		}
+	}
+}
+
+// mentions lists every tree path a kustomization's values name, whatever
+// the field (resources, patches, generators, replacements, …).
+func mentions(t source.Tree, dir, file string) []string {
+	data, err := fs.ReadFile(t, file)
+	if err != nil {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	var out []string
+	eachScalar(&doc, func(n *yaml.Node) bool {
+		v := strings.TrimSpace(n.Value)
+		if _, after, ok := strings.Cut(v, "="); ok {
+			v = after
+		}
+		if v != "" && !strings.Contains(v, "\n") {
+			out = append(out, path.Clean(path.Join(dir, v)))
+		}
+		return true
+	})
+	return out
 }
 
 func (k kustomizations) reach(d string, reached map[string]bool) {

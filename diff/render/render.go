@@ -33,6 +33,9 @@ type Result struct {
 	// Skipped are the inputs cut out before rendering: the overlay is
 	// partial, and what they hold is not checked.
 	Skipped []Skipped
+	// Templates are plain files that do not parse as YAML and carry
+	// template syntax ({{ … }}, ${VAR}): templates, not manifests.
+	Templates []string
 }
 
 // Error is an overlay that failed to render.
@@ -77,16 +80,20 @@ func renderPlain(t source.Tree, ov Overlay, cache *manifest.Cache) *Result {
 		docs = decodeFiles(t, ov.Files, cache)
 	}
 	res := &Result{}
-	for _, d := range docs {
+	for i, d := range docs {
 		res.Objects = append(res.Objects, d.objs...)
 		res.Problems = append(res.Problems, d.errs...)
+		if d.template {
+			res.Templates = append(res.Templates, ov.Files[i])
+		}
 	}
 	return res
 }
 
 type decoded struct {
-	objs []*manifest.Object
-	errs []*manifest.DocError
+	objs     []*manifest.Object
+	errs     []*manifest.DocError
+	template bool
 }
 
 // decodeFiles decodes plain manifest files, in their order. Decoding YAML
@@ -99,7 +106,7 @@ func decodeFiles(t source.Tree, files []string, cache *manifest.Cache) []decoded
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i].objs, out[i].errs = decodeFile(t, files[i], cache)
+				out[i] = decodeFile(t, files[i], cache)
 			}
 		})
 	}
@@ -113,11 +120,12 @@ func decodeFiles(t source.Tree, files []string, cache *manifest.Cache) []decoded
 
 // decodeFile reads one plain manifest file. A file with no Kubernetes
 // object at all (a config, Helm values) is not a manifest and yields
-// nothing; a file with objects reports each document it cannot read.
-func decodeFile(t source.Tree, f string, cache *manifest.Cache) ([]*manifest.Object, []*manifest.DocError) {
+// nothing; nor does a template, a file that does not parse and carries
+// template syntax. A file with objects reports each document it cannot read.
+func decodeFile(t source.Tree, f string, cache *manifest.Cache) decoded {
 	data, err := fs.ReadFile(t, f)
 	if err != nil {
-		return nil, []*manifest.DocError{{Path: f, Err: err}}
+		return decoded{errs: []*manifest.DocError{{Path: f, Err: err}}}
 	}
 	objs, errs := cache.Decode(f, data)
 	var problems []*manifest.DocError
@@ -127,12 +135,18 @@ func decodeFile(t source.Tree, f string, cache *manifest.Cache) ([]*manifest.Obj
 			continue
 		}
 		if errors.Is(de.Err, manifest.ErrNotObject) && len(objs) == 0 {
-			return nil, nil
+			return decoded{}
 		}
 		problems = append(problems, de)
 	}
-	return objs, problems
+	if len(problems) > 0 && templateSyntax.Match(data) {
+		return decoded{template: true}
+	}
+	return decoded{objs: objs, errs: problems}
 }
+
+// templateSyntax finds Go template actions and shell-style variables.
+var templateSyntax = regexp.MustCompile(`\{\{.*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) (*Result, error) {
 	lim := o.Limits.withDefaults()

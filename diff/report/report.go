@@ -83,7 +83,9 @@ const (
 	AuthnJWTConfig     Kind = "authn.jwt-config"
 	RenderError        Kind = "render.error"
 	RenderPartial      Kind = "render.partial" // an overlay rendered without inputs rbacguard does not fetch or run
-	ManifestError      Kind = "manifest.error" // a document that cannot be understood
+	ManifestError      Kind = "manifest.error"    // a document that cannot be understood
+	ManifestTemplate   Kind = "manifest.template" // template files (Go templates, ${VAR}) passed over, per directory
+	ManifestUnused     Kind = "manifest.unused"   // RBAC in a file no overlay renders
 	PolicyChange       Kind = "policy.change"
 	PolicyExpired      Kind = "policy.expired-exemption"
 )

@@ -79,6 +79,7 @@ func WorkTree(ctx context.Context, repo string, lim Limits) (Tree, error) {
 // target stays inside root.
 func addFile(m *Mem, root, rel string) error {
 	p := filepath.Join(root, filepath.FromSlash(rel))
+	link := "" // the tree file a symbolic link leads to
 	info, err := os.Lstat(p)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -102,6 +103,9 @@ func addFile(m *Mem, root, rel string) error {
 			return err
 		}
 		p = target
+		if info.Mode().IsRegular() {
+			link = filepath.ToSlash(inside)
+		}
 	}
 	if !info.Mode().IsRegular() {
 		return nil
@@ -113,6 +117,9 @@ func addFile(m *Mem, root, rel string) error {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return err
+	}
+	if link != "" {
+		return m.addLink(rel, link, data)
 	}
 	return m.Add(rel, data)
 }

@@ -78,6 +78,10 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 			if data, ok = blobs[oid]; !ok {
 				continue
 			}
+			if err := m.addLink(e.path, target, data); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if err := m.Add(e.path, data); err != nil {
 			return nil, err

@@ -57,6 +57,7 @@ type Mem struct {
 	total   int64
 	lim     Limits
 	skipped []Skip
+	aliases map[string]string // a symbolic link's path → the tree file it leads to
 }
 
 // NewMem returns an empty tree for revision rev.
@@ -101,6 +102,27 @@ func (m *Mem) Rev() string { return m.rev }
 
 // Skipped implements Tree.
 func (m *Mem) Skipped() []Skip { return m.skipped }
+
+// addLink puts the file a symbolic link at name leads to (target, a file of
+// the tree) in the tree under name too, and remembers it is the same file.
+func (m *Mem) addLink(name, target string, data []byte) error {
+	if err := m.Add(name, data); err != nil {
+		return err
+	}
+	if m.aliases == nil {
+		m.aliases = map[string]string{}
+	}
+	m.aliases[path.Clean(name)] = target
+	return nil
+}
+
+// LinkTarget returns the tree file a symbolic link at name leads to: the
+// same file, not a second copy of what it holds. ok is false for a file
+// that is not a link.
+func (m *Mem) LinkTarget(name string) (target string, ok bool) {
+	target, ok = m.aliases[name]
+	return target, ok
+}
 
 // skip records a file left out.
 func (m *Mem) skip(path, format string, args ...any) {

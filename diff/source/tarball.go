@@ -233,7 +233,7 @@ func addSymlinks(m *Mem, links map[string]string) error {
 			continue
 		}
 		if data, err := m.ReadFile(target); err == nil {
-			if err := m.Add(name, data); err != nil {
+			if err := m.addLink(name, target, data); err != nil {
 				return err
 			}
 			continue
@@ -248,7 +248,7 @@ func addSymlinks(m *Mem, links map[string]string) error {
 				continue
 			}
 			found = true
-			if err := m.Add(name+"/"+strings.TrimPrefix(files[i], prefix), data); err != nil {
+			if err := m.addLink(name+"/"+strings.TrimPrefix(files[i], prefix), files[i], data); err != nil {
 				return err
 			}
 		}
