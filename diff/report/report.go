@@ -82,7 +82,7 @@ const (
 	AuthnAPIServerFlag Kind = "authn.apiserver-flag"
 	AuthnJWTConfig     Kind = "authn.jwt-config"
 	RenderError        Kind = "render.error"
-	RenderPartial      Kind = "render.partial" // an overlay rendered without inputs rbacguard does not fetch or run
+	RenderPartial      Kind = "render.partial"    // an overlay rendered without inputs rbacguard does not fetch or run
 	ManifestError      Kind = "manifest.error"    // a document that cannot be understood
 	ManifestTemplate   Kind = "manifest.template" // template files (Go templates, ${VAR}) passed over, per directory
 	ManifestUnused     Kind = "manifest.unused"   // RBAC in a file no overlay renders
