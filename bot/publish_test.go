@@ -294,25 +294,56 @@ func TestPublisher_ReadOnlyToken(t *testing.T) {
 	}
 }
 
+// A run that ends without a verdict never concludes neutral (which passes
+// a required check): failure, timed_out or cancelled, titled with the
+// reason, with what to do, never with a token.
 func TestPublisher_Fail(t *testing.T) {
-	gh := newFake(t)
-	p := &Publisher{Client: gh.Client(token)}
-	id, _ := p.Start(context.Background(), target())
-	cause := fmt.Errorf("git fetch https://x-access-token:%s@github.com/acme/platform: boom", token)
-	if err := p.Fail(context.Background(), target(), id, cause); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name          string
+		cause         error
+		conclusion    string
+		title, advice string
+	}{
+		{"error", fmt.Errorf("git fetch https://x-access-token:%s@github.com/acme/platform: boom", token), "failure",
+			"rbacguard could not decide: git fetch https://[redacted]@github.com/acme/platform: boom", "Re-run the check"},
+		{"time limit", fmt.Errorf("compare: %w", context.DeadlineExceeded), "timed_out",
+			"rbacguard timed out: compare: context deadline exceeded", "raise the time limit"},
+		{"cancelled", undecided{"cancelled", "superseded by abc1234", "Nothing to do."}, "cancelled",
+			"rbacguard was cancelled: superseded by abc1234", "Nothing to do."},
 	}
-	cr := gh.CheckRuns(owner, repo)[0]
-	if cr.Status != "completed" || cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "boom") {
-		t.Errorf("run %s/%s, summary %q", cr.Status, cr.Conclusion, cr.Summary)
-	}
-	if strings.Contains(cr.Summary, token) || strings.Contains(cr.Title, token) {
-		t.Error("summary shows the token")
-	}
-	if err := p.Fail(context.Background(), target(), 0, cause); err == nil {
-		t.Error("Fail without a run succeeded")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gh := newFake(t)
+			p := &Publisher{Client: gh.Client(token)}
+			id, _ := p.Start(context.Background(), target())
+			if err := p.Fail(context.Background(), target(), id, tc.cause); err != nil {
+				t.Fatal(err)
+			}
+			cr := gh.CheckRuns(owner, repo)[0]
+			if cr.Status != "completed" || cr.Conclusion != tc.conclusion {
+				t.Errorf("run %s/%s, want completed/%s", cr.Status, cr.Conclusion, tc.conclusion)
+			}
+			if cr.Title != tc.title {
+				t.Errorf("title %q, want %q", cr.Title, tc.title)
+			}
+			if !strings.Contains(cr.Summary, "**What to do:** ") || !strings.Contains(cr.Summary, tc.advice) {
+				t.Errorf("summary lacks the advice %q:\n%s", tc.advice, cr.Summary)
+			}
+			if strings.Contains(cr.Summary, token) || strings.Contains(cr.Title, token) {
+				t.Error("summary shows the token")
+			}
+			if err := p.Fail(context.Background(), target(), 0, tc.cause); err == nil {
+				t.Error("Fail without a run succeeded")
+			}
+		})
 	}
 }
+
+type undecided struct{ conclusion, msg, advice string }
+
+func (u undecided) Error() string      { return u.msg }
+func (u undecided) Conclusion() string { return u.conclusion }
+func (u undecided) Advice() string     { return u.advice }
 
 func TestPullRequestFiles_Paginates(t *testing.T) {
 	gh := githubtest.NewServer(t)
