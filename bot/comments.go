@@ -25,6 +25,7 @@ type commentStats struct {
 	created, updated, resolved int
 	fallback, denied           bool
 	reason                     string
+	err                        error // why the fallback
 }
 
 // syncComments brings the pull request's review comments in line with
@@ -33,7 +34,7 @@ type commentStats struct {
 func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report, patches map[string]string) commentStats {
 	var st commentStats
 	fail := func(what string, err error) commentStats {
-		st.fallback = true
+		st.fallback, st.err = true, err
 		switch {
 		case IsPermissionError(err):
 			st.denied = true

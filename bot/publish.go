@@ -49,6 +49,12 @@ type PublishOptions struct {
 	CommentMode string        // "review" (default), "annotations", "off"
 	Limits      checks.Limits // zero value = checks.DefaultLimits()
 	Version     string        // rbacguard version, for SARIF/summary
+	// RetryTransient makes Publish return a GitHub outage (5xx, rate
+	// limit) met while writing review comments as an error, before the run
+	// is completed, so that a caller that re-queues jobs (the App) tries
+	// again instead of falling back to annotations. The Action, which
+	// cannot wait, falls back.
+	RetryTransient bool
 }
 
 // Result says what Publish did.
@@ -220,6 +226,9 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 		cs := p.syncComments(ctx, t, r, patches)
 		res.CommentsCreated, res.CommentsUpdated, res.CommentsResolved = cs.created, cs.updated, cs.resolved
 		res.Fallback, res.FallbackReason, res.PermissionDenied = cs.fallback, cs.reason, cs.denied
+		if cs.fallback && o.RetryTransient && IsTransient(cs.err) {
+			return res, fmt.Errorf("review comments: %w", cs.err)
+		}
 	}
 
 	var anns []checks.Annotation

@@ -160,7 +160,7 @@ func (s *Server) process(j *job) string {
 	}
 	if err == nil {
 		var res bot.Result
-		res, err = pub.Publish(ctx, s.target(j, lease{pr: j.pr}), j.runID, rep, patches, bot.PublishOptions{CommentMode: s.cfg.CommentMode, Limits: checks.DefaultLimits(), Version: s.cfg.Version})
+		res, err = pub.Publish(ctx, s.target(j, lease{pr: j.pr}), j.runID, rep, patches, bot.PublishOptions{CommentMode: s.cfg.CommentMode, Limits: checks.DefaultLimits(), Version: s.cfg.Version, RetryTransient: true})
 		if err == nil {
 			log.Info("checked", "conclusion", res.Conclusion, "findings", len(rep.Findings),
 				"comments_created", res.CommentsCreated, "comments_updated", res.CommentsUpdated, "fallback", res.Fallback)
@@ -203,7 +203,7 @@ func (s *Server) ended(j *job, pub *bot.Publisher, err error, log *slog.Logger) 
 		return jobInterrupted
 	}
 	if transient(err) {
-		if d, ok := s.retryDelay(j); ok {
+		if d, ok := s.retryDelay(j, err); ok {
 			log.Warn("GitHub failed; the job will be retried", "in", d, "err", err)
 			s.retryLater(j, d, err, log)
 			return jobRetrying
@@ -246,7 +246,7 @@ func (e *gaveUpError) Advice() string {
 
 // retryDelay is the wait before the next attempt, jittered, and whether
 // it still fits in RetryFor.
-func (s *Server) retryDelay(j *job) (time.Duration, bool) {
+func (s *Server) retryDelay(j *job, cause error) (time.Duration, bool) {
 	if s.draining.Load() {
 		return 0, false
 	}
@@ -256,6 +256,16 @@ func (s *Server) retryDelay(j *job) (time.Duration, bool) {
 	}
 	d = min(d, s.cfg.RetryMax)
 	d = d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
+	// A rate limit says when to come back: go-github refuses every request
+	// locally until then, so an earlier attempt would only spin.
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	switch {
+	case errors.As(cause, &ab) && ab.RetryAfter != nil:
+		d = max(d, *ab.RetryAfter)
+	case errors.As(cause, &rl):
+		d = max(d, rl.Rate.Reset.Time.Sub(time.Now()))
+	}
 	return d, s.cfg.now().Add(d).Sub(j.first) <= s.cfg.RetryFor
 }
 
@@ -294,7 +304,7 @@ func (s *Server) resume(j *job) {
 			}
 		}()
 	default: // the queue is full: wait again
-		d, _ := s.retryDelay(j)
+		d, _ := s.retryDelay(j, nil)
 		j.timer = time.AfterFunc(max(d, s.cfg.RetryBase), func() { s.resume(j) })
 	}
 }

@@ -45,6 +45,9 @@ type Server struct {
 	stop       chan struct{} // closed by Shutdown: ends renewal
 	stopOnce   sync.Once
 
+	// drainWait waits out the drain delay; tests replace it.
+	drainWait func(time.Duration)
+
 	// afterJob, when set (tests), is called after each job with its
 	// outcome.
 	afterJob func(j *job, outcome string)
@@ -258,7 +261,9 @@ func (s *Server) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	// Not ready from now on, while the listener still answers: load
 	// balancers (a Service's endpoints) stop sending before it closes.
 	s.draining.Store(true)
-	if s.cfg.DrainDelay > 0 {
+	if s.drainWait != nil {
+		s.drainWait(s.cfg.DrainDelay)
+	} else if s.cfg.DrainDelay > 0 {
 		t := time.NewTimer(s.cfg.DrainDelay)
 		<-t.C
 	}
