@@ -237,3 +237,39 @@ func listen(t *testing.T) net.Listener {
 	}
 	return ln
 }
+
+// GitHub outages delay the verdict, never replace it: before, a check-run
+// PATCH answered 503 four times left a run with findings neutral, a
+// tarball 500 four times did the same, and 503 four times on creating the
+// run left no run at all.
+func TestWebhook_OutagesRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path string
+		status, times      int
+	}{
+		{"complete the run: 503 ×4", "PATCH", "/repos/acme/platform/check-runs/*", http.StatusServiceUnavailable, 4},
+		{"tarball: 500 ×4", "GET", "/repos/acme/platform/tarball/*", http.StatusInternalServerError, 4},
+		{"tarball: 404 ×2", "GET", "/repos/acme/platform/tarball/*", http.StatusNotFound, 2},
+		{"create the run: 503 ×4", "POST", "/repos/acme/platform/check-runs", http.StatusServiceUnavailable, 4},
+		{"files: 502 ×8", "GET", "/repos/acme/platform/pulls/*/files", http.StatusBadGateway, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.seedPR(prNumber, headSHA)
+			e.fake.FailNext(tc.method, tc.path, tc.status, tc.times)
+			if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+				t.Fatal("refused")
+			}
+			if got := e.wait(1); got[0] != jobFailure {
+				t.Fatalf("outcome %v, want the verdict", got)
+			}
+			runs := e.fake.CheckRuns(owner, repoName)
+			if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Title, "merge blocked") {
+				t.Fatalf("runs = %+v", runs)
+			}
+			if n := len(e.fake.ReviewComments(owner, repoName, prNumber)); n != 1 {
+				t.Errorf("%d review comments, want 1", n)
+			}
+		})
+	}
+}

@@ -319,6 +319,33 @@ func TestWebhook_TreeTooLarge(t *testing.T) {
 	}
 }
 
+// The measured attack: a head adding a cluster-admin binding plus one
+// 4,000,000-byte file and 70 symbolic links to it (280 MB read) used to end
+// neutral ("tree too large"), which passes a required check. Now the run
+// fails with a high finding naming the largest files.
+func TestWebhook_TreeTooLargeThroughLinks(t *testing.T) {
+	e := newEnv(t, nil) // the default limits: 256 MiB, 4 MiB per file
+	e.seedPR(prNumber, headSHA)
+	_, head := repoTrees(t)
+	head["crb.yaml"] = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: system:authenticated, apiGroup: rbac.authorization.k8s.io}]\n"
+	head["blob.txt"] = strings.Repeat("x", 4_000_000)
+	for i := range 70 {
+		head[fmt.Sprintf("links/l%02d.txt", i)] = githubtest.Symlink("../blob.txt")
+	}
+	e.fake.SetTarball(owner, repoName, headSHA, head)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Fatalf("outcome %v, want failure", got)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Summary, "the head tree is over rbacguard's limits") ||
+		!strings.Contains(runs[0].Summary, "blob.txt (4000000 bytes)") {
+		t.Fatalf("runs = %+v", runs)
+	}
+}
+
 // The first check-run create answers 502: retried below go-github, and
 // the run completes. A secondary rate limit on the update is waited out.
 func TestWebhook_RetriesFaults(t *testing.T) {
