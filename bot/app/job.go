@@ -86,7 +86,7 @@ func (s *Server) announce(j *job) {
 			log.Warn("cannot create the queued check run; the worker will", "err", err)
 			return
 		}
-		j.runID, j.runDone = id, was == "completed"
+		j.setRun(id, was == "completed")
 	}()
 }
 
@@ -137,7 +137,7 @@ func (s *Server) process(j *job) string {
 	if serr != nil {
 		return s.ended(j, pub, serr, log)
 	}
-	j.runID, j.runDone = id, was == "completed"
+	j.setRun(id, was == "completed")
 	log = log.With("check_run", id)
 
 	var rep *report.Report
@@ -272,7 +272,6 @@ func (s *Server) retryDelay(j *job, cause error) (time.Duration, bool) {
 // retryLater parks j and offers it again after d; meanwhile its run is
 // queued, says why, and keeps this replica's lease.
 func (s *Server) retryLater(j *job, d time.Duration, cause error, log *slog.Logger) {
-	s.q.park(j)
 	if j.runID != 0 && !j.runDone {
 		ctx, cancel := s.failCtx()
 		reason := oneLine(checks.ErrorOutput(s.cfg.CheckName, cause).Summary)
@@ -284,7 +283,7 @@ func (s *Server) retryLater(j *job, d time.Duration, cause error, log *slog.Logg
 		}
 		cancel()
 	}
-	j.timer = time.AfterFunc(d, func() { s.resume(j) })
+	s.q.park(j, d, func() { s.resume(j) })
 }
 
 // resume offers a parked job again, or ends it when it was cancelled
@@ -297,7 +296,12 @@ func (s *Server) resume(j *job) {
 		go func() {
 			log := s.jobLog(j)
 			pub := s.publisher(context.Background(), s.cl.installation(j.installation), log)
-			outcome := s.ended(j, pub, nil, log)
+			outcome := jobInterrupted
+			if context.Cause(j.ctx) != nil {
+				outcome = s.ended(j, pub, nil, log)
+			} else {
+				s.release(j, log) // shutting down: left queued for the sweep
+			}
 			s.q.finish(j, false)
 			if s.afterJob != nil {
 				s.afterJob(j, outcome)
@@ -305,7 +309,7 @@ func (s *Server) resume(j *job) {
 		}()
 	default: // the queue is full: wait again
 		d, _ := s.retryDelay(j, nil)
-		j.timer = time.AfterFunc(max(d, s.cfg.RetryBase), func() { s.resume(j) })
+		s.q.park(j, max(d, s.cfg.RetryBase), func() { s.resume(j) })
 	}
 }
 

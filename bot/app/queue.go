@@ -32,11 +32,26 @@ type job struct {
 	// announced is closed once the queued check run exists (runID) or
 	// creating it gave up; the worker waits for it.
 	announced chan struct{}
+	runMu     sync.Mutex // guards runID and runDone against renewal's reads
 	runID     int64
 	runDone   bool      // the run was completed before this job (a re-run)
 	first     time.Time // first attempt, for Config.RetryFor
 	attempt   int
 	timer     *time.Timer // while parked for a retry
+}
+
+// setRun records j's check run. Only the goroutine working on j writes
+// it; lease renewal reads it from another (run).
+func (j *job) setRun(id int64, done bool) {
+	j.runMu.Lock()
+	defer j.runMu.Unlock()
+	j.runID, j.runDone = id, done
+}
+
+func (j *job) run() (int64, bool) {
+	j.runMu.Lock()
+	defer j.runMu.Unlock()
+	return j.runID, j.runDone
 }
 
 // prKey names a pull request across events: lower-case owner/repo#n.
@@ -230,13 +245,14 @@ func (q *queue) finish(j *job, completed bool) {
 	j.cancel(nil)
 }
 
-// park takes a job off the queue's count while it waits for a retry; it
-// stays registered, so a duplicate delivery is still a duplicate and a
-// newer push still cancels it.
-func (q *queue) park(j *job) {
+// park sets j aside until f runs after d (a retry): it stays registered,
+// so a duplicate delivery is still a duplicate and a newer push still
+// cancels it.
+func (q *queue) park(j *job, d time.Duration, f func()) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.parked[j] = struct{}{}
+	j.timer = time.AfterFunc(d, f)
 }
 
 // requeue offers a parked job again without waiting: ok when queued,

@@ -184,6 +184,38 @@ func TestWebhook_NoEcho(t *testing.T) {
 	if code != http.StatusAccepted || strings.Contains(body, "EEEE") || len(body) > 200 {
 		t.Errorf("%d %q", code, body)
 	}
+	action := strings.Repeat("A", 10000)
+	code, body = e.deliver("pull_request", "d-2", prPayload(t, action, prNumber, headSHA), nil)
+	if code != http.StatusAccepted || strings.Contains(body, "AAAA") || len(body) > 200 {
+		t.Errorf("unknown action: %d %q", code, body)
+	}
+}
+
+// A replica renews the lease of every run it holds, so the sweep of
+// others leaves them alone while it lives.
+func TestLeaseRenewal(t *testing.T) {
+	b := newBlocker(headSHA)
+	e := newEnv(t, func(c *Config) { c.Analyze = b.analyze(defaultAnalyze(c)) })
+	e.seedPR(prNumber, headSHA)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	<-b.started
+	leaseOf := func() lease {
+		l, _ := parseLease(e.fake.CheckRuns(owner, repoName)[0].ExternalID)
+		return l
+	}
+	before := leaseOf()
+	if before.holder != "replica-a" {
+		t.Fatalf("lease %+v, want held by replica-a", before)
+	}
+	e.srv.cfg.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	e.srv.renewOnce()
+	if after := leaseOf(); after.holder != "replica-a" || !after.until.After(before.until.Add(59*time.Minute)) {
+		t.Errorf("lease after renewal %+v, before %+v", after, before)
+	}
+	close(b.release)
+	e.wait(1)
 }
 
 // From SIGTERM until the listener closes, /readyz answers 503 while the

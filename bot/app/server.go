@@ -134,23 +134,29 @@ func (s *Server) renew() {
 			return
 		case <-t.C:
 		}
-		for _, j := range s.q.holding() {
-			select {
-			case <-j.announced:
-			default:
-				continue
-			}
-			if j.runID == 0 || j.runDone {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
-			_, _, err := s.cl.installation(j.installation).Checks.UpdateCheckRun(ctx, j.owner, j.repo, j.runID, github.UpdateCheckRunOptions{
-				Name: s.cfg.CheckName, ExternalID: github.String(s.myLease(j.pr).String()),
-			})
-			cancel()
-			if err != nil {
-				s.log.Warn("cannot renew the lease of a check run", "repo", j.owner+"/"+j.repo, "check_run", j.runID, "err", err)
-			}
+		s.renewOnce()
+	}
+}
+
+// renewOnce extends the leases of the runs held now.
+func (s *Server) renewOnce() {
+	for _, j := range s.q.holding() {
+		select {
+		case <-j.announced:
+		default:
+			continue
+		}
+		id, done := j.run()
+		if id == 0 || done {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+		_, _, err := s.cl.installation(j.installation).Checks.UpdateCheckRun(ctx, j.owner, j.repo, id, github.UpdateCheckRunOptions{
+			Name: s.cfg.CheckName, ExternalID: github.String(s.myLease(j.pr).String()),
+		})
+		cancel()
+		if err != nil {
+			s.log.Warn("cannot renew the lease of a check run", "repo", j.owner+"/"+j.repo, "check_run", id, "err", err)
 		}
 	}
 }

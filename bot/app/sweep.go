@@ -107,7 +107,7 @@ func (s *Server) sweepRepo(ctx context.Context, gh *github.Client, in *github.In
 			continue
 		}
 		j.rerun = true // the head may be in the done cache from an earlier life
-		j.runID = runID
+		j.setRun(runID, false)
 		switch o := s.q.offer(ctx, j, 0); o {
 		case outcomeAccepted:
 			enqueued++
@@ -156,7 +156,7 @@ func (s *Server) claim(ctx context.Context, gh *github.Client, j *job) (take boo
 		if err != nil {
 			return false, 0, err
 		}
-		j.runID = id
+		j.setRun(id, false)
 		mine, err := s.stillMine(ctx, gh, j)
 		if err != nil || !mine {
 			s.dropDuplicate(gh, j)
@@ -179,7 +179,7 @@ func (s *Server) claim(ctx context.Context, gh *github.Client, j *job) (take boo
 		// No lease: an older version's run, maybe still live.
 		return false, 0, nil
 	}
-	j.runID = cr.GetID()
+	j.setRun(cr.GetID(), false)
 	if err := s.setRun(ctx, gh, j, "queued", s.myLease(j.pr), "Queued", "Taken over by "+s.cfg.ReplicaID+": the replica that held this check is gone."); err != nil {
 		return false, 0, fmt.Errorf("lease check run %d: %w", cr.GetID(), err)
 	}

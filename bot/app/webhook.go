@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -212,7 +211,7 @@ func (s *Server) pullRequestJobs(e *github.PullRequestEvent) ([]*job, string, er
 		}
 		rerun = true // same head, new base: the answer changes
 	default:
-		return nil, "pull_request action " + strconv.Quote(action) + " is not handled", nil
+		return nil, "pull_request action not handled", nil
 	}
 	pr := e.GetPullRequest()
 	if pr.GetState() == "closed" {
@@ -229,7 +228,7 @@ func (s *Server) pullRequestJobs(e *github.PullRequestEvent) ([]*job, string, er
 func (s *Server) checkSuiteJobs(e *github.CheckSuiteEvent) ([]*job, string, error) {
 	action := e.GetAction()
 	if action != "requested" && action != "rerequested" {
-		return nil, "check_suite action " + strconv.Quote(action) + " is not handled", nil
+		return nil, "check_suite action not handled", nil
 	}
 	suite := e.GetCheckSuite()
 	if id := suite.GetApp().GetID(); id != 0 && id != s.cfg.AppID {
@@ -257,7 +256,7 @@ func (s *Server) checkSuiteJobs(e *github.CheckSuiteEvent) ([]*job, string, erro
 
 func (s *Server) checkRunJobs(e *github.CheckRunEvent) ([]*job, string, error) {
 	if e.GetAction() != "rerequested" {
-		return nil, "check_run action " + strconv.Quote(e.GetAction()) + " is not handled", nil
+		return nil, "check_run action not handled", nil
 	}
 	run := e.GetCheckRun()
 	if run.GetName() != s.cfg.CheckName || (run.GetApp().GetID() != 0 && run.GetApp().GetID() != s.cfg.AppID) {
