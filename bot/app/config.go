@@ -81,7 +81,7 @@ type Config struct {
 	DrainDelay time.Duration
 	// MaxConcurrentReads bounds webhook bodies read at once (each up to
 	// MaxBodyBytes), so unauthenticated traffic cannot spend memory;
-	// more wait up to EnqueueWait, then get 503.
+	// more wait up to 5 s, then get 503.
 	MaxConcurrentReads int
 	// MetricsListen, when set, serves /metrics on its own address and not
 	// on Listen.

@@ -70,6 +70,7 @@ func TestWebhook_BoundedReads(t *testing.T) {
 			defer wg.Done()
 			r := &countingBody{r: bytes.NewReader(body), cur: &cur, peak: &peak}
 			req, _ := http.NewRequest(http.MethodPost, "/webhook", r)
+			req.ContentLength = size
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-GitHub-Event", "pull_request")
 			req.Header.Set("X-Hub-Signature-256", sign([]byte("other"), secret))
