@@ -211,6 +211,11 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 	if err := t.validate(); err != nil {
 		return res, err
 	}
+	if r == nil {
+		// checks.CheckRun would answer neutral, which passes: the caller
+		// fails the run instead.
+		return res, errors.New("publish: no report to publish")
+	}
 	mode, err := ParseCommentMode(o.CommentMode)
 	if err != nil {
 		return res, err

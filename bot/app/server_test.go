@@ -461,7 +461,7 @@ func (b *blocker) analyze(real func(context.Context, source.Tree, source.Tree) (
 }
 
 // A newer push cancels the job of the older head, whose run is completed
-// neutral "superseded by <sha7>".
+// cancelled, "superseded by <sha7>" (it was neutral, which passes).
 func TestSupersede(t *testing.T) {
 	const newHead = "aaaabbbbccccddddeeeeffff0000111122223333"
 	b := newBlocker(headSHA)
