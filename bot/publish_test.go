@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v62/github"
 
 	"github.com/rbacguard/rbacguard/bot/githubtest"
 	"github.com/rbacguard/rbacguard/checks"
@@ -386,4 +387,50 @@ func TestWithNote(t *testing.T) {
 		t.Errorf("withNote = %q (%d bytes)", got, len(got))
 	}
 	_ = checks.DefaultLimits
+}
+
+// Duplicates of a comment whose finding still applies (left by a review
+// POST that was sent twice before this fix) are never struck through as
+// "no longer applies" on the next run; a comment whose finding is gone
+// still is.
+func TestPublisher_DuplicatesOfLiveFindingsNotResolved(t *testing.T) {
+	gh := newFake(t)
+	p := &Publisher{Client: gh.Client(token), Login: githubtest.ActionsBotLogin}
+	ctx := context.Background()
+	r := bigReport(2) // two findings on line 4: one comment
+	patches := map[string]string{"rbac/role.yaml": patchRBAC}
+	id, err := p.Start(ctx, target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(ctx, target(), id, r, patches, PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first := gh.ReviewComments(owner, repo, 7)
+	if len(first) != 1 {
+		t.Fatalf("%d comments, want 1", len(first))
+	}
+	// The duplicate a blind retry made, and a comment for a finding that
+	// no longer exists.
+	c := gh.Client(token)
+	for _, body := range []string{first[0].Body, "gone\n\n" + checks.Marker([]string{"0000000000000000"})} {
+		if _, _, err := c.PullRequests.CreateComment(ctx, owner, repo, 7, &github.PullRequestComment{
+			Body: github.String(body), Path: github.String("rbac/role.yaml"), Line: github.Int(4), Side: github.String("RIGHT"), CommitID: github.String(headSHA),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := p.Publish(ctx, target(), id, r, patches, PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CommentsResolved != 1 {
+		t.Errorf("resolved %d comments, want 1 (the gone finding's)", res.CommentsResolved)
+	}
+	for _, cm := range gh.ReviewComments(owner, repo, 7) {
+		struck := strings.Contains(cm.Body, "no longer applies")
+		if gone := strings.HasPrefix(cm.Body, "gone") || strings.HasPrefix(cm.Body, "~~gone"); struck != gone {
+			t.Errorf("comment %d struck through = %v:\n%s", cm.ID, struck, cm.Body)
+		}
+	}
 }
