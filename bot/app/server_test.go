@@ -406,6 +406,15 @@ func TestWebhook_TransientRetriedAsJob(t *testing.T) {
 	if got := e.counter("rbacguard_job_duration_seconds", "outcome", jobRetrying); got != 3 {
 		t.Errorf("retried attempts = %v, want 3", got)
 	}
+	retrying := 0
+	for _, r := range e.fake.Requests() {
+		if r.Method == "PATCH" && strings.Contains(string(r.Body), `"title":"Retrying: download tarball`) && strings.Contains(string(r.Body), `"status":"queued"`) {
+			retrying++
+		}
+	}
+	if retrying != 3 {
+		t.Errorf("%d updates showed \"Retrying: …\" on a queued run, want 3", retrying)
+	}
 }
 
 // A check-run PATCH answering 503 on every try outlasts RetryFor: the run
