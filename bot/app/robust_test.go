@@ -306,3 +306,24 @@ func TestWebhook_OutagesRetried(t *testing.T) {
 		})
 	}
 }
+
+// With MetricsListen, /metrics moves to its own handler (its own port):
+// the webhook listener, reachable from GitHub, no longer serves it.
+func TestMetricsListen(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MetricsListen = "127.0.0.1:0" })
+	w := &recorder{h: http.Header{}}
+	e.srv.Handler().ServeHTTP(w, httptestRequest("/metrics"))
+	if w.code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the webhook listener: %d, want 404", w.code)
+	}
+	w = &recorder{h: http.Header{}}
+	e.srv.MetricsHandler().ServeHTTP(w, httptestRequest("/metrics"))
+	if w.code != http.StatusOK || !strings.Contains(w.buf.String(), "rbacguard_queue_depth") {
+		t.Errorf("GET /metrics on the metrics listener: %d", w.code)
+	}
+}
+
+func httptestRequest(path string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, path, nil)
+	return r
+}
