@@ -274,8 +274,10 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 	return res, nil
 }
 
-// failRun completes the check run as neutral even when ctx has ended (a
-// cancelled job), so that it is never left in progress.
+// failRun completes the check run without a verdict — failure, timed_out
+// or cancelled (Publisher.Fail), never neutral, which would pass a
+// required check — even when ctx has ended (a cancelled job), so that it
+// is never left in progress. The Action's exit code fails too.
 func failRun(ctx context.Context, log *slog.Logger, pub *Publisher, t Target, runID int64, cause error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

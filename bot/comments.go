@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
@@ -23,6 +25,7 @@ type commentStats struct {
 	created, updated, resolved int
 	fallback, denied           bool
 	reason                     string
+	err                        error // why the fallback
 }
 
 // syncComments brings the pull request's review comments in line with
@@ -31,7 +34,7 @@ type commentStats struct {
 func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report, patches map[string]string) commentStats {
 	var st commentStats
 	fail := func(what string, err error) commentStats {
-		st.fallback = true
+		st.fallback, st.err = true, err
 		switch {
 		case IsPermissionError(err):
 			st.denied = true
@@ -77,7 +80,7 @@ func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report
 				Path: github.String(c.Path), Line: github.Int(c.Line), Side: github.String("RIGHT"), Body: github.String(c.Body),
 			})
 		}
-		if _, _, err := p.Client.PullRequests.CreateReview(ctx, t.Owner, t.Repo, t.PR, req); err != nil {
+		if err := p.createReview(ctx, t, req, part); err != nil {
 			return fail("creating the review", err)
 		}
 		st.created += len(part)
@@ -88,13 +91,83 @@ func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report
 		}
 		st.updated++
 	}
-	for _, e := range plan.Resolve {
+	for _, e := range stillApplies(plan.Resolve, existing, r) {
 		if _, _, err := p.Client.PullRequests.EditComment(ctx, t.Owner, t.Repo, e.ID, &github.PullRequestComment{Body: github.String(e.Body)}); err != nil {
 			return fail("resolving a review comment", err)
 		}
 		st.resolved++
 	}
 	return st
+}
+
+// createReview posts one review. A review is all or nothing, so when
+// GitHub answers 5xx or not at all (it may have stored it), the comments
+// are looked for by their markers: all there, it was created; none, it is
+// posted once more. Never blindly twice: that doubles every comment.
+func (p *Publisher) createReview(ctx context.Context, t Target, req *github.PullRequestReviewRequest, part []checks.Comment) error {
+	for attempt := 1; ; attempt++ {
+		_, _, err := p.Client.PullRequests.CreateReview(ctx, t.Owner, t.Repo, t.PR, req)
+		if err == nil || attempt >= 2 || !MaybeApplied(err) || ctx.Err() != nil {
+			return err
+		}
+		have, lerr := p.ourComments(ctx, t)
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		found := 0
+		for _, c := range part {
+			if hasComment(have, c) {
+				found++
+			}
+		}
+		if found == len(part) {
+			p.log().Info("the review was created although GitHub answered an error", "repo", t.Owner+"/"+t.Repo, "pr", t.PR, "err", err)
+			return nil
+		}
+		if found > 0 {
+			return fmt.Errorf("%w (and %d of its %d comments exist)", err, found, len(part))
+		}
+	}
+}
+
+// hasComment reports whether one of ours sits where c goes with c's marker.
+func hasComment(have []checks.ExistingComment, c checks.Comment) bool {
+	want, _ := checks.ParseMarker(c.Body)
+	for _, h := range have {
+		ids, ok := checks.ParseMarker(h.Body)
+		if ok && h.Path == c.Path && h.Line == c.Line && slices.Equal(ids, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// stillApplies drops from the comments to resolve those carrying a
+// finding the report still has: a duplicate of a live comment (left by a
+// retried POST, or by two replicas) must not read "no longer applies"
+// while the finding stands. Such duplicates are left as they are.
+func stillApplies(resolve []checks.CommentEdit, existing []checks.ExistingComment, r *report.Report) []checks.CommentEdit {
+	live := map[string]bool{}
+	for _, f := range r.Findings {
+		// As checks.ReviewComments chooses what to comment on: an
+		// exempted finding's comment may be resolved.
+		if f.Exemption == nil && f.Severity.AtLeast(report.Low) {
+			live[f.ID] = true
+		}
+	}
+	body := map[int64]string{}
+	for _, e := range existing {
+		body[e.ID] = e.Body
+	}
+	var out []checks.CommentEdit
+	for _, e := range resolve {
+		ids, _ := checks.ParseMarker(body[e.ID])
+		if slices.ContainsFunc(ids, func(id string) bool { return live[id] }) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // ourComments lists the pull request's review comments written by our

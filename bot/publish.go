@@ -49,6 +49,12 @@ type PublishOptions struct {
 	CommentMode string        // "review" (default), "annotations", "off"
 	Limits      checks.Limits // zero value = checks.DefaultLimits()
 	Version     string        // rbacguard version, for SARIF/summary
+	// RetryTransient makes Publish return a GitHub outage (5xx, rate
+	// limit) met while writing review comments as an error, before the run
+	// is completed, so that a caller that re-queues jobs (the App) tries
+	// again instead of falling back to annotations. The Action, which
+	// cannot wait, falls back.
+	RetryTransient bool
 }
 
 // Result says what Publish did.
@@ -84,7 +90,14 @@ type Publisher struct {
 	AppID int64
 	// Now is the clock for started_at and completed_at; nil = time.Now.
 	Now func() time.Time
+	// Held, when set, says whether a run that is not completed is held by
+	// someone else (the App's lease in its external_id): Ensure then
+	// leaves it alone and returns ErrHeld.
+	Held func(externalID string) bool
 }
+
+// ErrHeld is Ensure finding the run held by another replica of the App.
+var ErrHeld = errors.New("the check run is held by another replica")
 
 func (p *Publisher) log() *slog.Logger {
 	if p.Log == nil {
@@ -107,44 +120,77 @@ func (p *Publisher) now() *github.Timestamp {
 // GitHub keeps a completed run completed — and Publish overwrites its
 // output and conclusion.
 func (p *Publisher) Start(ctx context.Context, t Target) (int64, error) {
+	id, _, err := p.Ensure(ctx, t, "in_progress", nil)
+	return id, err
+}
+
+// Ensure is Start with the status to set (queued or in_progress) and,
+// when output is not nil, the title and summary to show meanwhile
+// ("queued", "retrying: …"). It returns the run and the status it had
+// before ("" when it was created).
+//
+// Creating a run is a POST that GitHub may have applied although it
+// answered 5xx or timed out; the retry transport never repeats it, and
+// Ensure looks for the run again before it creates another, so that a
+// head never gets two runs of the same name.
+func (p *Publisher) Ensure(ctx context.Context, t Target, status string, output *github.CheckRunOutput) (int64, string, error) {
 	if err := t.validate(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
+	for attempt := 1; ; attempt++ {
+		id, was, found, err := p.reuse(ctx, t, status, output)
+		if err != nil || found {
+			return id, was, err
+		}
+		cr, _, err := p.Client.Checks.CreateCheckRun(ctx, t.Owner, t.Repo, github.CreateCheckRunOptions{
+			Name: t.CheckName, HeadSHA: t.HeadSHA,
+			DetailsURL: optional(t.DetailsURL), ExternalID: optional(t.ExternalID),
+			Status: github.String(status), StartedAt: p.now(), Output: output,
+		})
+		if err == nil {
+			return cr.GetID(), "", nil
+		}
+		if attempt >= 2 || !MaybeApplied(err) || ctx.Err() != nil {
+			return 0, "", fmt.Errorf("create check run %q on %s: %w", t.CheckName, shortSHA(t.HeadSHA), err)
+		}
+		p.log().Warn("creating the check run may have failed; looking for it before trying again", "repo", t.Owner+"/"+t.Repo, "head", shortSHA(t.HeadSHA), "err", err)
+	}
+}
+
+// reuse finds our newest run of (HeadSHA, CheckName) and sets its status
+// and external id; found is false when there is none.
+func (p *Publisher) reuse(ctx context.Context, t Target, status string, output *github.CheckRunOutput) (id int64, was string, found bool, err error) {
 	opts := &github.ListCheckRunsOptions{CheckName: github.String(t.CheckName), Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
 	if p.AppID != 0 {
 		opts.AppID = github.Int64(p.AppID)
 	}
 	list, _, err := p.Client.Checks.ListCheckRunsForRef(ctx, t.Owner, t.Repo, t.HeadSHA, opts)
 	if err != nil {
-		return 0, fmt.Errorf("list check runs %q of %s: %w", t.CheckName, shortSHA(t.HeadSHA), err)
+		return 0, "", false, fmt.Errorf("list check runs %q of %s: %w", t.CheckName, shortSHA(t.HeadSHA), err)
 	}
 	for _, cr := range list.CheckRuns {
 		if cr.GetName() != t.CheckName || cr.GetHeadSHA() != t.HeadSHA {
 			continue
 		}
+		if cr.GetStatus() != "completed" && p.Held != nil && p.Held(cr.GetExternalID()) {
+			return cr.GetID(), cr.GetStatus(), true, ErrHeld
+		}
 		upd := github.UpdateCheckRunOptions{Name: t.CheckName, DetailsURL: optional(t.DetailsURL), ExternalID: optional(t.ExternalID)}
 		if cr.GetStatus() != "completed" {
-			upd.Status = github.String("in_progress")
+			upd.Status = github.String(status)
+			upd.Output = output
 		}
 		_, _, err := p.Client.Checks.UpdateCheckRun(ctx, t.Owner, t.Repo, cr.GetID(), upd)
 		if err == nil {
 			p.log().Debug("reusing check run", "repo", t.Owner+"/"+t.Repo, "check_run", cr.GetID(), "status", cr.GetStatus())
-			return cr.GetID(), nil
+			return cr.GetID(), cr.GetStatus(), true, nil
 		}
 		if !IsPermissionError(err) {
-			return 0, fmt.Errorf("restart check run %d: %w", cr.GetID(), err)
+			return 0, "", false, fmt.Errorf("restart check run %d: %w", cr.GetID(), err)
 		}
 		// Another App's run of the same name: not ours to touch.
 	}
-	cr, _, err := p.Client.Checks.CreateCheckRun(ctx, t.Owner, t.Repo, github.CreateCheckRunOptions{
-		Name: t.CheckName, HeadSHA: t.HeadSHA,
-		DetailsURL: optional(t.DetailsURL), ExternalID: optional(t.ExternalID),
-		Status: github.String("in_progress"), StartedAt: p.now(),
-	})
-	if err != nil {
-		return 0, fmt.Errorf("create check run %q on %s: %w", t.CheckName, shortSHA(t.HeadSHA), err)
-	}
-	return cr.GetID(), nil
+	return 0, "", false, nil
 }
 
 // Publish completes the check run with the report (title, summary ≤
@@ -158,12 +204,17 @@ func (p *Publisher) Start(ctx context.Context, t Target) (int64, error) {
 // Comments go first so that the summary can say when they could not be
 // posted. The conclusion goes with the first update, so that a failure
 // later (an annotation batch) can never leave the run in progress or turn
-// a failing verdict into a neutral one. Annotations the run has already
+// a failing verdict into an undecided one. Annotations the run has already
 // (a re-run on the same head) are not sent again.
 func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *report.Report, patches map[string]string, o PublishOptions) (Result, error) {
 	res := Result{CheckRunID: runID}
 	if err := t.validate(); err != nil {
 		return res, err
+	}
+	if r == nil {
+		// checks.CheckRun would answer neutral, which passes: the caller
+		// fails the run instead.
+		return res, errors.New("publish: no report to publish")
 	}
 	mode, err := ParseCommentMode(o.CommentMode)
 	if err != nil {
@@ -180,6 +231,9 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 		cs := p.syncComments(ctx, t, r, patches)
 		res.CommentsCreated, res.CommentsUpdated, res.CommentsResolved = cs.created, cs.updated, cs.resolved
 		res.Fallback, res.FallbackReason, res.PermissionDenied = cs.fallback, cs.reason, cs.denied
+		if cs.fallback && o.RetryTransient && IsTransient(cs.err) {
+			return res, fmt.Errorf("review comments: %w", cs.err)
+		}
 	}
 
 	var anns []checks.Annotation
@@ -221,7 +275,7 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 	}
 	_, _, err = p.Client.Checks.UpdateCheckRun(ctx, t.Owner, t.Repo, runID, github.UpdateCheckRunOptions{
 		Name: t.CheckName, Status: github.String("completed"), Conclusion: github.String(out.Conclusion),
-		CompletedAt: p.now(), Output: output(first),
+		CompletedAt: p.now(), Output: output(first), ExternalID: optional(t.ExternalID),
 	})
 	if err != nil {
 		return res, fmt.Errorf("complete check run %d: %w", runID, err)
@@ -239,22 +293,101 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 	return res, nil
 }
 
-// Fail completes the run with conclusion neutral and an error summary
-// (never leaves it in progress); never includes tokens.
+// Conclusions of a run that ended without a verdict. None of them passes
+// a required check: GitHub counts only success, neutral and skipped as
+// passing, so an undecided run must never be neutral.
+const (
+	ConclusionFailure   = "failure"   // could not decide: an error, a GitHub outage outlasting the retries
+	ConclusionTimedOut  = "timed_out" // the job's time limit ran out
+	ConclusionCancelled = "cancelled" // a newer push made this head moot
+)
+
+// Undecided is implemented by causes that know the conclusion and the
+// advice a run ending on them deserves (see UndecidedConclusion).
+type Undecided interface {
+	error
+	// Conclusion is ConclusionFailure, ConclusionTimedOut or
+	// ConclusionCancelled.
+	Conclusion() string
+	// Advice says what the reader can do, in one sentence.
+	Advice() string
+}
+
+// UndecidedConclusion maps the cause of a run that ended without a
+// verdict to its conclusion and what to do about it:
+//   - a cause implementing Undecided says both itself;
+//   - context.DeadlineExceeded is timed_out: raise the time limit or
+//     re-run;
+//   - anything else is failure: re-run, and read the error.
+//
+// Never neutral or skipped, which pass a required check.
+func UndecidedConclusion(cause error) (conclusion, advice string) {
+	var u Undecided
+	switch {
+	case errors.As(cause, &u):
+		return u.Conclusion(), u.Advice()
+	case errors.Is(cause, context.DeadlineExceeded):
+		return ConclusionTimedOut, "Re-run the check; if it times out again, raise the time limit (--job-timeout for the App, the job's timeout-minutes for the Action)."
+	}
+	return ConclusionFailure, "Re-run the check (the Re-run button, or push again); if it fails the same way, the error below says what to fix."
+}
+
+// Fail completes the run without a verdict: failure, timed_out or
+// cancelled as UndecidedConclusion decides — never neutral, which would
+// pass a required check — titled with the reason and summarised with
+// what to do and the error (redacted: never a token).
 func (p *Publisher) Fail(ctx context.Context, t Target, runID int64, cause error) error {
 	if runID == 0 {
 		return fmt.Errorf("fail check run %q: no check run", t.CheckName)
 	}
-	out := checks.ErrorOutput(t.CheckName, cause)
+	conclusion, title, summary := FailOutput(t.CheckName, cause)
 	_, _, err := p.Client.Checks.UpdateCheckRun(ctx, t.Owner, t.Repo, runID, github.UpdateCheckRunOptions{
-		Name: t.CheckName, Status: github.String("completed"), Conclusion: github.String(out.Conclusion),
-		CompletedAt: p.now(),
-		Output:      &github.CheckRunOutput{Title: github.String(out.Title), Summary: github.String(out.Summary)},
+		Name: t.CheckName, Status: github.String("completed"), Conclusion: github.String(conclusion),
+		CompletedAt: p.now(), ExternalID: optional(t.ExternalID),
+		Output: &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary)},
 	})
 	if err != nil {
 		return fmt.Errorf("fail check run %d: %w", runID, err)
 	}
 	return nil
+}
+
+// FailOutput is the conclusion, title and summary of a run that ended
+// without a verdict on cause.
+func FailOutput(checkName string, cause error) (conclusion, title, summary string) {
+	conclusion, advice := UndecidedConclusion(cause)
+	// checks.ErrorOutput redacts credentials and fences the message; its
+	// lead paragraph ("neither passes nor fails") is replaced by ours.
+	eo := checks.ErrorOutput(checkName, cause)
+	_, fenced, _ := strings.Cut(eo.Summary, "\n\n")
+	reason := "unknown error"
+	if lines := strings.Split(fenced, "\n"); len(lines) > 1 && strings.TrimSpace(lines[1]) != "" {
+		reason = lines[1]
+	}
+	verb := map[string]string{ConclusionTimedOut: "timed out", ConclusionCancelled: "was cancelled"}[conclusion]
+	if verb == "" {
+		verb = "could not decide"
+	}
+	title = cutTitle(checkName + " " + verb + ": " + reason)
+	summary = fmt.Sprintf("**%s** %s, so this run fails the pull request until a check completes with a verdict "+
+		"(a required check must never pass unchecked).\n\n**What to do:** %s\n\n%s", checkName, verb, advice, fenced)
+	return conclusion, title, summary
+}
+
+// cutTitle keeps a check-run title to one short line.
+func cutTitle(s string) string {
+	const max = 200
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) <= max {
+		return s
+	}
+	k := max - len("…")
+	for k > 0 && !utf8RuneStart(s[k]) {
+		k--
+	}
+	return s[:k] + "…"
 }
 
 // newAnnotations drops the annotations the run already has, so that a

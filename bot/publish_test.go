@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v62/github"
 
 	"github.com/rbacguard/rbacguard/bot/githubtest"
 	"github.com/rbacguard/rbacguard/checks"
@@ -294,25 +295,56 @@ func TestPublisher_ReadOnlyToken(t *testing.T) {
 	}
 }
 
+// A run that ends without a verdict never concludes neutral (which passes
+// a required check): failure, timed_out or cancelled, titled with the
+// reason, with what to do, never with a token.
 func TestPublisher_Fail(t *testing.T) {
-	gh := newFake(t)
-	p := &Publisher{Client: gh.Client(token)}
-	id, _ := p.Start(context.Background(), target())
-	cause := fmt.Errorf("git fetch https://x-access-token:%s@github.com/acme/platform: boom", token)
-	if err := p.Fail(context.Background(), target(), id, cause); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name          string
+		cause         error
+		conclusion    string
+		title, advice string
+	}{
+		{"error", fmt.Errorf("git fetch https://x-access-token:%s@github.com/acme/platform: boom", token), "failure",
+			"rbacguard could not decide: git fetch https://[redacted]@github.com/acme/platform: boom", "Re-run the check"},
+		{"time limit", fmt.Errorf("compare: %w", context.DeadlineExceeded), "timed_out",
+			"rbacguard timed out: compare: context deadline exceeded", "raise the time limit"},
+		{"cancelled", undecided{"cancelled", "superseded by abc1234", "Nothing to do."}, "cancelled",
+			"rbacguard was cancelled: superseded by abc1234", "Nothing to do."},
 	}
-	cr := gh.CheckRuns(owner, repo)[0]
-	if cr.Status != "completed" || cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "boom") {
-		t.Errorf("run %s/%s, summary %q", cr.Status, cr.Conclusion, cr.Summary)
-	}
-	if strings.Contains(cr.Summary, token) || strings.Contains(cr.Title, token) {
-		t.Error("summary shows the token")
-	}
-	if err := p.Fail(context.Background(), target(), 0, cause); err == nil {
-		t.Error("Fail without a run succeeded")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gh := newFake(t)
+			p := &Publisher{Client: gh.Client(token)}
+			id, _ := p.Start(context.Background(), target())
+			if err := p.Fail(context.Background(), target(), id, tc.cause); err != nil {
+				t.Fatal(err)
+			}
+			cr := gh.CheckRuns(owner, repo)[0]
+			if cr.Status != "completed" || cr.Conclusion != tc.conclusion {
+				t.Errorf("run %s/%s, want completed/%s", cr.Status, cr.Conclusion, tc.conclusion)
+			}
+			if cr.Title != tc.title {
+				t.Errorf("title %q, want %q", cr.Title, tc.title)
+			}
+			if !strings.Contains(cr.Summary, "**What to do:** ") || !strings.Contains(cr.Summary, tc.advice) {
+				t.Errorf("summary lacks the advice %q:\n%s", tc.advice, cr.Summary)
+			}
+			if strings.Contains(cr.Summary, token) || strings.Contains(cr.Title, token) {
+				t.Error("summary shows the token")
+			}
+			if err := p.Fail(context.Background(), target(), 0, tc.cause); err == nil {
+				t.Error("Fail without a run succeeded")
+			}
+		})
 	}
 }
+
+type undecided struct{ conclusion, msg, advice string }
+
+func (u undecided) Error() string      { return u.msg }
+func (u undecided) Conclusion() string { return u.conclusion }
+func (u undecided) Advice() string     { return u.advice }
 
 func TestPullRequestFiles_Paginates(t *testing.T) {
 	gh := githubtest.NewServer(t)
@@ -355,4 +387,50 @@ func TestWithNote(t *testing.T) {
 		t.Errorf("withNote = %q (%d bytes)", got, len(got))
 	}
 	_ = checks.DefaultLimits
+}
+
+// Duplicates of a comment whose finding still applies (left by a review
+// POST that was sent twice before this fix) are never struck through as
+// "no longer applies" on the next run; a comment whose finding is gone
+// still is.
+func TestPublisher_DuplicatesOfLiveFindingsNotResolved(t *testing.T) {
+	gh := newFake(t)
+	p := &Publisher{Client: gh.Client(token), Login: githubtest.ActionsBotLogin}
+	ctx := context.Background()
+	r := bigReport(2) // two findings on line 4: one comment
+	patches := map[string]string{"rbac/role.yaml": patchRBAC}
+	id, err := p.Start(ctx, target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(ctx, target(), id, r, patches, PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first := gh.ReviewComments(owner, repo, 7)
+	if len(first) != 1 {
+		t.Fatalf("%d comments, want 1", len(first))
+	}
+	// The duplicate a blind retry made, and a comment for a finding that
+	// no longer exists.
+	c := gh.Client(token)
+	for _, body := range []string{first[0].Body, "gone\n\n" + checks.Marker([]string{"0000000000000000"})} {
+		if _, _, err := c.PullRequests.CreateComment(ctx, owner, repo, 7, &github.PullRequestComment{
+			Body: github.String(body), Path: github.String("rbac/role.yaml"), Line: github.Int(4), Side: github.String("RIGHT"), CommitID: github.String(headSHA),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := p.Publish(ctx, target(), id, r, patches, PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CommentsResolved != 1 {
+		t.Errorf("resolved %d comments, want 1 (the gone finding's)", res.CommentsResolved)
+	}
+	for _, cm := range gh.ReviewComments(owner, repo, 7) {
+		struck := strings.Contains(cm.Body, "no longer applies")
+		if gone := strings.HasPrefix(cm.Body, "gone") || strings.HasPrefix(cm.Body, "~~gone"); struck != gone {
+			t.Errorf("comment %d struck through = %v:\n%s", cm.ID, struck, cm.Body)
+		}
+	}
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/go-github/v62/github"
 )
 
 // RetryOptions tune NewRetryTransport. The zero value is usable.
@@ -72,11 +75,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 //     limit), wait as told, for any method: GitHub refused the request
 //     without acting on it. A 403 without those headers is a permission
 //     error and goes back at once.
-//   - 502, 503 and 504 (the gateway did not get an answer) back off
-//     exponentially, for any method; 500 and transport timeouts only for
-//     idempotent methods, since a POST may have been applied. Publisher
-//     stays correct if one was: Start looks for the run before creating
-//     one, and comments are deduplicated by marker on the next run.
+//   - 502, 503 and 504 back off exponentially for every method but POST;
+//     500 and transport timeouts only for idempotent methods. A POST is
+//     never sent twice here: a 5xx or a timeout may come after GitHub
+//     created the check run or the review, so the caller looks for what
+//     was created before it posts again (Publisher.Start lists the runs of
+//     the head, syncComments the comments carrying our markers). A PATCH
+//     sent twice at worst appends an annotation batch twice, which the next
+//     run does not repeat.
 //
 // It sits below go-github on purpose: go-github v62, once it has seen a
 // secondary rate limit, refuses every request locally for the Retry-After
@@ -148,7 +154,7 @@ func (t *retryTransport) decide(req *http.Request, resp *http.Response, err erro
 		}
 		return wait, true
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return backoff, true
+		return backoff, req.Method != http.MethodPost
 	case http.StatusInternalServerError:
 		return backoff, idempotent(req.Method)
 	}
@@ -201,4 +207,54 @@ func replayableBody(req *http.Request) (func() (io.ReadCloser, error), error) {
 		return nil, err
 	}
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
+}
+
+// MaybeApplied reports whether a failed request may nevertheless have
+// been carried out by GitHub: a 5xx answer, or no answer at all (a
+// timeout, a reset connection). A non-idempotent request is then looked
+// for before it is sent again.
+func MaybeApplied(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var er *github.ErrorResponse
+	if errors.As(err, &er) {
+		return er.Response != nil && er.Response.StatusCode >= 500
+	}
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &ab) {
+		return false // refused without acting
+	}
+	var ne net.Error
+	var ue *url.Error
+	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// IsTransient reports whether err is GitHub being unavailable rather than
+// refusing: a 5xx, a rate limit, a timeout or a broken connection. A job
+// failing on one is tried again later, not concluded.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &ab) {
+		return true
+	}
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch c := er.Response.StatusCode; {
+		case c >= 500, c == http.StatusTooManyRequests:
+			return true
+		case c == http.StatusForbidden:
+			return er.Response.Header.Get("Retry-After") != "" || er.Response.Header.Get("X-Ratelimit-Remaining") == "0"
+		}
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's own limit: timed_out, not an outage
+	}
+	return MaybeApplied(err)
 }

@@ -73,9 +73,16 @@ func TestRetryTransport(t *testing.T) {
 			wantStatus: 200, wantCalls: 2, wantWaits: []time.Duration{time.Second},
 		},
 		{
-			name: "POST retried on 503 with its body", method: "POST",
+			name: "PATCH retried on 503 with its body", method: "PATCH",
 			answers:    []answer{{status: 503}, {status: 504}},
 			wantStatus: 200, wantCalls: 3, wantWaits: []time.Duration{time.Second, 2 * time.Second},
+		},
+		{
+			// A 502 may come after GitHub created the run or the review:
+			// the caller looks for it before posting again.
+			name: "POST is not retried on 502: it may have been applied", method: "POST",
+			answers:    []answer{{status: 502}},
+			wantStatus: 502, wantCalls: 1,
 		},
 		{
 			name: "403 with Retry-After is honoured", method: "POST",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -54,11 +55,37 @@ type Config struct {
 	// in-flight jobs at shutdown; HandBackTimeout bounds completing the
 	// interrupted ones afterwards.
 	JobTimeout, ShutdownTimeout, HandBackTimeout time.Duration
-	// StaleAfter: at start, our check runs in progress for longer are
-	// completed neutral (a replica died with them). Must exceed JobTimeout.
+	// StaleAfter: the sweep takes over our runs that carry no lease (left
+	// by an older version) once they have been queued or in progress for
+	// longer. Must exceed JobTimeout.
 	StaleAfter time.Duration
-	// ReconcileMaxRepos bounds the repositories reconciliation visits.
+	// ReconcileMaxRepos bounds the repositories one sweep visits.
 	ReconcileMaxRepos int
+	// RetryFor bounds how long a job failing on GitHub errors (5xx, rate
+	// limits, a tarball not ready) is re-queued, from its first attempt;
+	// RetryBase is the first wait, doubled each time up to RetryMax and
+	// jittered. Only then is the run concluded failure.
+	RetryFor, RetryBase, RetryMax time.Duration
+	// SweepEvery is the mean period of the sweep (jittered by ±25%): it
+	// re-enqueues our queued and in-progress runs nobody holds and the
+	// open pull requests whose head has no run. 0 sweeps only at start.
+	SweepEvery time.Duration
+	// ReplicaID names this replica in check-run leases (default: the host
+	// name, which is the pod name in Kubernetes). LeaseFor is how long a
+	// lease lasts unless renewed; a replica that died is taken over after
+	// it.
+	ReplicaID string
+	LeaseFor  time.Duration
+	// DrainDelay is how long /readyz answers 503 after SIGTERM before the
+	// listener closes, so that load balancers stop sending first.
+	DrainDelay time.Duration
+	// MaxConcurrentReads bounds webhook bodies read at once (each up to
+	// MaxBodyBytes), so unauthenticated traffic cannot spend memory;
+	// more wait up to 5 s, then get 503.
+	MaxConcurrentReads int
+	// MetricsListen, when set, serves /metrics on its own address and not
+	// on Listen.
+	MetricsListen string
 	// Limits bound each tree read from a tarball.
 	Limits source.Limits
 	// Diff tunes the pipeline; the policy file is read from the base tree.
@@ -81,21 +108,29 @@ type Config struct {
 // identity and secrets.
 func DefaultConfig() Config {
 	return Config{
-		BaseURL:           "https://api.github.com/",
-		Listen:            ":8080",
-		Workers:           4,
-		QueueSize:         256,
-		EnqueueWait:       500 * time.Millisecond,
-		MaxBodyBytes:      5 << 20,
-		CheckName:         "rbacguard",
-		CommentMode:       bot.CommentReview,
-		JobTimeout:        10 * time.Minute,
-		ShutdownTimeout:   20 * time.Second,
-		HandBackTimeout:   8 * time.Second,
-		StaleAfter:        30 * time.Minute,
-		ReconcileMaxRepos: 500,
-		Limits:            source.Limits{MaxFileBytes: 4 << 20, MaxTotalBytes: 256 << 20, MaxFiles: 100_000},
-		Diff:              diff.DefaultOptions(),
+		BaseURL:            "https://api.github.com/",
+		Listen:             ":8080",
+		Workers:            4,
+		QueueSize:          256,
+		EnqueueWait:        500 * time.Millisecond,
+		MaxBodyBytes:       5 << 20,
+		CheckName:          "rbacguard",
+		CommentMode:        bot.CommentReview,
+		JobTimeout:         10 * time.Minute,
+		ShutdownTimeout:    20 * time.Second,
+		HandBackTimeout:    8 * time.Second,
+		StaleAfter:         30 * time.Minute,
+		ReconcileMaxRepos:  500,
+		RetryFor:           30 * time.Minute,
+		RetryBase:          15 * time.Second,
+		RetryMax:           5 * time.Minute,
+		SweepEvery:         5 * time.Minute,
+		ReplicaID:          defaultReplicaID(),
+		LeaseFor:           5 * time.Minute,
+		DrainDelay:         5 * time.Second,
+		MaxConcurrentReads: 4,
+		Limits:             source.Limits{MaxFileBytes: 4 << 20, MaxTotalBytes: 256 << 20, MaxFiles: 100_000},
+		Diff:               diff.DefaultOptions(),
 	}
 }
 
@@ -131,6 +166,15 @@ func (c Config) Validate() error {
 	if _, err := bot.ParseCommentMode(c.CommentMode); err != nil {
 		errs = append(errs, err)
 	}
+	if c.RetryFor < 0 || c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
+		errs = append(errs, fmt.Errorf("retry: want retry-for ≥ 0 and 0 < base (%s) ≤ max (%s)", c.RetryBase, c.RetryMax))
+	}
+	if c.LeaseFor <= 0 || c.SweepEvery < 0 || c.DrainDelay < 0 {
+		errs = append(errs, errors.New("lease must be positive, sweep period and drain delay not negative"))
+	}
+	if c.MaxConcurrentReads < 1 {
+		errs = append(errs, fmt.Errorf("max concurrent reads must be at least 1, not %d", c.MaxConcurrentReads))
+	}
 	if c.JobTimeout <= 0 || c.StaleAfter <= c.JobTimeout {
 		errs = append(errs, fmt.Errorf("stale-after (%s) must exceed the job timeout (%s), or live runs would be reconciled", c.StaleAfter, c.JobTimeout))
 	}
@@ -155,4 +199,12 @@ func (c Config) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
+}
+
+func defaultReplicaID() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "rbacguard"
+	}
+	return replicaID(h)
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -180,7 +181,34 @@ func TestDeployManifests(t *testing.T) {
 	if dig(pod, "securityContext")["runAsNonRoot"] != true {
 		t.Error("pod may run as root")
 	}
+	// The grace period covers the preStop sleep, the drain delay, the
+	// shutdown timeout and the hand-back window, as serve spends them.
 	containers, _ := pod["containers"].([]any)
+	for _, c := range containers {
+		cm := c.(map[string]any)
+		pre := dig(cm, "lifecycle", "preStop", "sleep")["seconds"]
+		preS, _ := pre.(int)
+		if preS <= 0 {
+			t.Errorf("container has no preStop sleep: %v", dig(cm, "lifecycle"))
+		}
+		flags := map[string]time.Duration{"--drain-delay": DefaultConfig().DrainDelay, "--shutdown-timeout": DefaultConfig().ShutdownTimeout}
+		args, _ := cm["args"].([]any)
+		for _, a := range args {
+			k, v, _ := strings.Cut(a.(string), "=")
+			if _, ok := flags[k]; ok {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					t.Fatalf("%s: %v", a, err)
+				}
+				flags[k] = d
+			}
+		}
+		need := time.Duration(preS)*time.Second + flags["--drain-delay"] + flags["--shutdown-timeout"] + DefaultConfig().HandBackTimeout
+		grace, _ := pod["terminationGracePeriodSeconds"].(int)
+		if time.Duration(grace)*time.Second < need {
+			t.Errorf("terminationGracePeriodSeconds %d < preStop + drain + shutdown + hand-back = %s", grace, need)
+		}
+	}
 	for _, c := range containers {
 		sc := dig(c.(map[string]any), "securityContext")
 		if sc["readOnlyRootFilesystem"] != true || sc["allowPrivilegeEscalation"] != false {

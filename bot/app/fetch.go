@@ -53,13 +53,22 @@ func (s *Server) fetchTree(ctx context.Context, gh *github.Client, owner, repo, 
 		}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	switch {
+	case resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		// GitHub builds archives on demand and answers 404 for a commit
+		// it has not indexed yet (just pushed): worth waiting for, like a
+		// 5xx. RetryFor bounds the wait for one that never appears.
+		return nil, &notReadyError{what: fmt.Sprintf("download tarball of %s/%s@%s: %s", owner, repo, sha7(sha), resp.Status)}
+	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("download tarball of %s/%s@%s: %s", owner, repo, sha7(sha), resp.Status)
 	}
 	// The compressed archive is bounded too: Tarball bounds what it
 	// inflates to, this bounds what is read at all.
-	limit := s.cfg.Limits.MaxTotalBytes
-	if limit <= 0 {
+	// The archive is compressed, but carries a 512-byte header per entry:
+	// the slack keeps a tree within its limits from failing here, where no
+	// file could be named.
+	limit := s.cfg.Limits.MaxTotalBytes + 1<<20
+	if s.cfg.Limits.MaxTotalBytes <= 0 {
 		limit = 1 << 30
 	}
 	body := &cappedReader{r: resp.Body, left: limit}
@@ -92,3 +101,8 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	c.left -= int64(n)
 	return n, err
 }
+
+// notReadyError is a tarball GitHub could not serve yet.
+type notReadyError struct{ what string }
+
+func (e *notReadyError) Error() string { return e.what + " (not available yet)" }

@@ -293,6 +293,12 @@ func newEnv(t *testing.T, configure func(*Config), fakeOpts ...githubtest.Option
 	cfg.EnqueueWait = 0
 	cfg.Retry = bot.RetryOptions{Sleep: e.sleeps.sleep}
 	cfg.Version = "test"
+	// Job retries wait real timers of a millisecond or two; no test waits
+	// for time to pass, only for outcomes.
+	cfg.RetryBase, cfg.RetryMax = time.Millisecond, 2*time.Millisecond
+	cfg.ReplicaID = "replica-a"
+	cfg.SweepEvery = 0
+	cfg.DrainDelay = 0
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -313,6 +319,32 @@ func newEnv(t *testing.T, configure func(*Config), fakeOpts ...githubtest.Option
 		}
 	})
 	return e
+}
+
+// replica starts another App server on the same fake and stub, as a
+// second replica of one deployment.
+func (e *env) replica(t *testing.T, id string) *env {
+	t.Helper()
+	r := &env{t: t, fake: e.fake, stub: e.stub, sleeps: e.sleeps, done: make(chan string, 1024)}
+	cfg := e.srv.cfg
+	cfg.ReplicaID = id
+	srv, err := New(cfg, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	srv.afterJob = func(_ *job, outcome string) { r.done <- outcome }
+	r.srv = srv
+	r.hooks = httptest.NewServer(srv.Handler())
+	t.Cleanup(r.hooks.Close)
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return r
 }
 
 // seedPR serves the fixture repository's trees at baseSHA and head and

@@ -19,6 +19,7 @@ type metrics struct {
 	jobDuration *prometheus.HistogramVec
 	apiCalls    *prometheus.CounterVec
 	reconciled  prometheus.Counter
+	readsWait   prometheus.Gauge
 }
 
 // Delivery outcomes, the "outcome" label of deliveries_total.
@@ -34,16 +35,19 @@ const (
 	outcomeBadRequest   = "bad_request"
 	outcomeQueueFull    = "queue_full"
 	outcomeShuttingDown = "shutting_down"
+	outcomeBusy         = "busy" // too many bodies being read
 )
 
 // Job outcomes, the "outcome" label of job_duration_seconds.
 const (
 	jobSuccess     = "success"     // published, the gate passed
 	jobFailure     = "failure"     // published, the gate failed
-	jobError       = "error"       // could not finish; run completed neutral
-	jobSuperseded  = "superseded"  // a newer head of the PR took over
-	jobInterrupted = "interrupted" // shutdown; run completed neutral
+	jobError       = "error"       // no verdict; run concluded failure or timed_out
+	jobSuperseded  = "superseded"  // a newer head of the PR took over; run cancelled
+	jobInterrupted = "interrupted" // shutdown; run left queued for the sweep
 	jobSkipped     = "skipped"     // nothing to do (closed PR, not ours)
+	jobRetrying    = "retrying"    // GitHub failed; re-queued with backoff
+	jobHandedOver  = "handed_over" // another replica holds the run now
 )
 
 func newMetrics() *metrics {
@@ -72,10 +76,14 @@ func newMetrics() *metrics {
 		}, []string{"status"}),
 		reconciled: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "rbacguard", Name: "reconciled_check_runs_total",
-			Help: "Stale in-progress check runs completed at start.",
+			Help: "Check runs and pull requests the sweep took over (lease expired or released, or no run).",
+		}),
+		readsWait: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "rbacguard", Name: "webhook_reads_in_flight",
+			Help: "Webhook bodies being read (bounded by --max-concurrent-reads).",
 		}),
 	}
-	m.reg.MustRegister(m.deliveries, m.queueDepth, m.inFlight, m.jobDuration, m.apiCalls, m.reconciled,
+	m.reg.MustRegister(m.deliveries, m.queueDepth, m.inFlight, m.jobDuration, m.apiCalls, m.reconciled, m.readsWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

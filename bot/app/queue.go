@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rbacguard/rbacguard/bot"
 )
 
 // job is one pull-request head to check. It holds no payload: a queued
@@ -26,6 +28,30 @@ type job struct {
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+
+	// announced is closed once the queued check run exists (runID) or
+	// creating it gave up; the worker waits for it.
+	announced chan struct{}
+	runMu     sync.Mutex // guards runID and runDone against renewal's reads
+	runID     int64
+	runDone   bool      // the run was completed before this job (a re-run)
+	first     time.Time // first attempt, for Config.RetryFor
+	attempt   int
+	timer     *time.Timer // while parked for a retry
+}
+
+// setRun records j's check run. Only the goroutine working on j writes
+// it; lease renewal reads it from another (run).
+func (j *job) setRun(id int64, done bool) {
+	j.runMu.Lock()
+	defer j.runMu.Unlock()
+	j.runID, j.runDone = id, done
+}
+
+func (j *job) run() (int64, bool) {
+	j.runMu.Lock()
+	defer j.runMu.Unlock()
+	return j.runID, j.runDone
 }
 
 // prKey names a pull request across events: lower-case owner/repo#n.
@@ -42,9 +68,17 @@ func (e *supersededError) Error() string {
 	return "superseded by " + sha7(e.by) + ": a newer push to the pull request is being checked"
 }
 
+// Conclusion and Advice make the run of a superseded head cancelled,
+// which is the truth and does not pass: branch protection looks at the
+// newest head's run anyway.
+func (e *supersededError) Conclusion() string { return bot.ConclusionCancelled }
+func (e *supersededError) Advice() string {
+	return "Nothing: the check of " + sha7(e.by) + ", the pull request's newest head, is the one that counts."
+}
+
 // errInterrupted cancels the jobs still running when shutdown's deadline
-// passes.
-var errInterrupted = errors.New("interrupted, will be retried on the next push or re-run")
+// passes; their runs are left queued for the sweep.
+var errInterrupted = errors.New("interrupted by a shutdown; left queued for another replica")
 
 func sha7(s string) string { return s[:min(7, len(s))] }
 
@@ -73,7 +107,8 @@ type queue struct {
 	done       *lru
 	inflight   map[string]*job   // headKey → queued or running job
 	latest     map[string]*job   // prKey → newest push in flight
-	all        map[*job]struct{} // every queued or running job
+	all        map[*job]struct{} // every queued, running or parked job
+	parked     map[*job]struct{} // waiting for a retry
 }
 
 func newQueue(size int, m *metrics) *queue {
@@ -87,6 +122,7 @@ func newQueue(size int, m *metrics) *queue {
 		inflight:   map[string]*job{},
 		latest:     map[string]*job{},
 		all:        map[*job]struct{}{},
+		parked:     map[*job]struct{}{},
 	}
 }
 
@@ -151,6 +187,7 @@ func (q *queue) offer(ctx context.Context, j *job, wait time.Duration) string {
 		q.latest[j.prKey()] = j
 	}
 	j.ctx, j.cancel = context.WithCancelCause(q.base)
+	j.announced = make(chan struct{})
 	q.inflight[j.headKey()] = j
 	q.all[j] = struct{}{}
 	q.ch <- j // never blocks: a slot is held
@@ -201,10 +238,77 @@ func (q *queue) finish(j *job, completed bool) {
 		delete(q.latest, j.prKey())
 	}
 	delete(q.all, j)
+	delete(q.parked, j)
 	if completed {
 		q.done.add(j.headKey())
 	}
 	j.cancel(nil)
+}
+
+// park sets j aside until f runs after d (a retry): it stays registered,
+// so a duplicate delivery is still a duplicate and a newer push still
+// cancels it.
+func (q *queue) park(j *job, d time.Duration, f func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.parked[j] = struct{}{}
+	j.timer = time.AfterFunc(d, f)
+}
+
+// requeue offers a parked job again without waiting: ok when queued,
+// closed when the queue no longer takes jobs.
+func (q *queue) requeue(j *job) (ok, closed bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false, true
+	}
+	if context.Cause(j.ctx) != nil {
+		return false, false
+	}
+	select {
+	case q.slots <- struct{}{}:
+	default:
+		return false, false
+	}
+	delete(q.parked, j)
+	q.ch <- j // never blocks: a slot is held
+	q.m.queueDepth.Inc()
+	return true, false
+}
+
+// unpark returns the parked jobs whose timer could be stopped: a shutdown
+// ends them itself.
+func (q *queue) unpark() []*job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []*job
+	for j := range q.parked {
+		if j.timer != nil && j.timer.Stop() {
+			out = append(out, j)
+			delete(q.parked, j)
+		}
+	}
+	return out
+}
+
+// held reports whether this replica holds the head of pull request key
+// (owner/repo#n, lower case) at sha: queued, running or parked.
+func (q *queue) held(key, sha string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.inflight[key+"@"+sha] != nil
+}
+
+// holding lists the jobs whose runs this replica leases.
+func (q *queue) holding() []*job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]*job, 0, len(q.all))
+	for j := range q.all {
+		out = append(out, j)
+	}
+	return out
 }
 
 // close stops accepting jobs; workers drain what is queued.

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/go-github/v62/github"
 
 	"github.com/rbacguard/rbacguard/bot"
 	"github.com/rbacguard/rbacguard/diff"
@@ -36,6 +39,14 @@ type Server struct {
 
 	loginMu sync.Mutex
 	login   string // the App's bot account, learned once
+
+	announcing chan struct{} // bounds concurrent creations of queued runs
+	reads      chan struct{} // bounds concurrent webhook body reads
+	stop       chan struct{} // closed by Shutdown: ends renewal
+	stopOnce   sync.Once
+
+	// drainWait waits out the drain delay; tests replace it.
+	drainWait func(time.Duration)
 
 	// afterJob, when set (tests), is called after each job with its
 	// outcome.
@@ -69,7 +80,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, m: m, q: newQueue(cfg.QueueSize, m), cl: cl}, nil
+	return &Server{cfg: cfg, log: log, m: m, q: newQueue(cfg.QueueSize, m), cl: cl,
+		announcing: make(chan struct{}, 16), reads: make(chan struct{}, cfg.MaxConcurrentReads), stop: make(chan struct{})}, nil
 }
 
 // Handler serves POST /webhook, GET /healthz, GET /readyz and GET /metrics.
@@ -86,6 +98,15 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, reply{Status: "ready"})
 	})
+	if s.cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", s.m.handler())
+	}
+	return mux
+}
+
+// MetricsHandler serves GET /metrics, for Config.MetricsListen.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.m.handler())
 	return mux
 }
@@ -99,16 +120,65 @@ func (s *Server) Start() {
 		s.wg.Add(1)
 		go s.worker()
 	}
+	go s.renew()
+}
+
+// renew extends the lease of every run this replica holds, every third of
+// LeaseFor, until Shutdown: the sweep of other replicas leaves them alone
+// while this one lives.
+func (s *Server) renew() {
+	t := time.NewTicker(max(s.cfg.LeaseFor/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.renewOnce()
+	}
+}
+
+// renewOnce extends the leases of the runs held now.
+func (s *Server) renewOnce() {
+	for _, j := range s.q.holding() {
+		select {
+		case <-j.announced:
+		default:
+			continue
+		}
+		id, done := j.run()
+		if id == 0 || done {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+		_, _, err := s.cl.installation(j.installation).Checks.UpdateCheckRun(ctx, j.owner, j.repo, id, github.UpdateCheckRunOptions{
+			Name: s.cfg.CheckName, ExternalID: github.String(s.myLease(j.pr).String()),
+		})
+		cancel()
+		if err != nil {
+			s.log.Warn("cannot renew the lease of a check run", "repo", j.owner+"/"+j.repo, "check_run", id, "err", err)
+		}
+	}
 }
 
 // Shutdown stops taking deliveries and lets queued and running jobs finish
-// until ctx ends. Then it cancels what is left: running jobs complete their
-// check runs neutral ("interrupted, will be retried on the next push or
-// re-run") and jobs that never started are handed back the same way, all
-// within HandBackTimeout. It returns once every worker has stopped.
+// until ctx ends. Then it interrupts what is left: nothing is concluded
+// unanalysed — every unfinished job's run is left queued with its lease
+// released, for the sweep of another replica or of the next start, all
+// within HandBackTimeout. Jobs parked for a retry are released at once.
+// It returns once every worker has stopped.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.q.close()
+	for _, j := range s.q.unpark() {
+		s.release(j, s.jobLog(j))
+		s.q.finish(j, false)
+		if s.afterJob != nil {
+			s.afterJob(j, jobInterrupted)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -127,7 +197,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.handBackCtx = hb
 	s.mu.Unlock()
-	s.log.Warn("shutdown deadline reached; interrupting jobs")
+	s.log.Warn("shutdown deadline reached; leaving the rest queued for the sweep")
 	s.q.interruptAll()
 	select {
 	case <-done:
@@ -137,59 +207,106 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Run serves on cfg.Listen until ctx ends, then shuts down gracefully
-// within ShutdownTimeout (plus HandBackTimeout). At start it reconciles
-// check runs a previous process left in progress, in the background.
+// Run serves on cfg.Listen (and cfg.MetricsListen) until ctx ends, then
+// shuts down gracefully: /readyz answers 503 for DrainDelay while the
+// listener still serves, then the listener closes and jobs get
+// ShutdownTimeout to finish (plus HandBackTimeout to leave the rest
+// queued).
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
-	return s.Serve(ctx, ln)
+	var mln net.Listener
+	if s.cfg.MetricsListen != "" {
+		if mln, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", s.cfg.MetricsListen, err)
+		}
+	}
+	return s.Serve(ctx, ln, mln)
 }
 
-// Serve is Run on a listener.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+// Serve is Run on listeners; metrics may be nil (metrics on ln).
+func (s *Server) Serve(ctx context.Context, ln, metrics net.Listener) error {
+	newHTTP := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
 	}
+	hs := newHTTP(s.Handler())
 	s.Start()
-	recCtx, stopRec := context.WithCancel(ctx)
-	recDone := make(chan struct{})
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
 	defer func() {
-		stopRec()
-		<-recDone // nothing of this server outlives Serve
+		stopSweep()
+		<-sweepDone // nothing of this server outlives Serve
 	}()
 	go func() {
-		defer close(recDone)
-		n, err := s.Reconcile(recCtx)
-		if err != nil && recCtx.Err() == nil {
-			s.log.Warn("reconciliation incomplete", "completed", n, "err", err)
-			return
-		}
-		s.log.Info("reconciliation done", "completed", n)
+		defer close(sweepDone)
+		s.sweepLoop(sweepCtx)
 	}()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.cfg.Workers, "queue", s.cfg.QueueSize)
+	var ms *http.Server
+	if metrics != nil {
+		ms = newHTTP(s.MetricsHandler())
+		go func() { errc <- ms.Serve(metrics) }()
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.cfg.Workers, "queue", s.cfg.QueueSize, "replica", s.cfg.ReplicaID)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Not ready from now on, while the listener still answers: load
+	// balancers (a Service's endpoints) stop sending before it closes.
 	s.draining.Store(true)
+	if s.drainWait != nil {
+		s.drainWait(s.cfg.DrainDelay)
+	} else if s.cfg.DrainDelay > 0 {
+		t := time.NewTimer(s.cfg.DrainDelay)
+		<-t.C
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	if ms != nil {
+		ms.Shutdown(sctx)
+	}
 	err := s.Shutdown(sctx)
 	s.log.Info("stopped")
 	return err
+}
+
+// sweepLoop sweeps at start and then every SweepEvery, jittered by ±25%
+// so that replicas started together do not sweep together.
+func (s *Server) sweepLoop(ctx context.Context) {
+	for {
+		n, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep incomplete", "enqueued", n, "err", err)
+		} else if ctx.Err() == nil {
+			s.log.Info("sweep done", "enqueued", n)
+		}
+		if s.cfg.SweepEvery <= 0 {
+			return
+		}
+		d := s.cfg.SweepEvery*3/4 + time.Duration(rand.Int64N(int64(s.cfg.SweepEvery/2)+1))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }

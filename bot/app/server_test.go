@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -299,18 +300,48 @@ func TestWebhook_Redelivery(t *testing.T) {
 	}
 }
 
-// A tree over its limits ends the job with a neutral run that says so.
+// A tree over its limits is a high finding naming the largest files, so
+// the gate fails with a reason: before, the run ended neutral, which
+// passes a required check.
 func TestWebhook_TreeTooLarge(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Limits = source.Limits{MaxFileBytes: 1 << 10, MaxTotalBytes: 100, MaxFiles: 100} })
 	e.seedPR(prNumber, headSHA)
 	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
 		t.Fatal("refused")
 	}
-	if got := e.wait(1); got[0] != jobError {
-		t.Fatalf("outcome %v", got)
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Fatalf("outcome %v, want failure", got)
 	}
 	runs := e.fake.CheckRuns(owner, repoName)
-	if len(runs) != 1 || runs[0].Conclusion != "neutral" || !strings.Contains(runs[0].Summary, "too large") {
+	if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Summary, "over rbacguard's limits") ||
+		!strings.Contains(runs[0].Summary, "largest files: kustomization.yaml (129 bytes)") {
+		t.Fatalf("runs = %+v", runs)
+	}
+}
+
+// The measured attack: a head adding a cluster-admin binding plus one
+// 4,000,000-byte file and 70 symbolic links to it (280 MB read) used to end
+// neutral ("tree too large"), which passes a required check. Now the run
+// fails with a high finding naming the largest files.
+func TestWebhook_TreeTooLargeThroughLinks(t *testing.T) {
+	e := newEnv(t, nil) // the default limits: 256 MiB, 4 MiB per file
+	e.seedPR(prNumber, headSHA)
+	_, head := repoTrees(t)
+	head["crb.yaml"] = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: system:authenticated, apiGroup: rbac.authorization.k8s.io}]\n"
+	head["blob.txt"] = strings.Repeat("x", 4_000_000)
+	for i := range 70 {
+		head[fmt.Sprintf("links/l%02d.txt", i)] = githubtest.Symlink("../blob.txt")
+	}
+	e.fake.SetTarball(owner, repoName, headSHA, head)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatal("refused")
+	}
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Fatalf("outcome %v, want failure", got)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Summary, "the head tree is over rbacguard's limits") ||
+		!strings.Contains(runs[0].Summary, "blob.txt (4000000 bytes)") {
 		t.Fatalf("runs = %+v", runs)
 	}
 }
@@ -335,9 +366,11 @@ func TestWebhook_RetriesFaults(t *testing.T) {
 	if got := e.counter("rbacguard_github_api_requests_total", "status", "502"); got != 1 {
 		t.Errorf("502s counted = %v", got)
 	}
+	// The create is not sent twice blindly: Start looked for the run
+	// first, found none, and created it once more.
 	waits := e.sleeps.all()
-	if !cmpContains(waits, time.Second) || len(waits) != 2 {
-		t.Errorf("retry waits = %v, want a backoff and the 1 s Retry-After", waits)
+	if !cmpContains(waits, time.Second) || len(waits) != 1 {
+		t.Errorf("retry waits = %v, want the 1 s Retry-After only", waits)
 	}
 }
 
@@ -350,11 +383,47 @@ func cmpContains(ds []time.Duration, d time.Duration) bool {
 	return false
 }
 
-// When the work fails anyway, the run is completed neutral with the error.
-func TestWebhook_FailureCompletesRun(t *testing.T) {
+// A tarball GitHub has not built yet (404) is waited for: the job is
+// re-queued with backoff and the run shows "Retrying" meanwhile; before,
+// the run ended neutral at once.
+func TestWebhook_TransientRetriedAsJob(t *testing.T) {
 	e := newEnv(t, nil)
 	e.seedPR(prNumber, headSHA)
-	e.fake.FailNext("GET", "/repos/acme/platform/tarball/*", http.StatusNotFound, 10)
+	e.fake.FailNext("GET", "/repos/acme/platform/tarball/*", http.StatusNotFound, 3)
+	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
+		t.Fatalf("status %d", code)
+	}
+	if got := e.wait(1); got[0] != jobFailure {
+		t.Fatalf("outcome %v, want the verdict (failure)", got)
+	}
+	runs := e.fake.CheckRuns(owner, repoName)
+	if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Title, "merge blocked") {
+		t.Fatalf("check runs = %+v", runs)
+	}
+	if h := strings.Join(runs[0].StatusHistory, " "); !strings.Contains(h, "in_progress queued in_progress") {
+		t.Errorf("status history %s: the run was not queued again while retrying", h)
+	}
+	if got := e.counter("rbacguard_job_duration_seconds", "outcome", jobRetrying); got != 3 {
+		t.Errorf("retried attempts = %v, want 3", got)
+	}
+	retrying := 0
+	for _, r := range e.fake.Requests() {
+		if r.Method == "PATCH" && strings.Contains(string(r.Body), `"title":"Retrying: download tarball`) && strings.Contains(string(r.Body), `"status":"queued"`) {
+			retrying++
+		}
+	}
+	if retrying != 3 {
+		t.Errorf("%d updates showed \"Retrying: …\" on a queued run, want 3", retrying)
+	}
+}
+
+// A check-run PATCH answering 503 on every try outlasts RetryFor: the run
+// is concluded failure — never neutral — saying GitHub kept failing.
+func TestWebhook_OutageConcludesFailure(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.RetryFor = 20 * time.Millisecond })
+	e.seedPR(prNumber, headSHA)
+	// Every tarball fetch fails; the run itself can be written.
+	e.fake.FailNext("GET", "/repos/acme/platform/tarball/*", http.StatusInternalServerError, 1000)
 	if code, _ := e.deliver("pull_request", "d-1", fixture(t, "pull_request_opened.json", nil), nil); code != 202 {
 		t.Fatalf("status %d", code)
 	}
@@ -362,7 +431,8 @@ func TestWebhook_FailureCompletesRun(t *testing.T) {
 		t.Fatalf("outcome %v", got)
 	}
 	runs := e.fake.CheckRuns(owner, repoName)
-	if len(runs) != 1 || runs[0].Status != "completed" || runs[0].Conclusion != "neutral" || !strings.Contains(runs[0].Summary, "tarball") {
+	if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Title, "GitHub kept failing") ||
+		!strings.Contains(runs[0].Summary, "What to do:") {
 		t.Fatalf("check runs = %+v", runs)
 	}
 }
@@ -400,7 +470,7 @@ func (b *blocker) analyze(real func(context.Context, source.Tree, source.Tree) (
 }
 
 // A newer push cancels the job of the older head, whose run is completed
-// neutral "superseded by <sha7>".
+// cancelled, "superseded by <sha7>" (it was neutral, which passes).
 func TestSupersede(t *testing.T) {
 	const newHead = "aaaabbbbccccddddeeeeffff0000111122223333"
 	b := newBlocker(headSHA)
@@ -423,7 +493,7 @@ func TestSupersede(t *testing.T) {
 		byHead[cr.HeadSHA] = cr
 	}
 	old := byHead[headSHA]
-	if old.Conclusion != "neutral" || !strings.Contains(old.Summary, "superseded by aaaabbb") {
+	if old.Conclusion != "cancelled" || !strings.Contains(old.Title, "superseded by aaaabbb") {
 		t.Errorf("old head's run: %s %q", old.Conclusion, old.Summary)
 	}
 	if byHead[newHead].Conclusion != "failure" {
@@ -604,8 +674,8 @@ func TestShutdown_Finishes(t *testing.T) {
 	}
 }
 
-// At the deadline, running jobs are interrupted and queued ones handed
-// back: every run is completed neutral, "interrupted".
+// At the deadline, running jobs are interrupted and queued ones left: no
+// run is concluded unanalysed; both stay queued, released for the sweep.
 func TestShutdown_Interrupts(t *testing.T) {
 	const head2 = "2222222222222222222222222222222222222222"
 	b := newBlocker(headSHA)
@@ -622,6 +692,9 @@ func TestShutdown_Interrupts(t *testing.T) {
 	if code, _ := e.deliver("pull_request", "d-2", prPayload(t, "opened", 13, head2), nil); code != 202 {
 		t.Fatal("refused")
 	}
+	for _, j := range e.srv.q.holding() {
+		<-j.announced // the queued runs exist
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the deadline has passed already
 	if err := e.srv.Shutdown(ctx); err != nil {
@@ -635,7 +708,7 @@ func TestShutdown_Interrupts(t *testing.T) {
 		t.Fatalf("%d runs, want 2", len(runs))
 	}
 	for _, cr := range runs {
-		if cr.Status != "completed" || cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "interrupted, will be retried on the next push or re-run") {
+		if cr.Status != "queued" || cr.ExternalID != map[string]string{headSHA: "12", head2: "13"}[cr.HeadSHA] || !strings.Contains(cr.Title, "restarted") {
 			t.Errorf("run on %s: %s/%s %q", sha7(cr.HeadSHA), cr.Status, cr.Conclusion, cr.Summary)
 		}
 	}
@@ -682,65 +755,160 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 }
 
-// Reconciliation completes our runs left in progress past StaleAfter on
-// open pull requests' heads, and nothing else.
-func TestReconcile(t *testing.T) {
-	const (
-		fresh = "f000000000000000000000000000000000000001"
-		stale = "5000000000000000000000000000000000000002"
-		other = "0000000000000000000000000000000000000003"
-	)
+// The sweep takes over the runs nobody holds (lease expired or released,
+// or no lease and stale) and the open pull requests whose head has no run,
+// and leaves alone runs a live replica holds, completed runs and fresh
+// runs of an older version. Before, only in-progress runs older than
+// StaleAfter were touched, and only by completing them neutral.
+func TestSweep(t *testing.T) {
 	now := time.Now()
 	e := newEnv(t, nil)
-	// Three repositories, paged by two; the stale run is in the third.
-	for _, r := range []string{"alpha", "beta"} {
-		e.fake.AddInstallation(instID, owner, r)
+	type pr struct {
+		n      int
+		head   string
+		lease  string // external_id; "-" = no run
+		status string
+		old    bool
+		taken  bool
 	}
-	e.stub.repos = []string{owner + "/alpha", owner + "/beta", owner + "/" + repoName}
-	e.stub.open[owner+"/"+repoName] = []stubPull{{Number: 1, HeadSHA: fresh}, {Number: 2, HeadSHA: stale}, {Number: 3, HeadSHA: other}}
+	live := fmt.Sprint(now.Add(time.Hour).Unix())
+	gone := fmt.Sprint(now.Add(-time.Minute).Unix())
+	prs := []pr{
+		{1, "1000000000000000000000000000000000000001", "1;replica-b;" + live, "queued", false, false},
+		{2, "2000000000000000000000000000000000000002", "2;replica-b;" + gone, "in_progress", false, true},
+		{3, "3000000000000000000000000000000000000003", "-", "", false, true},
+		{4, "4000000000000000000000000000000000000004", "4", "completed", false, false},
+		{5, "5000000000000000000000000000000000000005", "5", "in_progress", false, false},
+		{6, "6000000000000000000000000000000000000006", "6", "in_progress", true, true},
+		{7, "7000000000000000000000000000000000000007", "7", "queued", false, true},                        // released by a shutdown
+		{8, "8000000000000000000000000000000000000008", "8;replica-a;" + live, "in_progress", false, true}, // ours, from before a restart
+	}
 	gh := e.srv.cl.installation(instID)
 	pub := &bot.Publisher{Client: gh, AppID: appID}
-	start := func(sha, name string) {
-		if _, err := pub.Start(context.Background(), bot.Target{Owner: owner, Repo: repoName, HeadSHA: sha, PR: 1, CheckName: name}); err != nil {
+	var open []stubPull
+	for _, p := range prs {
+		e.seedPR(p.n, p.head)
+		open = append(open, stubPull{Number: p.n, HeadSHA: p.head})
+		if p.lease == "-" {
+			continue
+		}
+		if p.old {
+			e.fake.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
+		}
+		tg := bot.Target{Owner: owner, Repo: repoName, HeadSHA: p.head, PR: p.n, CheckName: checkName, ExternalID: p.lease}
+		st := p.status
+		if st == "completed" {
+			st = "in_progress" // then failed below
+		}
+		id, _, err := pub.Ensure(context.Background(), tg, st, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if p.status == "completed" {
+			if err := pub.Fail(context.Background(), tg, id, errors.New("earlier")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.fake.SetNow(time.Now)
 	}
-	start(fresh, checkName)
-	e.fake.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
-	start(stale, checkName)
-	start(other, "someone-else")
-	e.fake.SetNow(time.Now)
+	e.stub.open[owner+"/"+repoName] = open
 
-	n, err := e.srv.Reconcile(context.Background())
-	if err != nil || n != 1 {
-		t.Fatalf("Reconcile = %d, %v; want 1", n, err)
+	n, err := e.srv.Sweep(context.Background())
+	want := 0
+	for _, p := range prs {
+		if p.taken {
+			want++
+		}
 	}
+	if err != nil || n != want {
+		t.Fatalf("Sweep = %d, %v; want %d", n, err, want)
+	}
+	for _, o := range e.wait(want) {
+		if o != jobFailure {
+			t.Errorf("outcome %s, want the verdict (failure)", o)
+		}
+	}
+	latest := map[string]githubtest.CheckRun{}
 	for _, cr := range e.fake.CheckRuns(owner, repoName) {
-		wantDone := cr.HeadSHA == stale
-		if done := cr.Status == "completed"; done != wantDone {
-			t.Errorf("run %s on %s: status %s", cr.Name, sha7(cr.HeadSHA), cr.Status)
-		}
-		if wantDone && (cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "restarted")) {
-			t.Errorf("stale run: %s %q", cr.Conclusion, cr.Summary)
+		latest[cr.HeadSHA] = cr // oldest first: the last one wins
+	}
+	for _, p := range prs {
+		cr := latest[p.head]
+		checked := cr.Status == "completed" && cr.Conclusion == "failure" && strings.Contains(cr.Title, "merge blocked")
+		if checked != p.taken {
+			t.Errorf("PR %d (%s): run %s/%s %q, taken = %v", p.n, p.lease, cr.Status, cr.Conclusion, cr.Title, p.taken)
 		}
 	}
-	if got := e.counter("rbacguard_reconciled_check_runs_total"); got != 1 {
-		t.Errorf("reconciled metric = %v", got)
+	if got := e.counter("rbacguard_reconciled_check_runs_total"); got != float64(want) {
+		t.Errorf("swept metric = %v", got)
 	}
+	// Once done, a second sweep finds nothing to do.
+	if n, err := e.srv.Sweep(context.Background()); err != nil || n != 0 {
+		t.Errorf("second Sweep = %d, %v; want 0", n, err)
+	}
+}
 
-	// Bounded: with room for two repositories the third is not visited.
-	const stale2 = "5000000000000000000000000000000000000004"
-	e.stub.open[owner+"/"+repoName] = append(e.stub.open[owner+"/"+repoName], stubPull{Number: 4, HeadSHA: stale2})
-	e.fake.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
-	start(stale2, checkName)
-	e.fake.SetNow(time.Now)
-	e.srv.cfg.ReconcileMaxRepos = 2
-	if n, err := e.srv.Reconcile(context.Background()); err != nil || n != 0 {
-		t.Errorf("bounded Reconcile = %d, %v; want 0", n, err)
+// Two replicas sweeping the same installation at once, with a third gone
+// (its leases expired): every pull request is checked once — one run per
+// head showing the verdict, one review comment — whoever takes it.
+func TestSweep_TwoReplicas(t *testing.T) {
+	const n = 12
+	e := newEnv(t, nil)
+	e2 := e.replica(t, "replica-b")
+	gone := fmt.Sprint(time.Now().Add(-time.Minute).Unix())
+	gh := e.srv.cl.installation(instID)
+	pub := &bot.Publisher{Client: gh, AppID: appID}
+	var open []stubPull
+	for i := range n {
+		head := fmt.Sprintf("%040x", 0xfeed000+i)
+		e.seedPR(100+i, head)
+		open = append(open, stubPull{Number: 100 + i, HeadSHA: head})
+		if i%2 == 0 { // half have a run of the dead replica, half none
+			tg := bot.Target{Owner: owner, Repo: repoName, HeadSHA: head, PR: 100 + i, CheckName: checkName, ExternalID: fmt.Sprintf("%d;replica-z;%s", 100+i, gone)}
+			if _, _, err := pub.Ensure(context.Background(), tg, "in_progress", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	e.srv.cfg.ReconcileMaxRepos = 3
-	if n, err := e.srv.Reconcile(context.Background()); err != nil || n != 1 {
-		t.Errorf("Reconcile = %d, %v; want 1", n, err)
+	e.stub.open[owner+"/"+repoName] = open
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for i, srv := range []*Server{e.srv, e2.srv} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := srv.Sweep(context.Background())
+			if err != nil {
+				t.Errorf("Sweep: %v", err)
+			}
+			counts[i] = c
+		}()
+	}
+	wg.Wait()
+	verdicts := 0
+	for _, o := range append(e.wait(counts[0]), e2.wait(counts[1])...) {
+		switch o {
+		case jobFailure:
+			verdicts++
+		case jobHandedOver:
+		default:
+			t.Errorf("outcome %s", o)
+		}
+	}
+	if verdicts != n {
+		t.Errorf("%d verdicts published for %d pull requests (swept %v)", verdicts, n, counts)
+	}
+	latest := map[string]githubtest.CheckRun{}
+	for _, cr := range e.fake.CheckRuns(owner, repoName) {
+		latest[cr.HeadSHA] = cr
+	}
+	for _, p := range open {
+		if cr := latest[p.HeadSHA]; cr.Status != "completed" || cr.Conclusion != "failure" {
+			t.Errorf("PR %d: newest run %s/%s", p.Number, cr.Status, cr.Conclusion)
+		}
+		if c := e.fake.ReviewComments(owner, repoName, p.Number); len(c) != 1 {
+			t.Errorf("PR %d: %d review comments, want 1", p.Number, len(c))
+		}
 	}
 }
 

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
-	"strconv"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 )
@@ -45,13 +47,31 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, reply{Status: "refused", Reason: "missing X-Hub-Signature-256"})
 		return
 	}
-	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (ct != "application/json" && ct != "application/x-www-form-urlencoded") {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (ct != "application/json" && ct != "application/x-www-form-urlencoded") {
 		count(outcomeBadRequest)
 		writeJSON(w, http.StatusUnsupportedMediaType, reply{Status: "refused", Reason: "content type must be application/json"})
 		return
 	}
+	// A body is buffered before its signature can be checked, so reads are
+	// bounded: at most MaxConcurrentReads bodies (each ≤ MaxBodyBytes) are
+	// in memory at once, whoever sends them. Others wait up to 5 s (GitHub
+	// allows 10 s for the whole delivery), then get 503; a delivery lost so
+	// is found by the sweep.
+	if !s.acquireRead(r.Context()) {
+		count(outcomeBusy)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, reply{Status: "refused", Reason: "too many deliveries being read"})
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	payload, err := github.ValidatePayload(r, s.cfg.WebhookSecret)
+	var payload []byte
+	if ct == "application/json" {
+		payload, err = s.readSigned(r)
+	} else {
+		payload, err = github.ValidatePayload(r, s.cfg.WebhookSecret)
+	}
+	s.releaseRead()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -99,6 +119,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		case outcomeAccepted:
 			accepted++
 			outcome = o
+			s.announce(j)
 			log.Info("queued", "repo", j.owner+"/"+j.repo, "pr", j.pr, "head", sha7(j.headSHA), "installation_id", j.installation)
 		case outcomeQueueFull, outcomeShuttingDown, outcomeStale:
 			if accepted == 0 {
@@ -120,6 +141,60 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readSigned reads a JSON body into one buffer sized from Content-Length
+// (io.ReadAll would leave a trail of doubled buffers for the collector)
+// and verifies its signature.
+func (s *Server) readSigned(r *http.Request) ([]byte, error) {
+	var body []byte
+	if r.ContentLength >= 0 && r.ContentLength <= s.cfg.MaxBodyBytes {
+		buf := make([]byte, r.ContentLength+1) // +1: the read that sees EOF
+		n, err := io.ReadFull(r.Body, buf)
+		if err != io.ErrUnexpectedEOF && err != io.EOF {
+			if err == nil {
+				err = errors.New("body longer than its Content-Length")
+			}
+			return nil, err
+		}
+		body = buf[:n]
+	} else {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, err
+		}
+	}
+	if err := github.ValidateSignature(r.Header.Get(github.SHA256SignatureHeader), body, s.cfg.WebhookSecret); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// acquireRead takes one of the body-read slots, waiting up to EnqueueWait.
+func (s *Server) acquireRead(ctx context.Context) bool {
+	select {
+	case s.reads <- struct{}{}:
+		s.m.readsWait.Inc()
+		return true
+	default:
+	}
+	// GitHub gives a delivery 10 s; a body waits up to half of that.
+	wait := max(s.cfg.EnqueueWait, 5*time.Second)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case s.reads <- struct{}{}:
+		s.m.readsWait.Inc()
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+func (s *Server) releaseRead() {
+	s.m.readsWait.Dec()
+	<-s.reads
+}
+
 // eventLabel keeps the metric label set small and free of client input.
 func eventLabel(event string) string {
 	switch event {
@@ -135,7 +210,8 @@ func (s *Server) jobsFor(event string, payload []byte) ([]*job, string, error) {
 	switch event {
 	case "pull_request", "check_suite", "check_run", "installation", "installation_repositories":
 	default:
-		return nil, "event " + strconv.Quote(event) + " is not handled", nil
+		// The reason never quotes the event name: replies echo no input.
+		return nil, "event not handled", nil
 	}
 	parsed, err := github.ParseWebHook(event, payload)
 	if err != nil {
@@ -171,7 +247,7 @@ func (s *Server) pullRequestJobs(e *github.PullRequestEvent) ([]*job, string, er
 		}
 		rerun = true // same head, new base: the answer changes
 	default:
-		return nil, "pull_request action " + strconv.Quote(action) + " is not handled", nil
+		return nil, "pull_request action not handled", nil
 	}
 	pr := e.GetPullRequest()
 	if pr.GetState() == "closed" {
@@ -188,7 +264,7 @@ func (s *Server) pullRequestJobs(e *github.PullRequestEvent) ([]*job, string, er
 func (s *Server) checkSuiteJobs(e *github.CheckSuiteEvent) ([]*job, string, error) {
 	action := e.GetAction()
 	if action != "requested" && action != "rerequested" {
-		return nil, "check_suite action " + strconv.Quote(action) + " is not handled", nil
+		return nil, "check_suite action not handled", nil
 	}
 	suite := e.GetCheckSuite()
 	if id := suite.GetApp().GetID(); id != 0 && id != s.cfg.AppID {
@@ -216,16 +292,17 @@ func (s *Server) checkSuiteJobs(e *github.CheckSuiteEvent) ([]*job, string, erro
 
 func (s *Server) checkRunJobs(e *github.CheckRunEvent) ([]*job, string, error) {
 	if e.GetAction() != "rerequested" {
-		return nil, "check_run action " + strconv.Quote(e.GetAction()) + " is not handled", nil
+		return nil, "check_run action not handled", nil
 	}
 	run := e.GetCheckRun()
 	if run.GetName() != s.cfg.CheckName || (run.GetApp().GetID() != 0 && run.GetApp().GetID() != s.cfg.AppID) {
 		return nil, "check run is not ours", nil
 	}
-	// The pull request number is in external_id: check_run.pull_requests
-	// is empty for forks.
-	n, err := strconv.Atoi(run.GetExternalID())
-	if err != nil || n <= 0 {
+	// The pull request number is in external_id (before a lease, see
+	// lease.go): check_run.pull_requests is empty for forks.
+	l, ok := parseLease(run.GetExternalID())
+	n := l.pr
+	if !ok {
 		if len(run.PullRequests) == 0 {
 			return nil, "check run names no pull request", nil
 		}
@@ -241,7 +318,7 @@ func (s *Server) checkRunJobs(e *github.CheckRunEvent) ([]*job, string, error) {
 
 func (s *Server) newJob(event string, inst *github.Installation, repo *github.Repository, pr int, head string) (*job, error) {
 	switch {
-	case inst.GetID() == 0:
+	case inst.GetID() <= 0:
 		return nil, errors.New("no installation in the payload")
 	case repo.GetOwner().GetLogin() == "" || repo.GetName() == "":
 		return nil, errors.New("no repository in the payload")
@@ -250,7 +327,50 @@ func (s *Server) newJob(event string, inst *github.Installation, repo *github.Re
 	case !isSHA(head):
 		return nil, errors.New("no head commit in the payload")
 	}
+	if err := validRepo(repo.GetOwner().GetLogin(), repo.GetName()); err != nil {
+		return nil, err
+	}
 	return &job{event: event, installation: inst.GetID(), owner: repo.GetOwner().GetLogin(), repo: repo.GetName(), pr: pr, headSHA: head}, nil
+}
+
+// validRepo checks owner and repository names against GitHub's rules
+// before they reach a URL: go-github pastes them into paths unescaped, so
+// "acme/../../app" would address another endpoint with the installation
+// token. Logins are 1–39 letters, digits and single inner hyphens (older
+// ones may end in a hyphen or hold a doubled one); repository names are
+// 1–100 of letters, digits, '.', '-' and '_', not "." or "..".
+func validRepo(owner, repo string) error {
+	if !validLogin(owner) {
+		return errors.New("the repository owner is not a valid GitHub login")
+	}
+	if !validRepoName(repo) {
+		return errors.New("the repository name is not a valid GitHub repository name")
+	}
+	return nil
+}
+
+func validLogin(s string) bool {
+	if len(s) == 0 || len(s) > 39 || s[0] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validRepoName(s string) bool {
+	if len(s) == 0 || len(s) > 100 || s == "." || s == ".." {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func isSHA(s string) bool {

@@ -5,7 +5,9 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,7 @@ type principal struct {
 	readOnly bool
 	repos    map[string]bool // lower-case owner/name; nil = every repository
 	expires  time.Time       // zero = never
+	install  int64           // the installation of an installation token
 }
 
 func (p *principal) canSee(rp *repo) bool {
@@ -298,7 +301,7 @@ func (s *Server) createAccessToken(c *call) {
 	}
 	tok := "ghs_" + rand.Text()
 	exp := s.now().Add(time.Hour)
-	s.tokens[tok] = &principal{kind: "installation", login: AppBotLogin, userID: 9_000_000 + s.app.id, appID: s.app.id, repos: scope, expires: exp}
+	s.tokens[tok] = &principal{kind: "installation", login: AppBotLogin, userID: 9_000_000 + s.app.id, appID: s.app.id, repos: scope, expires: exp, install: id}
 	c.json(http.StatusCreated, &github.InstallationToken{
 		Token:     github.String(tok),
 		ExpiresAt: ts(exp),
@@ -308,4 +311,43 @@ func (s *Server) createAccessToken(c *call) {
 		},
 		Repositories: repos,
 	})
+}
+
+// GET /app
+func (s *Server) getApp(c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.json(http.StatusOK, &github.App{ID: github.Int64(s.app.id), Slug: github.String(appSlug), Name: github.String(appSlug)})
+}
+
+// GET /app/installations (paginated, oldest first)
+func (s *Server) listInstallations(c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(s.installs))
+	lo, hi := c.paginate(len(ids))
+	out := []*github.Installation{}
+	for _, id := range ids[lo:hi] {
+		out = append(out, s.installationJSON(s.installs[id]))
+	}
+	c.json(http.StatusOK, out)
+}
+
+// GET /installation/repositories: the repositories of the installation
+// the token belongs to (paginated); other tokens get 403.
+func (s *Server) listInstallationRepos(c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.installs[c.who.install]
+	if c.who.install == 0 || in == nil {
+		c.json(http.StatusForbidden, errBody("This endpoint requires an installation access token."))
+		return
+	}
+	lo, hi := c.paginate(len(in.repos))
+	out := &github.ListRepositories{TotalCount: github.Int(len(in.repos))}
+	for _, rp := range in.repos[lo:hi] {
+		out.Repositories = append(out.Repositories, &github.Repository{ID: github.Int64(rp.id), Name: github.String(rp.name),
+			FullName: github.String(rp.owner + "/" + rp.name), Owner: &github.User{Login: github.String(rp.owner)}})
+	}
+	c.json(http.StatusOK, out)
 }

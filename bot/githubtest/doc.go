@@ -60,9 +60,22 @@
 // owner-repo-<sha7>/, served directly (200) or, with TarballRedirect, as a
 // 302 to a codeload link valid 5 minutes.
 //
+// App and installation listings (https://docs.github.com/rest/apps/apps,
+// https://docs.github.com/rest/apps/installations): GET /app and
+// GET /app/installations take the App JWT; GET /installation/repositories
+// takes an installation token and lists that installation's repositories
+// (other tokens get 403). GET /repos/{o}/{r}/pulls lists by state
+// (open by default; PullRequest.Closed marks closed ones), paginated.
+// GET /repos/{o}/{r}/compare/{base}...{head} answers the base as merge base
+// (the fake has no history).
+//
 // Faults (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api):
 // Server.FailNext answers 5xx with a gateway page, 403/429 with the
-// secondary-rate-limit message, documentation_url and "Retry-After: 1".
+// secondary-rate-limit message, documentation_url and "Retry-After: 1",
+// without doing the work. Server.FailAfter does the work first (a check
+// run or review is created) and then answers the same way, as a gateway
+// timeout after the fact looks to a client: a client that posts again
+// blindly duplicates what it created.
 //
 // Nothing sleeps. Token values are never stored in the request log
 // (Server.Requests keeps only the kind of credential) nor printed.

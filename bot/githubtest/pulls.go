@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +25,8 @@ type PullRequest struct {
 	BaseSHA, HeadSHA string
 	BaseRef, HeadRef string
 	Files            []File
+	// Closed pull requests are not listed as open and read state "closed".
+	Closed bool
 }
 
 // File is one changed file of a pull request as GET /pulls/{n}/files
@@ -280,7 +283,7 @@ func (s *Server) pullJSON(rp *repo, pr *pull) *github.PullRequest {
 	return &github.PullRequest{
 		ID:           github.Int64(pr.id),
 		Number:       github.Int(pr.Number),
-		State:        github.String("open"),
+		State:        github.String(map[bool]string{false: "open", true: "closed"}[pr.Closed]),
 		Title:        github.String(fmt.Sprintf("Pull request %d", pr.Number)),
 		URL:          github.String(s.apiURL(rp, "pulls/%d", pr.Number)),
 		HTMLURL:      github.String(s.htmlURL(rp, "pull/%d", pr.Number)),
@@ -289,6 +292,54 @@ func (s *Server) pullJSON(rp *repo, pr *pull) *github.PullRequest {
 		ChangedFiles: github.Int(len(pr.Files)),
 		Additions:    github.Int(add),
 		Deletions:    github.Int(del),
+	}
+}
+
+// GET /repos/{owner}/{repo}/pulls?state=open|closed|all (default open),
+// by number, paginated.
+func (s *Server) listPulls(c *call) {
+	state := c.r.URL.Query().Get("state")
+	if state == "" {
+		state = "open"
+	}
+	if !slices.Contains([]string{"open", "closed", "all"}, state) {
+		c.unprocessable(invalid(fmt.Sprintf("%q is not a member of [open, closed, all].", state)))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := c.repo()
+	if rp == nil {
+		return
+	}
+	var prs []*pull
+	for _, n := range slices.Sorted(maps.Keys(rp.pulls)) {
+		pr := rp.pulls[n]
+		if state == "all" || (state == "closed") == pr.Closed {
+			prs = append(prs, pr)
+		}
+	}
+	lo, hi := c.paginate(len(prs))
+	out := []*github.PullRequest{}
+	for _, pr := range prs[lo:hi] {
+		out = append(out, s.pullJSON(rp, pr))
+	}
+	c.json(http.StatusOK, out)
+}
+
+// GET /repos/{owner}/{repo}/compare/{base}...{head}: the fake knows no
+// history, so the merge base is the base itself.
+func (s *Server) compare(c *call) {
+	base, head, ok := strings.Cut(c.r.PathValue("basehead"), "...")
+	if !ok || base == "" || head == "" {
+		c.notFound()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rp := c.repo(); rp != nil {
+		c.json(http.StatusOK, &github.CommitsComparison{Status: github.String("ahead"),
+			BaseCommit: &github.RepositoryCommit{SHA: github.String(base)}, MergeBaseCommit: &github.RepositoryCommit{SHA: github.String(base)}})
 	}
 }
 

@@ -95,6 +95,7 @@ type repo struct {
 type fault struct {
 	method, pattern string
 	status, left    int
+	after           bool // applied first, then answered status
 }
 
 // NewServer starts a fake GitHub on a loopback listener and closes it when
@@ -185,6 +186,20 @@ func (s *Server) FailNext(method, pathPattern string, status, n int) {
 	s.faults = append(s.faults, &fault{method: method, pattern: pathPattern, status: status, left: n})
 }
 
+// FailAfter is FailNext for faults that happen after GitHub did the work:
+// the next n matching requests are carried out (a check run or review is
+// created, a run updated) and then answered with status, the way a
+// gateway timeout or a dropped connection after the fact looks to a
+// client. A caller that simply sends the request again duplicates it.
+func (s *Server) FailAfter(method, pathPattern string, status, n int) {
+	if _, err := path.Match(pathPattern, "/"); err != nil {
+		s.t.Fatalf("githubtest: FailAfter pattern %q: %v", pathPattern, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{method: method, pattern: pathPattern, status: status, left: n, after: true})
+}
+
 // Requests returns a copy of the request log, in arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -235,6 +250,11 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/repos/{owner}/{repo}/installation", authJWT, false, s.getRepoInstallation},
 		{"POST", "/app/installations/{id}/access_tokens", authJWT, false, s.createAccessToken},
+		{"GET", "/app", authJWT, false, s.getApp},
+		{"GET", "/app/installations", authJWT, false, s.listInstallations},
+		{"GET", "/installation/repositories", authToken, false, s.listInstallationRepos},
+		{"GET", "/repos/{owner}/{repo}/pulls", authToken, false, s.listPulls},
+		{"GET", "/repos/{owner}/{repo}/compare/{basehead}", authToken, false, s.compare},
 
 		{"POST", "/repos/{owner}/{repo}/check-runs", authToken, true, s.createCheckRun},
 		{"PATCH", "/repos/{owner}/{repo}/check-runs/{id}", authToken, true, s.updateCheckRun},
@@ -319,7 +339,7 @@ func (s *Server) serve(c *call, mux *http.ServeMux, byPattern map[string]route) 
 		if !s.checkJWT(c) {
 			return authKindOf(r)
 		}
-		rt.h(c)
+		s.handle(c, rt.h)
 		return "jwt"
 	}
 	who, ok := s.checkToken(c)
@@ -331,7 +351,7 @@ func (s *Server) serve(c *call, mux *http.ServeMux, byPattern map[string]route) 
 		c.json(http.StatusForbidden, errBody("Resource not accessible by integration"))
 		return who.kind
 	}
-	rt.h(c)
+	s.handle(c, rt.h)
 	return who.kind
 }
 
@@ -368,23 +388,53 @@ func (r *statusRecorder) status() int {
 }
 
 func (s *Server) injectFault(c *call) bool {
+	hit := s.takeFault(c, false)
+	if hit == nil {
+		return false
+	}
+	c.writeFault(hit)
+	return true
+}
+
+// takeFault consumes the first matching fault of the kind asked for.
+func (s *Server) takeFault(c *call, after bool) *fault {
 	p := strings.TrimPrefix(c.r.URL.Path, apiPrefix)
 	s.mu.Lock()
-	var hit *fault
+	defer s.mu.Unlock()
 	for _, f := range s.faults {
-		if f.left <= 0 || (f.method != "" && !strings.EqualFold(f.method, c.r.Method)) {
+		if f.after != after || f.left <= 0 || (f.method != "" && !strings.EqualFold(f.method, c.r.Method)) {
 			continue
 		}
 		if ok, _ := path.Match(f.pattern, p); ok {
 			f.left--
-			hit = f
-			break
+			return f
 		}
 	}
-	s.mu.Unlock()
+	return nil
+}
+
+// handle runs a route's handler; a FailAfter fault lets it do its work
+// and then replaces its answer.
+func (s *Server) handle(c *call, h func(*call)) {
+	hit := s.takeFault(c, true)
 	if hit == nil {
-		return false
+		h(c)
+		return
 	}
+	real := c.w
+	c.w = &statusRecorder{ResponseWriter: &discardWriter{h: http.Header{}}}
+	h(c)
+	c.w = real
+	c.writeFault(hit)
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func (c *call) writeFault(hit *fault) {
 	switch {
 	case hit.status == http.StatusForbidden || hit.status == http.StatusTooManyRequests:
 		c.w.Header().Set("Retry-After", "1")
@@ -399,7 +449,6 @@ func (s *Server) injectFault(c *call) bool {
 	default:
 		c.json(hit.status, errBody(http.StatusText(hit.status)))
 	}
-	return true
 }
 
 // errBody is GitHub's error document.

@@ -26,12 +26,21 @@ type codeloadLink struct {
 // (path → content) as GitHub builds the archive: gzip tar with a pax global
 // header carrying the commit, every entry under "owner-repo-<sha7>/",
 // directories before their contents. The ref may also be a branch of a
-// seeded pull request.
+// seeded pull request. A file whose content is Symlink(target) is a
+// symbolic link.
 func (s *Server) SetTarball(owner, repo, sha string, files map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repoLocked(owner, repo).tarballs[sha] = maps.Clone(files)
 }
+
+// symlinkMark starts the content of a file that is a symbolic link; no
+// text file starts with a NUL byte.
+const symlinkMark = "\x00symlink\x00"
+
+// Symlink is the content SetTarball turns into a symbolic link to target
+// (as written in the link, e.g. "../common/role.yaml").
+func Symlink(target string) string { return symlinkMark + target }
 
 func buildTarball(owner, repo, sha string, files map[string]string) ([]byte, error) {
 	var buf bytes.Buffer
@@ -63,6 +72,12 @@ func buildTarball(owner, repo, sha string, files map[string]string) ([]byte, err
 			return nil, err
 		}
 		body := files[name]
+		if target, ok := strings.CutPrefix(body, symlinkMark); ok {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: top + clean, Linkname: target, Mode: 0o777, ModTime: mtime}); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: top + clean, Mode: 0o664, Size: int64(len(body)), ModTime: mtime}); err != nil {
 			return nil, err
 		}

@@ -38,26 +38,44 @@ type serveFlags struct {
 	jobTimeout        time.Duration
 	shutdownTimeout   time.Duration
 	staleAfter        time.Duration
+	retryFor          time.Duration
+	sweepEvery        time.Duration
+	leaseFor          time.Duration
+	drainDelay        time.Duration
+	replicaID         string
+	maxReads          int
+	metricsListen     string
 }
 
 // serveEnv maps flags to their environment variables.
 func serveEnv() map[string]string {
 	return map[string]string{
-		"app-id":              "RBACGUARD_APP_ID",
-		"private-key":         "RBACGUARD_PRIVATE_KEY_FILE",
-		"webhook-secret":      "RBACGUARD_WEBHOOK_SECRET",
-		"webhook-secret-file": "RBACGUARD_WEBHOOK_SECRET_FILE",
-		"listen":              "RBACGUARD_LISTEN",
-		"workers":             "RBACGUARD_WORKERS",
-		"queue-size":          "RBACGUARD_QUEUE_SIZE",
-		"github-url":          "RBACGUARD_GITHUB_URL",
-		"check-name":          "RBACGUARD_CHECK_NAME",
-		"comment-mode":        "RBACGUARD_COMMENT_MODE",
-		"app-slug":            "RBACGUARD_APP_SLUG",
-		"details-url":         "RBACGUARD_DETAILS_URL",
-		"fail-on":             "RBACGUARD_FAIL_ON",
-		"default-namespace":   "RBACGUARD_DEFAULT_NAMESPACE",
-		"log-level":           "RBACGUARD_LOG_LEVEL",
+		"app-id":               "RBACGUARD_APP_ID",
+		"private-key":          "RBACGUARD_PRIVATE_KEY_FILE",
+		"webhook-secret":       "RBACGUARD_WEBHOOK_SECRET",
+		"webhook-secret-file":  "RBACGUARD_WEBHOOK_SECRET_FILE",
+		"listen":               "RBACGUARD_LISTEN",
+		"workers":              "RBACGUARD_WORKERS",
+		"queue-size":           "RBACGUARD_QUEUE_SIZE",
+		"github-url":           "RBACGUARD_GITHUB_URL",
+		"check-name":           "RBACGUARD_CHECK_NAME",
+		"comment-mode":         "RBACGUARD_COMMENT_MODE",
+		"app-slug":             "RBACGUARD_APP_SLUG",
+		"details-url":          "RBACGUARD_DETAILS_URL",
+		"fail-on":              "RBACGUARD_FAIL_ON",
+		"default-namespace":    "RBACGUARD_DEFAULT_NAMESPACE",
+		"log-level":            "RBACGUARD_LOG_LEVEL",
+		"allow-remote-base":    "RBACGUARD_ALLOW_REMOTE_BASE",
+		"job-timeout":          "RBACGUARD_JOB_TIMEOUT",
+		"shutdown-timeout":     "RBACGUARD_SHUTDOWN_TIMEOUT",
+		"stale-after":          "RBACGUARD_STALE_AFTER",
+		"retry-for":            "RBACGUARD_RETRY_FOR",
+		"sweep-every":          "RBACGUARD_SWEEP_EVERY",
+		"lease":                "RBACGUARD_LEASE",
+		"drain-delay":          "RBACGUARD_DRAIN_DELAY",
+		"replica-id":           "RBACGUARD_REPLICA_ID",
+		"max-concurrent-reads": "RBACGUARD_MAX_CONCURRENT_READS",
+		"metrics-listen":       "RBACGUARD_METRICS_LISTEN",
 	}
 }
 
@@ -74,13 +92,22 @@ func newServeCmd(e *env) *cobra.Command {
 		Long: `serve runs rbacguard as a GitHub App. It receives webhooks on POST /webhook
 (verified with the webhook secret), checks each pull request's head against its
 merge base from repository tarballs, and reports a check run and review comments.
-GET /healthz, /readyz and /metrics (Prometheus) serve operations.
+GET /healthz, /readyz and /metrics (Prometheus; on its own address with
+--metrics-listen) serve operations.
 
 Every flag can also be set by environment variable (RBACGUARD_APP_ID,
 RBACGUARD_WEBHOOK_SECRET, …; flags win). The private key is read from
 --private-key FILE or from RBACGUARD_PRIVATE_KEY (the PEM itself) and is never
-logged. SIGTERM stops taking deliveries, lets running checks finish for
---shutdown-timeout, then completes what is left as neutral.`,
+logged.
+
+GitHub is the queue of record: each accepted delivery gets a queued check run
+at once, leased to this replica (--replica-id, --lease); GitHub errors re-queue
+the job with backoff for up to --retry-for before the run concludes failure;
+every --sweep-every (jittered) the sweep takes over runs no live replica holds
+and pull requests whose head has no run. A check never concludes neutral
+without a verdict. SIGTERM makes /readyz answer 503 for --drain-delay, then
+closes the listener, lets running checks finish for --shutdown-timeout and
+leaves the rest queued for the sweep.`,
 		Example: `  RBACGUARD_WEBHOOK_SECRET=… rbacguard serve --app-id 123456 --private-key /secrets/app.pem
   rbacguard serve --github-url https://ghe.example.com/api/v3/ --workers 8`,
 		Args: cobra.NoArgs,
@@ -119,7 +146,14 @@ logged. SIGTERM stops taking deliveries, lets running checks finish for
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.DurationVar(&f.jobTimeout, "job-timeout", d.JobTimeout, "longest one check may take")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long running checks may finish after SIGTERM")
-	fl.DurationVar(&f.staleAfter, "stale-after", d.StaleAfter, "at start, complete our check runs in progress for longer than this")
+	fl.DurationVar(&f.staleAfter, "stale-after", d.StaleAfter, "take over our check runs without a lease (older versions) in progress for longer than this")
+	fl.DurationVar(&f.retryFor, "retry-for", d.RetryFor, "how long a check failing on GitHub errors is retried before it concludes failure")
+	fl.DurationVar(&f.sweepEvery, "sweep-every", d.SweepEvery, "mean period of the sweep for lost and unheld checks (0: at start only)")
+	fl.DurationVar(&f.leaseFor, "lease", d.LeaseFor, "how long a replica's lease on a check run lasts unless renewed")
+	fl.DurationVar(&f.drainDelay, "drain-delay", d.DrainDelay, "after SIGTERM, how long /readyz answers 503 before the listener closes")
+	fl.StringVar(&f.replicaID, "replica-id", d.ReplicaID, "this replica's name in check-run leases (default: the host name)")
+	fl.IntVar(&f.maxReads, "max-concurrent-reads", d.MaxConcurrentReads, "webhook bodies read at once (each up to 5 MiB); bounds unauthenticated memory")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --listen")
 	return c
 }
 
@@ -186,6 +220,13 @@ func (f *serveFlags) config(e *env) (app.Config, *slog.Logger, error) {
 	cfg.JobTimeout = f.jobTimeout
 	cfg.ShutdownTimeout = f.shutdownTimeout
 	cfg.StaleAfter = f.staleAfter
+	cfg.RetryFor = f.retryFor
+	cfg.SweepEvery = f.sweepEvery
+	cfg.LeaseFor = f.leaseFor
+	cfg.DrainDelay = f.drainDelay
+	cfg.ReplicaID = f.replicaID
+	cfg.MaxConcurrentReads = f.maxReads
+	cfg.MetricsListen = f.metricsListen
 	cfg.Version = versionString()
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("serve: invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))

@@ -7,10 +7,12 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -97,12 +99,14 @@ func TestServe_Config(t *testing.T) {
 				"RBACGUARD_APP_ID":              "42",
 				"RBACGUARD_PRIVATE_KEY":         strings.ReplaceAll(string(key), "\n", `\n`),
 				"RBACGUARD_WEBHOOK_SECRET_FILE": secretFile,
+				"RBACGUARD_DRAIN_DELAY":         "0s",
+				"RBACGUARD_METRICS_LISTEN":      "127.0.0.1:0",
 			},
 			wantCode: exitPass,
 		},
 		{
 			name:     "valid from flags",
-			args:     []string{"serve", "--listen", "127.0.0.1:0", "--github-url", gh.URL, "--app-id", "42", "--private-key", keyFile, "--webhook-secret-file", secretFile, "--workers", "2"},
+			args:     []string{"serve", "--listen", "127.0.0.1:0", "--github-url", gh.URL, "--app-id", "42", "--private-key", keyFile, "--webhook-secret-file", secretFile, "--workers", "2", "--drain-delay", "0s"},
 			wantCode: exitPass,
 		},
 	}
@@ -130,5 +134,44 @@ func TestServe_Config(t *testing.T) {
 				t.Errorf("stdout: %q", stdout.String())
 			}
 		})
+	}
+}
+
+// Every flag of serve can be set by an environment variable, as --help
+// says: before, --allow-remote-base, --job-timeout, --shutdown-timeout and
+// --stale-after could not.
+func TestServe_EveryFlagHasAnEnvironmentVariable(t *testing.T) {
+	e := &env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}
+	c := newServeCmd(e)
+	envs := serveEnv()
+	// The flags as --help lists them (no pflag import: cobra is the
+	// module's dependency, pflag only through it).
+	names := regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z-]+)`).FindAllStringSubmatch(c.Flags().FlagUsages(), -1)
+	if len(names) < 20 {
+		t.Fatalf("found %d flags in the usage", len(names))
+	}
+	for _, m := range names {
+		if _, ok := envs[m[1]]; !ok {
+			t.Errorf("--%s has no environment variable", m[1])
+		}
+	}
+	set := map[string]string{
+		"RBACGUARD_JOB_TIMEOUT": "3m", "RBACGUARD_SHUTDOWN_TIMEOUT": "7s", "RBACGUARD_STALE_AFTER": "1h",
+		"RBACGUARD_ALLOW_REMOTE_BASE": "https://a.example/,https://b.example/", "RBACGUARD_METRICS_LISTEN": ":9090",
+		"RBACGUARD_RETRY_FOR": "10m", "RBACGUARD_REPLICA_ID": "pod-1", "RBACGUARD_MAX_CONCURRENT_READS": "3",
+	}
+	var f serveFlags
+	c = newServeCmd(e)
+	if err := f.fromEnv(c, func(k string) string { return set[k] }); err != nil {
+		t.Fatal(err)
+	}
+	fl := c.Flags()
+	for name, want := range map[string]string{
+		"job-timeout": "3m0s", "shutdown-timeout": "7s", "stale-after": "1h0m0s", "metrics-listen": ":9090",
+		"allow-remote-base": "[https://a.example/,https://b.example/]", "retry-for": "10m0s", "replica-id": "pod-1", "max-concurrent-reads": "3",
+	} {
+		if got := fl.Lookup(name).Value.String(); got != want {
+			t.Errorf("--%s = %s, want %s", name, got, want)
+		}
 	}
 }

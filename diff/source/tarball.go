@@ -29,9 +29,54 @@ const maxLinkHops = 40
 // stream itself is bounded, so that a gzip bomb, or an archive made mostly
 // of skipped files, ends in a *LimitError instead of hours of inflating.
 func Tarball(r io.Reader, rev string, lim Limits) (Tree, error) {
+	t, sizes, err := readTarball(r, rev, lim)
+	var le *LimitError
+	if err != nil && errors.As(err, &le) {
+		return nil, &OverLimitError{LimitError: le, Largest: largest(sizes, maxLargest)}
+	}
+	return t, err
+}
+
+// maxLargest is how many of the largest files an OverLimitError names.
+const maxLargest = 5
+
+// OverLimitError is a tree over its limits with the files that weigh the
+// most, so that the author knows what to remove: a symbolic link to a
+// large file counts once per link, as it is read once per link.
+type OverLimitError struct {
+	*LimitError
+	Largest []FileSize // largest first
+}
+
+func (e *OverLimitError) Unwrap() error { return e.LimitError }
+
+// FileSize is a path and the bytes it holds.
+type FileSize struct {
+	Path string
+	Size int64
+}
+
+func largest(sizes map[string]int64, n int) []FileSize {
+	out := make([]FileSize, 0, len(sizes))
+	for p, sz := range sizes {
+		out = append(out, FileSize{p, sz})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Size != out[j].Size {
+			return out[i].Size > out[j].Size
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out[:min(n, len(out))]
+}
+
+// readTarball is Tarball; sizes maps every file met so far (skipped ones
+// and links included) to its size, for the error.
+func readTarball(r io.Reader, rev string, lim Limits) (_ Tree, sizes map[string]int64, _ error) {
+	sizes = map[string]int64{}
 	gz, err := gzip.NewReader(bufio.NewReader(r))
 	if err != nil {
-		return nil, fmt.Errorf("read tarball %s: %w", rev, err)
+		return nil, sizes, fmt.Errorf("read tarball %s: %w", rev, err)
 	}
 	defer gz.Close()
 	// One gzip member, as GitHub writes: a stream of empty members after it
@@ -54,26 +99,27 @@ func Tarball(r io.Reader, rev string, lim Limits) (Tree, error) {
 		}
 		if err != nil {
 			if le := stream.err; le != nil {
-				return nil, le
+				return nil, sizes, le
 			}
-			return nil, fmt.Errorf("read tarball %s: %w", rev, err)
+			return nil, sizes, fmt.Errorf("read tarball %s: %w", rev, err)
 		}
 		if h.Typeflag == tar.TypeXGlobalHeader {
 			continue // GitHub's pax header naming the commit
 		}
 		entries++
 		if maxEntries > 0 && entries > maxEntries {
-			return nil, &LimitError{What: fmt.Sprintf("more than %d archive entries", maxEntries)}
+			return nil, sizes, &LimitError{What: fmt.Sprintf("more than %d archive entries", maxEntries)}
 		}
 		rel, err := stripTop(h.Name, &top)
 		if err != nil {
-			return nil, fmt.Errorf("read tarball %s: %w", rev, err)
+			return nil, sizes, fmt.Errorf("read tarball %s: %w", rev, err)
 		}
 		if rel == "" {
 			continue // the top directory itself
 		}
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives still use '\x00'
+			sizes[rel] = h.Size
 			if lim.MaxFileBytes > 0 && h.Size > lim.MaxFileBytes {
 				m.skip(rel, "%d bytes, over the %d-byte file limit", h.Size, lim.MaxFileBytes)
 				continue // tr.Next discards the body, counted by stream
@@ -81,12 +127,12 @@ func Tarball(r io.Reader, rev string, lim Limits) (Tree, error) {
 			data, err := io.ReadAll(tr)
 			if err != nil {
 				if le := stream.err; le != nil {
-					return nil, le
+					return nil, sizes, le
 				}
-				return nil, fmt.Errorf("read tarball %s: %s: %w", rev, rel, err)
+				return nil, sizes, fmt.Errorf("read tarball %s: %s: %w", rev, rel, err)
 			}
 			if err := m.Add(rel, data); err != nil {
-				return nil, err
+				return nil, sizes, err
 			}
 		case tar.TypeSymlink:
 			links[rel] = h.Linkname
@@ -99,17 +145,24 @@ func Tarball(r io.Reader, rev string, lim Limits) (Tree, error) {
 	// silently partial tree.
 	if _, err := io.Copy(io.Discard, stream); err != nil {
 		if le := stream.err; le != nil {
-			return nil, le
+			return nil, sizes, le
 		}
-		return nil, fmt.Errorf("read tarball %s: %w", rev, err)
+		return nil, sizes, fmt.Errorf("read tarball %s: %w", rev, err)
 	}
 	if err := addHardLinks(m, hardLinks, top); err != nil {
-		return nil, err
+		return nil, sizes, err
+	}
+	for l := range links {
+		if to, ok := resolve(l, links); ok {
+			if sz, ok := sizes[to]; ok {
+				sizes[l] = sz // read once more through the link
+			}
+		}
 	}
 	if err := addSymlinks(m, links); err != nil {
-		return nil, err
+		return nil, sizes, err
 	}
-	return m, nil
+	return m, sizes, nil
 }
 
 // streamLimit bounds the decompressed archive: the tree itself, plus room

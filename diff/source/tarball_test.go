@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -296,4 +297,28 @@ func FuzzTarball(f *testing.F) {
 			t.Fatalf("limits exceeded: %d files, %d bytes", len(tree.Files()), total)
 		}
 	})
+}
+
+// A tree over its total limit through symbolic links to one large file
+// (the shape that used to end a check neutral) names the largest files:
+// each link counts as what it reads.
+func TestTarball_OverLimitNamesLargest(t *testing.T) {
+	big := strings.Repeat("x", 4000)
+	entries := []entry{dir(top), file(top+"crb.yaml", "kind: ClusterRoleBinding\n"), file(top+"big.bin", big)}
+	for i := range 70 {
+		entries = append(entries, symlink(top+fmt.Sprintf("l%02d", i), "big.bin"))
+	}
+	_, err := Tarball(bytes.NewReader(githubArchive(t, entries...)), "head", Limits{MaxFileBytes: 1 << 20, MaxTotalBytes: 100_000, MaxFiles: 1000})
+	var ol *OverLimitError
+	var le *LimitError
+	if !errors.As(err, &ol) || !errors.As(err, &le) {
+		t.Fatalf("err = %v, want an *OverLimitError wrapping a *LimitError", err)
+	}
+	want := []FileSize{{"big.bin", 4000}, {"l00", 4000}, {"l01", 4000}, {"l02", 4000}, {"l03", 4000}}
+	if diff := cmp.Diff(want, ol.Largest); diff != "" {
+		t.Errorf("largest (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(err.Error(), "tree too large: more than 100000 bytes") {
+		t.Errorf("message %q", err)
+	}
 }
