@@ -856,3 +856,28 @@ func TestAction_NoWorkflowRef(t *testing.T) {
 		t.Errorf("policy changes %+v, want one medium about GITHUB_WORKFLOW_REF", got)
 	}
 }
+
+// TestAction_PathsSelectNothing: a paths input whose glob matches no
+// overlay (a typo) is a configuration error: exit 2, and the check run
+// concludes failure naming the glob, never a pass over nothing.
+func TestAction_PathsSelectNothing(t *testing.T) {
+	repo := newGitRepo(t)
+	gh := githubtest.NewServer(t)
+	gh.AddToken(ghToken)
+	gh.AddRepo(ghOwner, ghRepo)
+	a := newActionRun(t, gh, repo.path, "workflow_dispatch", repo.event(t, "workflow_dispatch.json"), repo.head)
+	a.env["INPUT_PATHS"] = "overlays/prdo"
+	if code := a.run(t); code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr: %s", code, a.stderr.String())
+	}
+	if !strings.Contains(a.stderr.String(), `the paths input glob "overlays/prdo" matches no overlay`) {
+		t.Errorf("stderr %q", a.stderr.String())
+	}
+	runs := gh.CheckRuns(ghOwner, ghRepo)
+	if len(runs) != 1 || runs[0].Status != "completed" || runs[0].Conclusion != "failure" {
+		t.Fatalf("check runs %+v, want one completed with failure", runs)
+	}
+	if !strings.Contains(runs[0].Title+runs[0].Summary, "overlays/prdo") {
+		t.Errorf("check run does not name the glob: %q %q", runs[0].Title, runs[0].Summary)
+	}
+}
