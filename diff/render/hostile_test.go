@@ -167,6 +167,7 @@ func writeHostile(t *testing.T, dir, bin, server string, a *txtar.Archive) {
 		}
 		data := strings.ReplaceAll(string(f.Data), "$OUTSIDE", outside)
 		data = strings.ReplaceAll(data, "$BIN", bin)
+		data = strings.ReplaceAll(data, "$UPSERVER", strings.ToUpper(server))
 		data = strings.ReplaceAll(data, "$SERVER", server)
 		data = generate(data)
 		writeFile(t, filepath.Join(dir, filepath.FromSlash(f.Name)), data)
