@@ -181,6 +181,15 @@ func (e *DocError) Unwrap() error { return e.Err }
 // not a Kubernetes manifest (a values file, a config, a kustomization).
 var ErrNotObject = errors.New("not a Kubernetes object: it needs apiVersion, kind and metadata.name")
 
+// ErrNotMapping and ErrNoKind mark documents that are not objects either: a
+// list or a scalar, and a mapping with an apiVersion but neither kind nor
+// metadata (a Helm Chart.yaml). In a file with objects they are broken
+// manifests; in a file with none, the file is some other YAML.
+var (
+	ErrNotMapping = errors.New("want a mapping (an object)")
+	ErrNoKind     = errors.New("kind is missing: a Kubernetes object needs apiVersion, kind and metadata.name")
+)
+
 // Decode reads every document of a YAML (or JSON) file. Lists (kind ending
 // in "List" with items) are expanded. Documents that cannot be read are
 // returned as *DocError values beside the objects that could; one bad
@@ -233,7 +242,7 @@ func Decode(path string, data []byte) ([]*Object, []error) {
 
 func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("want a mapping (an object), found a %s", nodeKind(n))
+		return nil, fmt.Errorf("%w, found a %s", ErrNotMapping, nodeKind(n))
 	}
 	v, _, err := Value(n)
 	if err != nil {
@@ -244,6 +253,8 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	switch {
 	case o.APIVersion == "" && o.Kind == "":
 		return nil, ErrNotObject
+	case o.Kind == "" && o.Get("metadata") == nil:
+		return nil, ErrNoKind // apiVersion alone: a Chart.yaml, a config file
 	case o.Kind == "":
 		// Half a manifest is a broken manifest, not some other YAML:
 		// kubectl rejects it, and it may have been meant to grant anything.
@@ -255,6 +266,11 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 		// Configuration files (kubeadm, kube-apiserver, kubeconfig) are
 		// named by their path: there is one per file.
 		o.Name = path
+	}
+	if o.Name == "" {
+		// kubectl create names it from metadata.generateName (Argo
+		// Workflows, Jobs): a real object whose name the server picks.
+		o.Name = o.Str("metadata", "generateName")
 	}
 	if o.Name == "" && !isList(o) {
 		return nil, fmt.Errorf("%s has no metadata.name", o.Kind)
@@ -324,8 +340,13 @@ func yamlErrLine(err error) int {
 }
 
 func cleanYAMLError(err error) error {
-	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	return &SyntaxError{msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 }
+
+// SyntaxError is a document that does not parse as YAML.
+type SyntaxError struct{ msg string }
+
+func (e *SyntaxError) Error() string { return e.msg }
 
 // Str returns the string at a path of map keys, or "".
 func (o *Object) Str(path ...string) string {

@@ -129,6 +129,7 @@ func decodeFile(t source.Tree, f string, cache *manifest.Cache) decoded {
 	}
 	objs, errs := cache.Decode(f, data)
 	var problems []*manifest.DocError
+	notObjects, syntax := len(objs) == 0, len(objs) == 0
 	for _, e := range errs {
 		var de *manifest.DocError
 		if !errors.As(e, &de) {
@@ -137,13 +138,24 @@ func decodeFile(t source.Tree, f string, cache *manifest.Cache) decoded {
 		if errors.Is(de.Err, manifest.ErrNotObject) && len(objs) == 0 {
 			return decoded{}
 		}
+		notObjects = notObjects && (errors.Is(de.Err, manifest.ErrNotMapping) || errors.Is(de.Err, manifest.ErrNoKind))
+		var se *manifest.SyntaxError
+		syntax = syntax && errors.As(de.Err, &se)
 		problems = append(problems, de)
+	}
+	if notObjects || syntax && !kindKey.Match(data) {
+		// A JSON list, a Chart.yaml, a tsconfig.json with comments: a file
+		// that holds no object and names no kind is not a manifest.
+		return decoded{}
 	}
 	if len(problems) > 0 && templateSyntax.Match(data) {
 		return decoded{template: true}
 	}
 	return decoded{objs: objs, errs: problems}
 }
+
+// kindKey finds a "kind:" key anywhere in a file, parsed or not.
+var kindKey = regexp.MustCompile(`(?m)^[\s-]*["']?kind["']?\s*:`)
 
 // templateSyntax finds Go template actions and shell-style variables.
 var templateSyntax = regexp.MustCompile(`\{\{.*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
