@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -159,7 +160,25 @@ func openTree(c *cobra.Command, arg string) (source.Tree, error) {
 	if info, err := os.Stat(arg); err == nil && info.IsDir() {
 		return source.Dir(arg, lim)
 	}
+	if isManifestFile(arg) {
+		return source.File(arg, lim)
+	}
 	return source.GitRev(c.Context(), ".", arg, lim)
+}
+
+// isManifestFile reports a regular file named like a manifest: a
+// cluster's export (kubectl get … -o yaml) or one file of manifests, read
+// as a tree of its own. Other names stay git revisions.
+func isManifestFile(arg string) bool {
+	info, err := os.Stat(arg)
+	if err != nil || !info.Mode().IsRegular() {
+		return false
+	}
+	switch filepath.Ext(arg) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
 }
 
 // displayPrefix is joined before report paths in the terminal when the
@@ -167,6 +186,9 @@ func openTree(c *cobra.Command, arg string) (source.Tree, error) {
 func displayPrefix(arg string) string {
 	if info, err := os.Stat(arg); err == nil && info.IsDir() && arg != "." {
 		return strings.TrimSuffix(arg, "/") + "/"
+	}
+	if isManifestFile(arg) && filepath.Dir(arg) != "." {
+		return filepath.Dir(arg) + "/"
 	}
 	return ""
 }

@@ -64,6 +64,8 @@ const (
 	ManifestError      Kind = "manifest.error" // a document that cannot be understood
 	PolicyChange       Kind = "policy.change"
 	PolicyExpired      Kind = "policy.expired-exemption"
+	DriftOutOfBand     Kind = "drift.out-of-band" // the cluster grants beyond the repository
+	DriftNotApplied    Kind = "drift.not-applied" // the repository grants beyond the cluster
 )
 
 // Finding is one thing a reviewer should know.
