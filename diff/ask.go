@@ -120,10 +120,33 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 	}
 	slices.Sort(names)
 	r.Findings = query.Drift(clusterOvs, repoOvs, strings.Join(names, ", "), o.queryOptions())
+	// Paths of the export are shown as the operator named it, so that
+	// both sides' paths can be opened from where the command ran.
+	for i := range r.Findings {
+		if f := &r.Findings[i]; f.Kind != report.DriftNotApplied {
+			f.Location.Path = clusterPath(cluster, f.Location.Path)
+			for j := range f.Via {
+				f.Via[j].Path = clusterPath(cluster, f.Via[j].Path)
+			}
+		}
+	}
 	r.Findings = append(r.Findings, skippedFiles(nil, cluster)...)
 	r.Findings = append(r.Findings, skippedFiles(nil, repo)...)
 	finish(r, pol, o, nil, nil)
 	return r, nil
+}
+
+// clusterPath names a file of the cluster's tree as the command line did:
+// the file itself for an export given as one file, else below the
+// directory given.
+func clusterPath(cluster source.Tree, p string) string {
+	if p == "" {
+		return ""
+	}
+	if files := cluster.Files(); len(files) == 1 && files[0] == p && path.Base(cluster.Rev()) == p {
+		return cluster.Rev()
+	}
+	return path.Join(cluster.Rev(), p)
 }
 
 func (o Options) queryOptions() query.Options {

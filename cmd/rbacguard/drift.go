@@ -47,7 +47,8 @@ one. The exit code is 1 when a finding is at or above --fail-on, as for diff.`,
 			if err != nil {
 				return err
 			}
-			return writeReport(e, r, f.output, displayPrefix(repo))
+			// Paths of both trees are in the report: no one prefix fits.
+			return writeReport(e, r, f.output, "")
 		},
 	}
 	f.register(c)

@@ -73,5 +73,58 @@ func Drift(cluster, repo []Overlay, overlay string, o Options) []report.Finding 
 		}
 		out = append(out, f)
 	}
+	return summarizeBuiltinRoles(out)
+}
+
+// summarizeBuiltinRoles folds the drift findings of one binding to a
+// built-in role (edit, view, cluster-admin: dozens of rules, Kubernetes'
+// own and well known) into one, at the severity of the worst permission,
+// as a scan does: "bound to view" says more than sixty atoms.
+func summarizeBuiltinRoles(fs []report.Finding) []report.Finding {
+	type key struct {
+		kind    report.Kind
+		subject report.Subject
+		scope   report.Scope
+		binding report.Ref
+	}
+	type sum struct {
+		at    int
+		n     int
+		worst []string
+	}
+	sums := map[key]*sum{}
+	var out []report.Finding
+	for _, f := range fs {
+		if (f.Kind != report.DriftOutOfBand && f.Kind != report.DriftNotApplied) || len(f.Via) != 2 || f.Via[1].Path != "" {
+			out = append(out, f)
+			continue
+		}
+		k := key{f.Kind, *f.Subject, *f.Scope, f.Via[0]}
+		s := sums[k]
+		if s == nil {
+			s = &sum{at: len(out)}
+			sums[k] = s
+			out = append(out, f)
+		}
+		top := &out[s.at]
+		s.n++
+		switch {
+		case s.n == 1 || f.Severity.Rank() > top.Severity.Rank():
+			*top = f
+			s.worst = []string{f.Permission.String()}
+		case f.Severity == top.Severity && len(s.worst) < 4:
+			s.worst = append(s.worst, f.Permission.String())
+		}
+		if s.n > 1 {
+			role := f.Via[1]
+			where := "in the cluster, but the repository does not bind it"
+			if f.Kind == report.DriftNotApplied {
+				where = "in the repository, but the cluster does not bind it (not yet applied)"
+			}
+			top.Message = fmt.Sprintf("%s is bound to the built-in %s %s %s %s: %d permissions, among them %s",
+				f.Subject, role.Kind, role.Name, f.Scope, where, s.n, strings.Join(s.worst, "; "))
+			top.ID = report.ID(f.Kind, f.Overlay, *f.Subject, *f.Scope, f.Via[0].Kind, f.Via[0].Namespace, f.Via[0].Name, role.Name)
+		}
+	}
 	return out
 }

@@ -22,9 +22,11 @@ type Request struct {
 
 // ParseRequest reads a request the way kubectl auth can-i does: resource
 // is RESOURCE, RESOURCE/SUBRESOURCE or RESOURCE.GROUP[/SUBRESOURCE]
-// (deployments.apps/scale); group, when set, is the API group and wins
-// over a dotted suffix only if they agree. url asks about a non-resource
-// URL instead, which takes no resource, namespace or name.
+// (deployments.apps/scale); group, when set, is the API group and must
+// agree with a dotted suffix. A named Namespace object is requested in
+// its own namespace, as the API server's request info has it. url asks
+// about a non-resource URL instead, which takes no resource, namespace
+// or name.
 func ParseRequest(verb, resource, group, namespace, name, url string) (Request, error) {
 	if verb == "" {
 		return Request{}, fmt.Errorf("no verb: say what to ask about, e.g. get secrets")
@@ -50,6 +52,18 @@ func ParseRequest(verb, resource, group, namespace, name, url string) (Request, 
 			return Request{}, fmt.Errorf("resource %q names group %q but --group is %q", resource, g, group)
 		}
 		res, group = r, g
+	}
+	if group == "" && res == "namespaces" && name == "" && namespace != "" {
+		return Request{}, fmt.Errorf("%s namespaces without --name is a cluster-wide request (the API server gives it no namespace): drop -n %s", verb, namespace)
+	}
+	if group == "" && res == "namespaces" && name != "" {
+		// A request for one Namespace object carries its own name as its
+		// namespace (requestinfo.go), which is how a RoleBinding in shop
+		// can grant get on the namespace shop.
+		if namespace != "" && namespace != name {
+			return Request{}, fmt.Errorf("the namespace %s is requested in namespace %s itself: drop -n %s", name, name, namespace)
+		}
+		namespace = name
 	}
 	return Request{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: namespace, Name: name}, nil
 }
