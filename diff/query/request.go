@@ -45,7 +45,7 @@ func ParseRequest(verb, resource, group, namespace, name, url string) (Request, 
 	}
 	res, sub, _ := strings.Cut(resource, "/")
 	if strings.Contains(sub, "/") || res == "" {
-		return Request{}, fmt.Errorf("resource %q: want RESOURCE[/SUBRESOURCE]", resource)
+		return Request{}, fmt.Errorf("resource %q: want RESOURCE[/SUBRESOURCE] (e.g. secrets, pods/exec, deployments.apps)", resource)
 	}
 	if r, g, ok := strings.Cut(res, "."); ok {
 		if group != "" && group != g {
