@@ -44,7 +44,9 @@ func WriteWhoCan(w io.Writer, a *query.WhoCanAnswer, f QueryFormat, o TextOption
 		case ov.Error != "":
 			bullet(bw, md, 0, txt(md, "no answer: the overlay did not render: "+oneLine(ov.Error)))
 			continue
-		case len(ov.Subjects) == 0:
+		}
+		unread(bw, md, ov.Unread)
+		if len(ov.Subjects) == 0 {
 			bullet(bw, md, 0, txt(md, "nobody"))
 			continue
 		}
@@ -90,9 +92,11 @@ func WriteCanI(w io.Writer, a *query.CanIAnswer, f QueryFormat, o TextOptions) e
 		case ov.Error != "":
 			bullet(bw, md, 0, txt(md, pathOr(ov.Path, display)+": no answer: the overlay did not render: "+oneLine(ov.Error)))
 		case ov.Allowed:
+			unread(bw, md, ov.Unread)
 			bullet(bw, md, 0, txt(md, pathOr(ov.Path, display)+": yes"))
 			bullet(bw, md, 1, "via "+viaString(ov.Via, md, display))
 		default:
+			unread(bw, md, ov.Unread)
 			bullet(bw, md, 0, txt(md, pathOr(ov.Path, display)+": no"))
 		}
 	}
@@ -119,6 +123,7 @@ func WriteList(w io.Writer, a *query.ListAnswer, f QueryFormat, o TextOptions) e
 			bullet(bw, md, 0, txt(md, "no answer: the overlay did not render: "+oneLine(ov.Error)))
 			continue
 		}
+		unread(bw, md, ov.Unread)
 		if len(ov.Scopes) == 0 {
 			bullet(bw, md, 0, txt(md, "nothing"))
 			continue
@@ -147,6 +152,13 @@ func WriteList(w io.Writer, a *query.ListAnswer, f QueryFormat, o TextOptions) e
 		}
 	}
 	return bw.Flush()
+}
+
+// unread warns that an answer may miss what unreadable documents grant.
+func unread(w io.Writer, md bool, what []string) {
+	for _, u := range what {
+		bullet(w, md, 0, txt(md, "warning: not read, so not in this answer: "+oneLine(u)))
+	}
 }
 
 // brackets prints a list as kubectl's table does: [a b].

@@ -69,7 +69,7 @@ func whoCanAnswer() *query.WhoCanAnswer {
 func canIAnswer() *query.CanIAnswer {
 	return &query.CanIAnswer{Version: query.Version, Identity: exampleID, Request: exampleRequest, Head: "main", Overlays: []query.CanIOverlay{
 		{Path: "overlays/prod", Allowed: true, Via: exampleVia},
-		{Path: "overlays/staging"},
+		{Path: "overlays/staging", Unread: []string{"overlays/staging/rbac.yaml:4: document 2: mapping values are not allowed in this context"}},
 	}}
 }
 

@@ -25,8 +25,11 @@ func Overlays(ctx context.Context, t source.Tree, o Options, fn func(query.Overl
 		return err
 	}
 	qo := o.queryOptions()
+	skipped := skippedManifests(t)
 	eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
-		fn(rendered(p.Path, p.Head, p.HeadErr), qo)
+		ov := rendered(p.Path, p.Head, p.HeadErr)
+		ov.Unread = append(ov.Unread, skipped...)
+		fn(ov, qo)
 	})
 	return ctx.Err()
 }
@@ -42,6 +45,7 @@ func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn fun
 		return err
 	}
 	qo := o.queryOptions()
+	skipped := skippedManifests(head)
 	eachOverlay(ctx, base, head, o, func(p render.Rendered) {
 		if p.Status == render.Unchanged || p.Pair.Head == nil {
 			return
@@ -51,7 +55,9 @@ func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn fun
 			ov := rendered(p.Path, p.Base, p.BaseErr)
 			b = &ov
 		}
-		fn(b, rendered(p.Path, p.Head, p.HeadErr), qo)
+		ov := rendered(p.Path, p.Head, p.HeadErr)
+		ov.Unread = append(ov.Unread, skipped...)
+		fn(b, ov, qo)
 	})
 	return ctx.Err()
 }
@@ -157,6 +163,20 @@ func rendered(p string, res *render.Result, err error) query.Overlay {
 	ov := query.Overlay{Path: p, Err: err}
 	if res != nil {
 		ov.Objects = res.Objects
+		for _, e := range res.Problems {
+			ov.Unread = append(ov.Unread, e.Error())
+		}
 	}
 	return ov
+}
+
+// skippedManifests names the manifests t left out (too large, a link
+// leaving the tree), as skippedFiles reports them in a diff: an answer
+// cannot account for what they grant.
+func skippedManifests(t source.Tree) []string {
+	var out []string
+	for _, f := range skippedFiles(nil, t) {
+		out = append(out, f.Message)
+	}
+	return out
 }

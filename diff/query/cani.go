@@ -19,9 +19,11 @@ type CanIAnswer struct {
 
 // CanIOverlay answers for one overlay.
 type CanIOverlay struct {
-	Path    string `json:"path"`
-	Error   string `json:"error,omitempty"`
-	Allowed bool   `json:"allowed"`
+	Path  string `json:"path"`
+	Error string `json:"error,omitempty"`
+	// Unread lists what the overlay could not read: a "no" may be wrong.
+	Unread  []string `json:"unread,omitempty"`
+	Allowed bool     `json:"allowed"`
 	// Via is the chain of the first binding and rule that allow the
 	// request, in the authorizer's order.
 	Via []report.Ref `json:"via,omitempty"`
@@ -33,7 +35,7 @@ func CanI(ov Overlay, id Identity, r Request, o Options) CanIOverlay {
 		return CanIOverlay{Path: ov.Path, Error: ov.Err.Error()}
 	}
 	via, ok := o.graph(ov.Objects).Explain(id.user(), r.rbac())
-	return CanIOverlay{Path: ov.Path, Allowed: ok, Via: via}
+	return CanIOverlay{Path: ov.Path, Unread: ov.Unread, Allowed: ok, Via: via}
 }
 
 // ListAnswer is can-i --list's answer: per overlay and scope, the
@@ -47,8 +49,10 @@ type ListAnswer struct {
 
 // ListOverlay answers for one overlay.
 type ListOverlay struct {
-	Path   string       `json:"path"`
-	Error  string       `json:"error,omitempty"`
+	Path  string `json:"path"`
+	Error string `json:"error,omitempty"`
+	// Unread lists what the overlay could not read: the list may be short.
+	Unread []string     `json:"unread,omitempty"`
 	Scopes []ScopeRules `json:"scopes"`
 }
 
@@ -120,7 +124,7 @@ func List(ov Overlay, id Identity, namespaces []string, o Options) ListOverlay {
 			}
 		}
 	}
-	out := ListOverlay{Path: ov.Path, Scopes: []ScopeRules{}}
+	out := ListOverlay{Path: ov.Path, Unread: ov.Unread, Scopes: []ScopeRules{}}
 	slices.Sort(scopes) // "" (cluster-wide) first
 	for _, sc := range scopes {
 		sr := ScopeRules{Scope: report.Scope{Cluster: sc == ""}, Rules: []ListRule{}}

@@ -20,6 +20,10 @@ type Overlay struct {
 	// Err is set when the overlay did not render: there is no answer for
 	// it, and the answer says so rather than answering "nobody".
 	Err error
+	// Unread names what the overlay could not read (a document that does
+	// not decode, a file left out of the tree): what it grants is missing
+	// from the answer, which says so.
+	Unread []string
 }
 
 // Options tune how objects are read, as for a diff.

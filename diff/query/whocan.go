@@ -23,7 +23,10 @@ type WhoCanAnswer struct {
 type WhoCanOverlay struct {
 	Path string `json:"path"`
 	// Error says why the overlay has no answer (it did not render).
-	Error    string   `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Unread lists what the overlay could not read: the answer may miss
+	// what it grants.
+	Unread   []string `json:"unread,omitempty"`
 	Subjects []Holder `json:"subjects"`
 }
 
@@ -53,7 +56,7 @@ func WhoCan(ov Overlay, r Request, o Options) WhoCanOverlay {
 		return WhoCanOverlay{Path: ov.Path, Error: ov.Err.Error(), Subjects: []Holder{}}
 	}
 	g := o.graph(ov.Objects)
-	return WhoCanOverlay{Path: ov.Path, Subjects: holders(g.WhoCan(r.rbac()), newWorkloads(ov.Objects, o))}
+	return WhoCanOverlay{Path: ov.Path, Unread: ov.Unread, Subjects: holders(g.WhoCan(r.rbac()), newWorkloads(ov.Objects, o))}
 }
 
 // NewlyCan answers "who newly can": the subjects that can make r at head
