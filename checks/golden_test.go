@@ -42,6 +42,7 @@ var goldenReports = []struct {
 	{"full", fullReport},
 	{"scan", scanReport},
 	{"empty", emptyReport},
+	{"drift", driftReport},
 }
 
 func TestWriteText_Golden(t *testing.T) {

@@ -158,6 +158,23 @@ func kinds() []kindInfo {
 			Help:  "**How to fix:** fix the findings it covered, or renew the exemption with a new date and a reason.",
 			Tags:  []string{"policy"},
 		},
+		{
+			Kind: report.DriftOutOfBand, Name: "OutOfBandGrant", Severity: report.High,
+			Short: "The live cluster grants a permission the repository does not.",
+			Full: "`rbacguard drift` compared the cluster's exported RBAC with the repository's overlays: a subject holds, in the cluster, " +
+				"an atomic permission that nothing in the repository grants. Somebody applied RBAC by hand, or another tool did, " +
+				"and no pull request reviewed it. Kubernetes' own bootstrap roles and bindings are not drift; a subject added to one of them is.",
+			Help: "**How to fix:** find who created the binding (its `managedFields` and the API server's audit log say), then either " +
+				"delete it from the cluster or add it to the repository so that it is reviewed like any other change.",
+			Tags: []string{"security", "kubernetes", "rbac", "drift"},
+		},
+		{
+			Kind: report.DriftNotApplied, Name: "GrantNotApplied", Severity: report.Info,
+			Short: "The repository grants a permission the live cluster does not have yet.",
+			Full:  "`rbacguard drift` found a permission the repository's overlays grant that the cluster's exported RBAC lacks: the last apply has not happened, failed, or went to another cluster.",
+			Help:  "**What to check:** that the deployment pipeline applied the overlay to this cluster, and that the export was taken from the right cluster.",
+			Tags:  []string{"kubernetes", "rbac", "drift"},
+		},
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 // permissions first, then token exposure and authentication settings,
 // judged with what the RBAC engine says each account can do at head.
 func analyze(overlay string, base, head []*manifest.Object, o Options, changed func(string, int) bool) []report.Finding {
-	bg := rbac.Build(base, o.rbacOptions(nil))
-	hg := rbac.Build(head, o.rbacOptions(changed))
+	// A cluster's export holds Kubernetes' own bootstrap objects: they are
+	// the built-ins, not the tree's content (rbac.WithoutBootstrap).
+	bg := rbac.Build(rbac.WithoutBootstrap(base), o.rbacOptions(nil))
+	hg := rbac.Build(rbac.WithoutBootstrap(head), o.rbacOptions(changed))
 	findings := rbac.Compare(overlay, bg, hg)
 	addWorkloads(findings, head, o.DefaultNamespace)
 	increased := map[[2]string]bool{}
@@ -31,7 +33,7 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 
 // scanOverlay reports the risky access and token exposure one overlay has.
 func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Finding {
-	g := rbac.Build(objs, o.rbacOptions(nil))
+	g := rbac.Build(rbac.WithoutBootstrap(objs), o.rbacOptions(nil))
 	findings := rbac.Scan(overlay, g)
 	addWorkloads(findings, objs, o.DefaultNamespace)
 	to := token.Options{DefaultNamespace: o.DefaultNamespace, AccountRisk: g.AccountRisk}

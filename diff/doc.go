@@ -3,4 +3,9 @@
 // graphs and token settings, compares them and returns the report of
 // DESIGN.md. It composes the stages below it (source, render, rbac, token,
 // policy) and does no I/O of its own beyond reading the trees it is given.
+//
+// For the query commands it renders trees the same way and hands the
+// overlays to package query (ask.go): Overlays and OverlayPairs for
+// who-can and can-i, Drift for a cluster's export against the repository,
+// with the policy applied as for a diff.
 package diff

@@ -332,12 +332,5 @@ func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS 
 }
 
 func runsAs(w workload.Workload, s *report.Subject) bool {
-	switch s.Kind {
-	case "ServiceAccount":
-		return w.Namespace == s.Namespace && w.ServiceAccount == s.Name
-	case "Group":
-		return s.Name == "system:serviceaccounts" || s.Name == "system:authenticated" ||
-			s.Name == "system:serviceaccounts:"+w.Namespace
-	}
-	return false
+	return w.RunsAs(s.Kind, s.Namespace, s.Name)
 }

@@ -180,10 +180,17 @@ type tree struct {
 	prefix  string // joined before report paths in the terminal
 }
 
-// openTree reads arg as a directory if one exists by that name, else as a
-// git revision of the repository in the current directory; "" is the
-// working tree. A directory inside a --root reads the root and selects the
-// directory's overlays, as kustomize build DIR reads DIR's ../ bases.
+// openTree reads arg as a directory if one exists by that name, a file of
+// manifests (a cluster's export) if it is one, else as a git revision of
+// the repository in the current directory; "" is the working tree.
+func openTree(c *cobra.Command, arg string) (source.Tree, error) {
+	t, err := (&reportFlags{}).openTree(c, arg)
+	return t.Tree, err
+}
+
+// openTree reads arg as the package function does; a directory inside a
+// --root reads the root and selects the directory's overlays, as kustomize
+// build DIR reads DIR's ../ bases.
 func (f *reportFlags) openTree(c *cobra.Command, arg string) (tree, error) {
 	lim := source.DefaultLimits()
 	if arg == "" {
@@ -192,6 +199,10 @@ func (f *reportFlags) openTree(c *cobra.Command, arg string) (tree, error) {
 			t, err = source.Dir(".", lim)
 		}
 		return tree{Tree: t}, err
+	}
+	if isManifestFile(arg) {
+		t, err := source.File(arg, lim)
+		return tree{Tree: t, prefix: displayPrefix(arg)}, err
 	}
 	info, err := os.Stat(arg)
 	if err != nil || !info.IsDir() {
@@ -236,13 +247,34 @@ func (f *reportFlags) rootOf(dir string) (root, overlay string, err error) {
 	return dir, "", nil
 }
 
+// isManifestFile reports a regular file named like a manifest: a
+// cluster's export (kubectl get … -o yaml) or one file of manifests, read
+// as a tree of its own. Other names stay git revisions.
+func isManifestFile(arg string) bool {
+	info, err := os.Stat(arg)
+	if err != nil || !info.Mode().IsRegular() {
+		return false
+	}
+	switch filepath.Ext(arg) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
 // displayPrefix is joined before report paths in the terminal when the
-// tree is a directory, so that paths can be clicked.
-func displayPrefix(dir string) string {
-	if dir == "." || dir == "" {
+// tree is a directory or a file, so that paths can be clicked.
+func displayPrefix(arg string) string {
+	if arg == "." || arg == "" {
 		return ""
 	}
-	return strings.TrimSuffix(dir, "/") + "/"
+	if info, err := os.Stat(arg); err == nil && info.IsDir() {
+		return strings.TrimSuffix(arg, "/") + "/"
+	}
+	if isManifestFile(arg) && filepath.Dir(arg) != "." {
+		return filepath.Dir(arg) + "/"
+	}
+	return ""
 }
 
 func writeReport(e *env, r *report.Report, format outputFormat, prefix string) error {

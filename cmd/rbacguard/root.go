@@ -55,6 +55,9 @@ GitHub check runs and review comments.`,
 	root.AddCommand(newDiffCmd(e), newScanCmd(e), newPolicyCmd(e), newVersionCmd(e))
 	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newActionCmd(e))
+	root.AddCommand(newWhoCanCmd(e))
+	root.AddCommand(newCanICmd(e))
+	root.AddCommand(newDriftCmd(e))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil:

@@ -1,7 +1,10 @@
 // Package rbac is the compare stage for access control: it builds the RBAC
 // graph of one rendered overlay (roles, bindings, aggregation and the
-// built-in bootstrap policy), answers what each subject may do, and diffs
-// two graphs into atomic privilege changes.
+// built-in bootstrap policy), answers what each subject may do (and, for
+// the query commands, who can make a request, whether one user may, and
+// everything a user may: query.go), and diffs two graphs into atomic
+// privilege changes. WithoutBootstrap (cluster.go) leaves a live cluster's
+// copies of the bootstrap policy to the built-ins.
 //
 // The engine mirrors the API server: request matching copies
 // k8s.io/kubernetes pkg/apis/rbac/v1/evaluation_helpers.go, subject matching

@@ -88,6 +88,8 @@ const (
 	ManifestUnused     Kind = "manifest.unused"   // RBAC in a file no overlay renders
 	PolicyChange       Kind = "policy.change"
 	PolicyExpired      Kind = "policy.expired-exemption"
+	DriftOutOfBand     Kind = "drift.out-of-band" // the cluster grants beyond the repository
+	DriftNotApplied    Kind = "drift.not-applied" // the repository grants beyond the cluster
 )
 
 // Finding is one thing a reviewer should know.

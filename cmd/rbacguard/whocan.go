@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rbacguard/rbacguard/checks"
+	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/policy"
+	"github.com/rbacguard/rbacguard/diff/query"
+)
+
+// queryFlags are shared by who-can and can-i: how to read the tree (as for
+// a diff) and how to print the answer.
+type queryFlags struct {
+	reportFlags
+	namespace, name, group, url string
+}
+
+func (f *queryFlags) register(c *cobra.Command) {
+	f.output = "text"
+	c.Flags().VarP(&f.output, "output", "o", "answer format: text, json or markdown")
+	c.Flags().StringVarP(&f.namespace, "namespace", "n", "", "namespace of the request (default: a cluster-wide request)")
+	c.Flags().StringVar(&f.name, "name", "", "name of the object asked about")
+	c.Flags().StringVar(&f.group, "group", "", `API group of the resource ("" is the core group; RESOURCE.GROUP works too)`)
+	c.Flags().StringVar(&f.url, "url", "", "ask about a non-resource URL (e.g. /metrics) instead of a resource")
+	c.Flags().StringVar(&f.defaultNamespace, "default-namespace", "", `namespace of objects that name none (default: the policy's, else "default")`)
+	c.Flags().StringSliceVar(&f.include, "include", nil, `ask only the overlays matching these path globs (repeatable)`)
+	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
+	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the tree (default "+policy.DefaultPath+")")
+	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+}
+
+// request splits the positional arguments into the request and the tree
+// argument: VERB RESOURCE [TREE], or VERB [TREE] with --url.
+func (f *queryFlags) request(args []string) (query.Request, string, error) {
+	if len(args) == 0 {
+		return query.Request{}, "", fmt.Errorf("no verb: say what to ask about, e.g. get secrets")
+	}
+	verb, rest := args[0], args[1:]
+	resource := ""
+	if f.url == "" && len(rest) > 0 {
+		resource, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 1 {
+		return query.Request{}, "", fmt.Errorf("too many arguments: %q", rest[1:])
+	}
+	tree := ""
+	if len(rest) == 1 {
+		tree = rest[0]
+	}
+	r, err := query.ParseRequest(verb, resource, f.group, f.namespace, f.name, f.url)
+	return r, tree, err
+}
+
+func (f *queryFlags) format() (checks.QueryFormat, error) {
+	if f.output == "sarif" {
+		return "", fmt.Errorf("--output sarif is for reports of findings: answers are text, json or markdown")
+	}
+	return checks.QueryFormat(f.output), nil
+}
+
+func newWhoCanCmd(e *env) *cobra.Command {
+	var f queryFlags
+	var base string
+	c := &cobra.Command{
+		Use:   "who-can VERB RESOURCE[/SUBRESOURCE] [REV|DIR]",
+		Short: "List every subject that can make a request, per overlay",
+		Long: `who-can answers, offline and for one revision, who may make a request: every
+service account, user and group (and "everyone bound to ClusterRole X" for roles
+the repository defines but binds elsewhere), per overlay, each with the chain from
+binding to rule (file:line) and the workloads whose pods hold the token. The tree
+is a directory, a git revision of the repository in the current directory, or a
+cluster's export (a YAML file); default: the working tree.
+
+With --diff BASE it answers who newly can: the subjects that can at the tree but
+could not at BASE. The exit code is 0 whatever the answer.`,
+		Example: `  rbacguard who-can get secrets -n shop testdata/example/head
+  rbacguard who-can create pods/exec -n shop --diff main
+  rbacguard who-can patch deployments.apps -n shop export.yaml
+  rbacguard who-can get --url /metrics`,
+		Args: cobra.RangeArgs(1, 3),
+		RunE: func(c *cobra.Command, args []string) error {
+			r, arg, err := f.request(args)
+			if err != nil {
+				return err
+			}
+			format, err := f.format()
+			if err != nil {
+				return err
+			}
+			o, err := f.options()
+			if err != nil {
+				return err
+			}
+			t, err := openTree(c, arg)
+			if err != nil {
+				return err
+			}
+			a := &query.WhoCanAnswer{Version: query.Version, Request: r, Head: t.Rev(), Overlays: []query.WhoCanOverlay{}}
+			if c.Flags().Changed("diff") {
+				b, err := openTree(c, base)
+				if err != nil {
+					return err
+				}
+				a.Base = b.Rev()
+				err = diff.OverlayPairs(c.Context(), b, t, o, func(bo *query.Overlay, ho query.Overlay, qo query.Options) {
+					a.Overlays = append(a.Overlays, query.NewlyCan(bo, ho, r, qo))
+				})
+				if err != nil {
+					return err
+				}
+			} else {
+				err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
+					a.Overlays = append(a.Overlays, query.WhoCan(ov, r, qo))
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return checks.WriteWhoCan(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)})
+		},
+	}
+	f.register(c)
+	c.Flags().StringVar(&base, "diff", "", "answer who newly can: compare with this revision or directory")
+	return c
+}

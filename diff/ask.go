@@ -1,0 +1,183 @@
+package diff
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/rbacguard/rbacguard/diff/query"
+	"github.com/rbacguard/rbacguard/diff/render"
+	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+// The query commands (who-can, can-i, drift) render trees here, with the
+// policy applied as for a diff, and ask package query.
+
+// Overlays renders every overlay of t that o and t's policy select and
+// hands each to fn, in path order, with the options the policy gives for
+// reading it.
+func Overlays(ctx context.Context, t source.Tree, o Options, fn func(query.Overlay, query.Options)) error {
+	o, _, err := withPolicy(t, o)
+	if err != nil {
+		return err
+	}
+	qo := o.queryOptions()
+	skipped := skippedManifests(t)
+	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
+		ov := rendered(p.Path, p.Head, p.HeadErr)
+		ov.Unread = append(ov.Unread, skipped...)
+		fn(ov, qo)
+	})
+	return cmp.Or(err, ctx.Err())
+}
+
+// OverlayPairs renders the overlays a change from base to head affects
+// (the policy read from base, as in a diff) and hands each to fn with
+// both sides; base is nil for an overlay new at head. Overlays the change
+// leaves alone, and those it removes, are not handed over: nothing in them
+// is new.
+func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn func(base *query.Overlay, head query.Overlay, qo query.Options)) error {
+	o, _, err := withPolicy(base, o)
+	if err != nil {
+		return err
+	}
+	qo := o.queryOptions()
+	skipped := skippedManifests(head)
+	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
+		if p.Status == render.Unchanged || p.Pair.Head == nil {
+			return
+		}
+		var b *query.Overlay
+		if p.Pair.Base != nil {
+			ov := rendered(p.Path, p.Base, p.BaseErr)
+			b = &ov
+		}
+		ov := rendered(p.Path, p.Head, p.HeadErr)
+		ov.Unread = append(ov.Unread, skipped...)
+		fn(b, ov, qo)
+	})
+	return cmp.Or(err, ctx.Err())
+}
+
+// Drift reports what the cluster export grants beyond the repository and
+// what the repository grants that the cluster lacks (query.Drift). The
+// repository's overlays are those named (every overlay of the tree when
+// none is), read with the repository's policy, which also sets the
+// severities, exemptions and the gate; every overlay of the export is
+// read.
+func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o Options) (*report.Report, error) {
+	o, pol, err := withPolicy(repo, o)
+	if err != nil {
+		return nil, err
+	}
+	if len(overlays) > 0 {
+		var want []string
+		for _, ov := range overlays {
+			want = append(want, path.Clean(ov))
+		}
+		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{From: "the overlays named", Include: want})
+		found := map[string]bool{}
+		for _, ov := range render.Overlays(repo) {
+			found[ov.Path] = true
+		}
+		for _, ov := range overlays {
+			if !found[path.Clean(ov)] {
+				return nil, fmt.Errorf("drift: %s is not an overlay of %s (a kustomize root or a directory of manifests)", ov, repo.Rev())
+			}
+		}
+	}
+	r := &report.Report{Mode: "drift", Base: repo.Rev(), Head: cluster.Rev()}
+	var selErr error
+	collect := func(t source.Tree, o Options, name func(string) string) []query.Overlay {
+		var out []query.Overlay
+		selErr = cmp.Or(selErr, eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
+			ov := rendered(p.Path, p.Head, p.HeadErr)
+			status := report.Overlay{Path: name(p.Path), Status: report.OverlayRendered}
+			if ov.Err != nil {
+				status.Status, status.Error = report.OverlayFailed, ov.Err.Error()
+			}
+			r.Overlays = append(r.Overlays, status)
+			out = append(out, ov)
+		}))
+		return out
+	}
+	repoOvs := collect(repo, o, func(p string) string { return p })
+	// The export is read whole, whatever selects the repository's overlays.
+	co := o
+	co.Render.Selections, co.Render.Include, co.Render.Exclude = nil, nil, nil
+	clusterOvs := collect(cluster, co, func(p string) string {
+		if p == "." {
+			return cluster.Rev()
+		}
+		return cluster.Rev() + "/" + p
+	})
+	if err := cmp.Or(selErr, ctx.Err()); err != nil {
+		return nil, err
+	}
+	if len(repoOvs) == 0 {
+		return nil, fmt.Errorf("drift: %s has no overlay to compare with the cluster", repo.Rev())
+	}
+	var names []string
+	for _, ov := range repoOvs {
+		names = append(names, ov.Path)
+	}
+	slices.Sort(names)
+	r.Findings = query.Drift(clusterOvs, repoOvs, strings.Join(names, ", "), o.queryOptions())
+	// Paths of the export are shown as the operator named it, so that
+	// both sides' paths can be opened from where the command ran.
+	for i := range r.Findings {
+		if f := &r.Findings[i]; f.Kind != report.DriftNotApplied {
+			f.Location.Path = clusterPath(cluster, f.Location.Path)
+			for j := range f.Via {
+				f.Via[j].Path = clusterPath(cluster, f.Via[j].Path)
+			}
+		}
+	}
+	r.Findings = append(r.Findings, skippedFiles(nil, cluster)...)
+	r.Findings = append(r.Findings, skippedFiles(nil, repo)...)
+	finish(r, pol, o, nil, nil)
+	return r, nil
+}
+
+// clusterPath names a file of the cluster's tree as the command line did:
+// the file itself for an export given as one file, else below the
+// directory given.
+func clusterPath(cluster source.Tree, p string) string {
+	if p == "" {
+		return ""
+	}
+	if files := cluster.Files(); len(files) == 1 && files[0] == p && path.Base(cluster.Rev()) == p {
+		return cluster.Rev()
+	}
+	return path.Join(cluster.Rev(), p)
+}
+
+func (o Options) queryOptions() query.Options {
+	return query.Options{DefaultNamespace: o.DefaultNamespace, ExternalRoles: o.ExternalRoles}
+}
+
+func rendered(p string, res *render.Result, err error) query.Overlay {
+	ov := query.Overlay{Path: p, Err: err}
+	if res != nil {
+		ov.Objects = res.Objects
+		for _, e := range res.Problems {
+			ov.Unread = append(ov.Unread, e.Error())
+		}
+	}
+	return ov
+}
+
+// skippedManifests names the manifests t left out (too large, a link
+// leaving the tree), as skippedFiles reports them in a diff: an answer
+// cannot account for what they grant.
+func skippedManifests(t source.Tree) []string {
+	var out []string
+	for _, f := range skippedFiles(nil, t) {
+		out = append(out, f.Message)
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package query
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rbacguard/rbacguard/diff/rbac"
+)
+
+// Request is what a question asks about, in the terms of the command line
+// and the JSON answer.
+type Request struct {
+	Verb        string `json:"verb"`
+	Group       string `json:"group"`
+	Resource    string `json:"resource,omitempty"`
+	Subresource string `json:"subresource,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	Name        string `json:"name,omitempty"`
+	URL         string `json:"url,omitempty"`
+}
+
+// ParseRequest reads a request the way kubectl auth can-i does: resource
+// is RESOURCE, RESOURCE/SUBRESOURCE or RESOURCE.GROUP[/SUBRESOURCE]
+// (deployments.apps/scale); group, when set, is the API group and must
+// agree with a dotted suffix. A named Namespace object is requested in
+// its own namespace, as the API server's request info has it. url asks
+// about a non-resource URL instead, which takes no resource, namespace
+// or name.
+func ParseRequest(verb, resource, group, namespace, name, url string) (Request, error) {
+	if verb == "" {
+		return Request{}, fmt.Errorf("no verb: say what to ask about, e.g. get secrets")
+	}
+	if url != "" {
+		if resource != "" || namespace != "" || name != "" || group != "" {
+			return Request{}, fmt.Errorf("--url %s asks about a non-resource URL: it takes no resource, namespace, name or group", url)
+		}
+		if !strings.HasPrefix(url, "/") {
+			return Request{}, fmt.Errorf("--url %q: a non-resource URL starts with /", url)
+		}
+		return Request{Verb: verb, URL: url}, nil
+	}
+	if resource == "" {
+		return Request{}, fmt.Errorf("no resource: give RESOURCE[/SUBRESOURCE] (e.g. secrets, pods/exec, deployments.apps) or --url")
+	}
+	res, sub, _ := strings.Cut(resource, "/")
+	if strings.Contains(sub, "/") || res == "" {
+		return Request{}, fmt.Errorf("resource %q: want RESOURCE[/SUBRESOURCE] (e.g. secrets, pods/exec, deployments.apps)", resource)
+	}
+	if r, g, ok := strings.Cut(res, "."); ok {
+		if group != "" && group != g {
+			return Request{}, fmt.Errorf("resource %q names group %q but --group is %q", resource, g, group)
+		}
+		res, group = r, g
+	}
+	if group == "" && res == "namespaces" && name == "" && namespace != "" {
+		return Request{}, fmt.Errorf("%s namespaces without --name is a cluster-wide request (the API server gives it no namespace): drop -n %s", verb, namespace)
+	}
+	if group == "" && res == "namespaces" && name != "" {
+		// A request for one Namespace object carries its own name as its
+		// namespace (requestinfo.go), which is how a RoleBinding in shop
+		// can grant get on the namespace shop.
+		if namespace != "" && namespace != name {
+			return Request{}, fmt.Errorf("the namespace %s is requested in namespace %s itself: drop -n %s", name, name, namespace)
+		}
+		namespace = name
+	}
+	return Request{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: namespace, Name: name}, nil
+}
+
+// rbac returns the request as the engine matches it.
+func (r Request) rbac() rbac.Request {
+	if r.URL != "" {
+		return rbac.Request{Verb: r.Verb, Path: r.URL}
+	}
+	return rbac.Request{ResourceRequest: true, Verb: r.Verb, APIGroup: r.Group, Resource: r.Resource,
+		Subresource: r.Subresource, Name: r.Name, Namespace: r.Namespace}
+}
+
+// String reads like "get secrets in namespace shop", "create pods/exec
+// named web-0 in namespace shop", "get /metrics".
+func (r Request) String() string {
+	if r.URL != "" {
+		return r.Verb + " " + r.URL
+	}
+	s := r.Verb + " " + r.Resource
+	if r.Group != "" {
+		s = r.Verb + " " + r.Group + "/" + r.Resource
+	}
+	if r.Subresource != "" {
+		s += "/" + r.Subresource
+	}
+	if r.Name != "" {
+		s += " named " + r.Name
+	}
+	if r.Namespace != "" {
+		s += " in namespace " + r.Namespace
+	} else {
+		s += " cluster-wide"
+	}
+	return s
+}
+
+// Identity is who can-i asks about, spelled as with kubectl --as and
+// --as-group.
+type Identity struct {
+	As     string   `json:"as"`
+	Groups []string `json:"groups"`
+}
+
+// ParseIdentity mirrors the API server's impersonation filter: a service
+// account's user name (system:serviceaccount:NS:NAME) without --as-group
+// is in the service account groups; every impersonated user but
+// system:anonymous is added to system:authenticated, which is added to
+// system:unauthenticated instead.
+func ParseIdentity(as string, groups []string) (Identity, error) {
+	if as == "" {
+		return Identity{}, fmt.Errorf("--as is required: a user name, or system:serviceaccount:NS:NAME for a service account")
+	}
+	if rest, ok := strings.CutPrefix(as, "system:serviceaccount:"); ok {
+		ns, name, ok := strings.Cut(rest, ":")
+		if !ok || ns == "" || name == "" || strings.Contains(name, ":") {
+			return Identity{}, fmt.Errorf("--as %q: a service account is system:serviceaccount:NAMESPACE:NAME", as)
+		}
+		if len(groups) == 0 {
+			groups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns}
+		}
+	}
+	id := Identity{As: as, Groups: append([]string{}, groups...)}
+	add := "system:authenticated"
+	if as == "system:anonymous" {
+		add = "system:unauthenticated"
+	}
+	if !slices.Contains(id.Groups, add) {
+		id.Groups = append(id.Groups, add)
+	}
+	return id, nil
+}
+
+func (id Identity) user() rbac.User { return rbac.User{Name: id.As, Groups: id.Groups} }
