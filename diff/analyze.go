@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"github.com/rbacguard/rbacguard/diff/escalation"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -14,6 +15,7 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 	bg := rbac.Build(base, o.rbacOptions(nil))
 	hg := rbac.Build(head, o.rbacOptions(changed))
 	findings := rbac.Compare(overlay, bg, hg)
+	findings = append(findings, escalation.Compare(overlay, escalation.Build(bg, base, o.escalationOptions(nil)), escalation.Build(hg, head, o.escalationOptions(changed)))...)
 	addWorkloads(findings, head, o.DefaultNamespace)
 	increased := map[[2]string]bool{}
 	for _, f := range findings {
@@ -33,7 +35,14 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Finding {
 	g := rbac.Build(objs, o.rbacOptions(nil))
 	findings := rbac.Scan(overlay, g)
+	findings = append(findings, escalation.Scan(overlay, escalation.Build(g, objs, o.escalationOptions(nil)))...)
 	addWorkloads(findings, objs, o.DefaultNamespace)
 	to := token.Options{DefaultNamespace: o.DefaultNamespace, AccountRisk: g.AccountRisk}
 	return append(findings, token.Scan(overlay, objs, to)...)
+}
+
+// escalationOptions tune the escalation paths of one side (changed is
+// set for head only).
+func (o Options) escalationOptions(changed func(string, int) bool) escalation.Options {
+	return escalation.Options{DefaultNamespace: o.DefaultNamespace, LegacyTokens: escalation.LegacyTokens(o.LegacyTokens), Changed: changed}
 }

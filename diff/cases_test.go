@@ -117,15 +117,16 @@ func formatCase(r *report.Report) string {
 			fmt.Fprintf(&b, " %s", f.Scope)
 		}
 		fmt.Fprintf(&b, " @ %s\n", f.Location)
-		if f.Permission == nil || f.Kind == report.RBACDecrease {
+		if f.Permission == nil || f.Kind == report.RBACDecrease || len(f.Path) > 0 {
 			fmt.Fprintf(&b, "  %s\n", f.Message)
 		}
-		if len(f.Via) > 0 {
-			var via []string
-			for _, v := range f.Via {
-				via = append(via, v.String())
+		for _, st := range f.Path {
+			for _, g := range st.Grants {
+				fmt.Fprintf(&b, "  step %s: %s %s via %s\n", st.Primitive, g.Permission, g.Scope, refs(g.Via))
 			}
-			fmt.Fprintf(&b, "  via %s\n", strings.Join(via, " > "))
+		}
+		if len(f.Via) > 0 {
+			fmt.Fprintf(&b, "  via %s\n", refs(f.Via))
 		}
 		if len(f.Workloads) > 0 {
 			var ws []string
@@ -137,6 +138,14 @@ func formatCase(r *report.Report) string {
 	}
 	fmt.Fprintf(&b, "verdict %s\n", r.Verdict)
 	return b.String()
+}
+
+func refs(via []report.Ref) string {
+	var s []string
+	for _, v := range via {
+		s = append(s, v.String())
+	}
+	return strings.Join(s, " > ")
 }
 
 func setFile(a *txtar.Archive, name, data string) {

@@ -54,6 +54,7 @@ const (
 	RBACUnresolvedRole Kind = "rbac.unresolved-role"
 	RBACInert          Kind = "rbac.inert" // a rule that grants no real request
 	RBACGrant          Kind = "rbac.grant" // scan mode: risky access a tree grants
+	RBACEscalation     Kind = "rbac.escalation"
 	TokenAutomount     Kind = "token.automount"
 	TokenLegacySecret  Kind = "token.legacy-secret"
 	TokenProjected     Kind = "token.projected"
@@ -80,6 +81,7 @@ type Finding struct {
 	Location   Location    `json:"location"`
 	Message    string      `json:"message"`
 	Risk       string      `json:"risk,omitempty"`
+	Path       []PathStep  `json:"path,omitempty"` // rbac.escalation: how the identity is reached
 	// Exemption is set when a policy exemption or allow entry matched; an
 	// exempted finding is kept in the report but does not fail the gate.
 	Exemption *Exemption `json:"exemption,omitempty"`

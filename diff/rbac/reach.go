@@ -1,0 +1,306 @@
+package rbac
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/rbacguard/rbacguard/diff/report"
+)
+
+// Holder is everything one user is granted, gathered once so that many
+// requests can be asked of it cheaply (diff/escalation asks thousands). It
+// answers exactly as Graph.Allows does: the same grants, walked in the same
+// order, matched by the same RuleAllows; it only skips the bindings that do
+// not name the user, which Allows skips one by one.
+type Holder struct {
+	g          *Graph
+	self       subject
+	cluster    []grant            // through ClusterRoleBindings
+	ns         map[string][]grant // through RoleBindings, by namespace
+	namespaces []string           // the keys of ns, sorted
+}
+
+// Holder gathers the grants of u: those of its own name (a
+// "system:serviceaccount:ns:name" user is that ServiceAccount) and of each
+// of its groups. The groups are u's own: callers add the implicit ones
+// (system:authenticated, system:serviceaccounts…) as the authenticator would.
+func (g *Graph) Holder(u User) *Holder {
+	h := &Holder{g: g, ns: map[string][]grant{}}
+	var who []subject
+	if u.Name != "" {
+		h.self, _ = subjectOf(rbacv1.Subject{Kind: rbacv1.UserKind, Name: u.Name}, nil)
+		who = append(who, h.self)
+	}
+	for _, grp := range u.Groups {
+		who = append(who, subject{kind: "Group", name: grp})
+	}
+	for _, s := range who {
+		for scope, grs := range g.grants[s] {
+			if scope == "" {
+				h.cluster = append(h.cluster, grs...)
+			} else {
+				h.ns[scope] = append(h.ns[scope], grs...)
+			}
+		}
+	}
+	// The authorizer's order: bindings sorted by kind, namespace and name.
+	byBinding := func(a, b grant) int {
+		return cmp.Or(strings3(a.binding, b.binding), cmp.Compare(a.subjectIdx, b.subjectIdx))
+	}
+	if len(who) > 1 {
+		slices.SortStableFunc(h.cluster, byBinding)
+		for _, grs := range h.ns {
+			slices.SortStableFunc(grs, byBinding)
+		}
+	}
+	h.namespaces = slices.Sorted(maps.Keys(h.ns))
+	return h
+}
+
+func strings3(a, b *binding) int {
+	return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+}
+
+// Allows reports whether the user may make r: a ClusterRoleBinding grant,
+// or a RoleBinding grant of r's namespace, whose rule allows it.
+func (h *Holder) Allows(r Request) bool {
+	_, ok := h.first(r, false)
+	return ok
+}
+
+// Namespaces lists, sorted, the namespaces where RoleBindings grant the
+// user something. Outside them only its ClusterRoleBinding grants apply,
+// and those do not depend on the namespace of a request: a rule never
+// names one.
+func (h *Holder) Namespaces() []string { return h.namespaces }
+
+// Probes is a set of requests asked, with names and namespaces left out,
+// of many holders of one graph: whether any grant of a holder could allow
+// any of them, remembered per rule (the repository's rules repeat).
+type Probes struct {
+	reqs  []Request
+	rules map[string]bool
+}
+
+// NewProbes returns probes for reqs; their names and namespaces are ignored.
+func NewProbes(reqs []Request) *Probes { return &Probes{reqs: reqs, rules: map[string]bool{}} }
+
+// MayAllowAny reports whether some grant of the user allows one of the
+// probes for some name in some namespace: when it is false, none of those
+// requests is allowed whatever their name and namespace.
+func (h *Holder) MayAllowAny(p *Probes) bool {
+	try := func(grs []grant) bool {
+		for _, gr := range grs {
+			hit, ok := p.rules[gr.key]
+			if !ok {
+				pr := gr.PolicyRule
+				pr.ResourceNames = nil
+				for _, r := range p.reqs {
+					if hit = RuleAllows(pr, r); hit {
+						break
+					}
+				}
+				p.rules[gr.key] = hit
+			}
+			if hit {
+				return true
+			}
+		}
+		return false
+	}
+	if try(h.cluster) {
+		return true
+	}
+	for _, grs := range h.ns {
+		if try(grs) {
+			return true
+		}
+	}
+	return false
+}
+
+// MayAllowNamed reports whether some grant of the user would allow r if
+// it named the right object: a rule that allows r but for its
+// resourceNames. It only prunes a search (r with the real name must
+// still be asked of Allows).
+func (h *Holder) MayAllowNamed(r Request) bool {
+	try := func(grs []grant) bool {
+		for _, gr := range grs {
+			pr := gr.PolicyRule
+			pr.ResourceNames = nil
+			if RuleAllows(pr, r) {
+				return true
+			}
+		}
+		return false
+	}
+	return try(h.cluster) || r.Namespace != "" && try(h.ns[r.Namespace])
+}
+
+// Evidence is the grant that allows one request: the request as one atomic
+// permission, where it applies, the chain from binding to rule, and the
+// line a reviewer should read (a line the pull request changed, if the
+// graph knows them and one of the grant's lines is).
+type Evidence struct {
+	Permission report.Permission
+	Scope      report.Scope
+	Via        []report.Ref
+	Location   report.Location
+	// Builtin is set when the grant comes from Kubernetes' bootstrap policy.
+	Builtin bool
+}
+
+// Explain returns the grant that allows r, preferring one the repository
+// wrote and, among those, one whose line the pull request changed;
+// ok is false when Allows(r) is false.
+func (h *Holder) Explain(r Request) (Evidence, bool) {
+	gr, ok := h.first(r, true)
+	if !ok {
+		return Evidence{}, false
+	}
+	a := requestAtom(r)
+	scope := gr.binding.namespace
+	return Evidence{
+		Permission: permission(a),
+		Scope:      *scopeOf(scope),
+		Via:        gr.chain(),
+		Location:   h.g.location(gr.rule, gr.binding, gr.subjectIdx, a),
+		Builtin:    gr.binding.builtin,
+	}, true
+}
+
+// first finds a grant allowing r; with best it keeps looking for one of
+// the repository and one on a changed line.
+func (h *Holder) first(r Request, best bool) (grant, bool) {
+	var found grant
+	ok := false
+	rank := func(gr grant) int {
+		switch {
+		case gr.binding.builtin:
+			return 0
+		case h.g.changed != nil && h.g.changedGrant(gr, r):
+			return 2
+		}
+		return 1
+	}
+	look := func(grs []grant) bool {
+		for _, gr := range grs {
+			if !RuleAllows(gr.PolicyRule, r) {
+				continue
+			}
+			if !best {
+				found, ok = gr, true
+				return true
+			}
+			if !ok || rank(gr) > rank(found) {
+				found, ok = gr, true
+				if rank(gr) == 2 {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if look(h.cluster) {
+		return found, true
+	}
+	if r.Namespace != "" {
+		look(h.ns[r.Namespace])
+	}
+	return found, ok
+}
+
+func (g *Graph) changedGrant(gr grant, r Request) bool {
+	loc := g.location(gr.rule, gr.binding, gr.subjectIdx, requestAtom(r))
+	return loc.Path != "" && g.changed(loc.Path, loc.Line)
+}
+
+// requestAtom is the one-verb, one-resource rule that allows exactly r.
+func requestAtom(r Request) rbacv1.PolicyRule {
+	if !r.ResourceRequest {
+		return rbacv1.PolicyRule{Verbs: []string{r.Verb}, NonResourceURLs: []string{r.Path}}
+	}
+	res := r.Resource
+	if r.Subresource != "" {
+		res += "/" + r.Subresource
+	}
+	a := rbacv1.PolicyRule{Verbs: []string{r.Verb}, APIGroups: []string{r.APIGroup}, Resources: []string{res}}
+	if r.Name != "" {
+		a.ResourceNames = []string{r.Name}
+	}
+	return a
+}
+
+// Power is the most severe permission a user holds.
+type Power struct {
+	Severity   report.Severity
+	Risk       string // why that permission is dangerous
+	Permission report.Permission
+	Scope      report.Scope
+	Via        []report.Ref
+	Location   report.Location
+}
+
+// Power returns the most severe permission the user holds, classified as
+// rbac.increase findings are, and false when it holds nothing beyond what
+// Kubernetes gives every caller (the bootstrap bindings to
+// system:authenticated, system:unauthenticated and system:serviceaccounts).
+func (h *Holder) Power() (Power, bool) {
+	var best Power
+	found := false
+	visit := func(scope string, grs []grant) {
+		for _, gr := range grs {
+			if gr.binding.builtin && everyone(gr.binding.subjectAt(gr.subjectIdx)) {
+				continue
+			}
+			for _, a := range atoms(gr.PolicyRule, scope) {
+				if h.g.inert(a, scope) != "" {
+					continue
+				}
+				sev, why := classifyAtom(scope, a)
+				if found && sev.Rank() <= best.Severity.Rank() {
+					continue
+				}
+				best = Power{Severity: sev, Risk: why, Permission: permission(a), Scope: *scopeOf(scope),
+					Via: gr.chain(), Location: h.g.location(gr.rule, gr.binding, gr.subjectIdx, a)}
+				found = true
+			}
+		}
+	}
+	visit("", h.cluster)
+	for _, ns := range h.Namespaces() {
+		visit(ns, h.ns[ns])
+	}
+	return best, found
+}
+
+// subjectAt is the normalised subject i of the binding.
+func (b *binding) subjectAt(i int) subject {
+	s, _ := subjectOf(b.subjects[i], b)
+	return s
+}
+
+// Subjects lists, sorted by kind, namespace and name, the subjects that
+// resolved bindings grant something; with repositoryOnly, only those that
+// a binding of the repository (not the built-in policy) names.
+func (g *Graph) Subjects(repositoryOnly bool) []report.Subject {
+	var out []report.Subject
+	for s, scopes := range g.grants {
+		keep := !repositoryOnly
+		for _, grs := range scopes {
+			for _, gr := range grs {
+				keep = keep || !gr.binding.builtin
+			}
+		}
+		if keep {
+			out = append(out, *s.report())
+		}
+	}
+	slices.SortFunc(out, func(a, b report.Subject) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
