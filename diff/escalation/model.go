@@ -321,7 +321,9 @@ func (e everything) Explain(r rbac.Request) (rbac.Evidence, bool) {
 	if r.Name != "" {
 		p.ResourceNames = []string{r.Name}
 	}
-	return rbac.Evidence{Permission: p, Scope: report.Scope{Cluster: e == "", Namespace: string(e)}}, true
+	// The role it has bound to itself, or written: no line of the repository.
+	via := []report.Ref{{Kind: "ClusterRole", Name: anyRole}}
+	return rbac.Evidence{Permission: p, Scope: report.Scope{Cluster: e == "", Namespace: string(e)}, Via: via, Builtin: true}, true
 }
 
 // power is the most severe permission of node i, and false when it holds
