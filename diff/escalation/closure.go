@@ -71,6 +71,10 @@ func (m *Model) Reach(from Identity) []Identity {
 	return out
 }
 
+// Namespaces lists the namespaces where the model looks for "any role":
+// those with accounts or RoleBindings.
+func (m *Model) Namespaces() []string { return m.allNS }
+
 // Admin reports whether id holds everything cluster-wide.
 func (m *Model) Admin(id Identity) bool {
 	i, ok := m.index[id]

@@ -119,6 +119,9 @@ type Model struct {
 	accounts    map[string][]int
 	allAccounts []int
 	namespaces  []string // with accounts, sorted
+	// allNS are the namespaces with accounts or RoleBindings, sorted: where
+	// "any role" may be taken.
+	allNS []string
 	// running[ns] are the accounts whose pods run in ns and hold their
 	// token (the repository's workloads), by pod name ("" for pods a
 	// controller names); allRunning every such account.
@@ -210,6 +213,7 @@ func Build(g *rbac.Graph, objs []*manifest.Object, o Options) *Model {
 		}
 	}
 	m.namespaces = slices.Sorted(maps.Keys(m.accounts))
+	m.allNS = sortedUnion(m.namespaces, g.Namespaces())
 	m.runningNS = slices.Sorted(maps.Keys(m.running))
 	m.tokenNS = slices.Sorted(maps.Keys(m.tokenSecrets))
 	return m

@@ -350,14 +350,14 @@ func (m *Model) someoneToImpersonate(c decider) (rbac.Request, bool) {
 	return rbac.Request{}, false
 }
 
-// roleScopes are the namespaces where c may hold bind or escalate: all
-// known ones when a ClusterRoleBinding may grant it, else those of its
-// RoleBindings.
+// roleScopes are the namespaces where c may hold bind or escalate: every
+// namespace with accounts or RoleBindings when a ClusterRoleBinding may
+// grant it, else those of its RoleBindings.
 func (m *Model) roleScopes(c decider) []string {
 	probe := []rbac.Request{req("bind", rbacGroup, "clusterroles", "", "", anyRole), req("escalate", rbacGroup, "roles", "", "", "")}
 	for _, r := range probe {
 		if c.MayAllowNamed(r) {
-			return sortedUnion(m.namespaces, c.Namespaces())
+			return m.allNS
 		}
 	}
 	return c.Namespaces()

@@ -304,3 +304,16 @@ func (g *Graph) Subjects(repositoryOnly bool) []report.Subject {
 	})
 	return out
 }
+
+// Namespaces lists, sorted, the namespaces that RoleBindings of the graph
+// (the built-in ones too) are in.
+func (g *Graph) Namespaces() []string {
+	var out []string
+	for ns := range g.byNamespace {
+		if ns != "" {
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
