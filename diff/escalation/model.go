@@ -133,10 +133,15 @@ type Model struct {
 	tokenSecrets map[string][]tokenSecret
 	tokenNS      []string // sorted
 	users        []int
-	probes       *rbac.Probes
+	groups       []int
+	// probes are the requests the primitives take, names and namespaces
+	// aside; touched are the subjects some grant of which may allow one:
+	// an identity none of whose subjects is among them takes no step (and
+	// holds no "*" on "*").
+	probes  *rbac.Probes
+	touched map[report.Subject]bool
 	// reached caches reachSet.
 	reached map[Identity]map[Identity]bool
-	groups  []int
 }
 
 type podAccount struct {
@@ -166,10 +171,10 @@ func Build(g *rbac.Graph, objs []*manifest.Object, o Options) *Model {
 	for _, s := range g.Subjects(true) {
 		start[m.add(Identity{s.Kind, s.Namespace, s.Name})] = true
 	}
-	for k := range workload.ServiceAccounts(objs, defNS) {
+	sas := workload.ServiceAccounts(objs, defNS)
+	for _, k := range slices.SortedFunc(maps.Keys(sas), func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }) {
 		start[m.add(Identity{"ServiceAccount", k[0], k[1]})] = true
 	}
-	sas := workload.ServiceAccounts(objs, defNS)
 	for _, w := range workload.Find(objs, defNS) {
 		i := m.add(Identity{"ServiceAccount", w.Namespace, w.ServiceAccount})
 		start[i] = true
@@ -214,6 +219,7 @@ func Build(g *rbac.Graph, objs []*manifest.Object, o Options) *Model {
 	}
 	m.namespaces = slices.Sorted(maps.Keys(m.accounts))
 	m.allNS = sortedUnion(m.namespaces, g.Namespaces())
+	m.touched = g.Touches(m.probes)
 	m.runningNS = slices.Sorted(maps.Keys(m.running))
 	m.tokenNS = slices.Sorted(maps.Keys(m.tokenSecrets))
 	return m
@@ -252,8 +258,26 @@ func (m *Model) decider(i int) decider {
 
 // isAdmin reports whether node i holds everything cluster-wide.
 func (m *Model) isAdmin(i int) bool {
+	if m.quiet(i) {
+		return false
+	}
 	m.decider(i)
 	return m.nodes[i].admin
+}
+
+// quiet reports whether no grant of node i's user may allow a request a
+// primitive takes: then it takes no step, and it is not an admin.
+func (m *Model) quiet(i int) bool {
+	id := m.nodes[i].id
+	if id.Kind == "ClusterRole" || id.Kind == "Group" && id.Name == groupMasters || m.touched[id.Subject()] {
+		return false
+	}
+	for _, g := range supergroups(id) {
+		if m.touched[g.Subject()] {
+			return false
+		}
+	}
+	return true
 }
 
 // userOf is who the authenticator (or the impersonation filter) makes of

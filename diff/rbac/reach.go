@@ -18,8 +18,8 @@ import (
 type Holder struct {
 	g          *Graph
 	self       subject
-	cluster    []grant            // through ClusterRoleBindings
-	ns         map[string][]grant // through RoleBindings, by namespace
+	cluster    []*grant            // through ClusterRoleBindings
+	ns         map[string][]*grant // through RoleBindings, by namespace
 	namespaces []string           // the keys of ns, sorted
 }
 
@@ -28,7 +28,7 @@ type Holder struct {
 // of its groups. The groups are u's own: callers add the implicit ones
 // (system:authenticated, system:serviceaccounts…) as the authenticator would.
 func (g *Graph) Holder(u User) *Holder {
-	h := &Holder{g: g, ns: map[string][]grant{}}
+	h := &Holder{g: g}
 	var who []subject
 	if u.Name != "" {
 		h.self, _ = subjectOf(rbacv1.Subject{Kind: rbacv1.UserKind, Name: u.Name}, nil)
@@ -39,15 +39,20 @@ func (g *Graph) Holder(u User) *Holder {
 	}
 	for _, s := range who {
 		for scope, grs := range g.grants[s] {
-			if scope == "" {
-				h.cluster = append(h.cluster, grs...)
-			} else {
-				h.ns[scope] = append(h.ns[scope], grs...)
+			for i := range grs {
+				if scope == "" {
+					h.cluster = append(h.cluster, &grs[i])
+					continue
+				}
+				if h.ns == nil {
+					h.ns = map[string][]*grant{}
+				}
+				h.ns[scope] = append(h.ns[scope], &grs[i])
 			}
 		}
 	}
 	// The authorizer's order: bindings sorted by kind, namespace and name.
-	byBinding := func(a, b grant) int {
+	byBinding := func(a, b *grant) int {
 		return cmp.Or(strings3(a.binding, b.binding), cmp.Compare(a.subjectIdx, b.subjectIdx))
 	}
 	if len(who) > 1 {
@@ -92,34 +97,31 @@ func NewProbes(reqs []Request) *Probes { return &Probes{reqs: reqs, rules: map[s
 // probes for some name in some namespace: when it is false, none of those
 // requests is allowed whatever their name and namespace.
 func (h *Holder) MayAllowAny(p *Probes) bool {
-	try := func(grs []grant) bool {
-		for _, gr := range grs {
-			hit, ok := p.rules[gr.key]
-			if !ok {
-				pr := gr.PolicyRule
-				pr.ResourceNames = nil
-				for _, r := range p.reqs {
-					if hit = RuleAllows(pr, r); hit {
-						break
-					}
-				}
-				p.rules[gr.key] = hit
-			}
-			if hit {
-				return true
-			}
-		}
-		return false
-	}
-	if try(h.cluster) {
+	if slices.ContainsFunc(h.cluster, p.mayAllow) {
 		return true
 	}
 	for _, grs := range h.ns {
-		if try(grs) {
+		if slices.ContainsFunc(grs, p.mayAllow) {
 			return true
 		}
 	}
 	return false
+}
+
+// mayAllow reports whether the grant's rule allows a probe for some name.
+func (p *Probes) mayAllow(gr *grant) bool {
+	hit, ok := p.rules[gr.key]
+	if !ok {
+		pr := gr.PolicyRule
+		pr.ResourceNames = nil
+		for _, r := range p.reqs {
+			if hit = RuleAllows(pr, r); hit {
+				break
+			}
+		}
+		p.rules[gr.key] = hit
+	}
+	return hit
 }
 
 // MayAllowNamed reports whether some grant of the user would allow r if
@@ -127,7 +129,7 @@ func (h *Holder) MayAllowAny(p *Probes) bool {
 // resourceNames. It only prunes a search (r with the real name must
 // still be asked of Allows).
 func (h *Holder) MayAllowNamed(r Request) bool {
-	try := func(grs []grant) bool {
+	try := func(grs []*grant) bool {
 		for _, gr := range grs {
 			pr := gr.PolicyRule
 			pr.ResourceNames = nil
@@ -174,10 +176,10 @@ func (h *Holder) Explain(r Request) (Evidence, bool) {
 
 // first finds a grant allowing r; with best it keeps looking for one of
 // the repository and one on a changed line.
-func (h *Holder) first(r Request, best bool) (grant, bool) {
-	var found grant
+func (h *Holder) first(r Request, best bool) (*grant, bool) {
+	var found *grant
 	ok := false
-	rank := func(gr grant) int {
+	rank := func(gr *grant) int {
 		switch {
 		case gr.binding.builtin:
 			return 0
@@ -186,7 +188,7 @@ func (h *Holder) first(r Request, best bool) (grant, bool) {
 		}
 		return 1
 	}
-	look := func(grs []grant) bool {
+	look := func(grs []*grant) bool {
 		for _, gr := range grs {
 			if !RuleAllows(gr.PolicyRule, r) {
 				continue
@@ -213,7 +215,7 @@ func (h *Holder) first(r Request, best bool) (grant, bool) {
 	return found, ok
 }
 
-func (g *Graph) changedGrant(gr grant, r Request) bool {
+func (g *Graph) changedGrant(gr *grant, r Request) bool {
 	loc := g.location(gr.rule, gr.binding, gr.subjectIdx, requestAtom(r))
 	return loc.Path != "" && g.changed(loc.Path, loc.Line)
 }
@@ -251,7 +253,7 @@ type Power struct {
 func (h *Holder) Power() (Power, bool) {
 	var best Power
 	found := false
-	visit := func(scope string, grs []grant) {
+	visit := func(scope string, grs []*grant) {
 		for _, gr := range grs {
 			if gr.binding.builtin && everyone(gr.binding.subjectAt(gr.subjectIdx)) {
 				continue
@@ -283,25 +285,41 @@ func (b *binding) subjectAt(i int) subject {
 	return s
 }
 
-// Subjects lists, sorted by kind, namespace and name, the subjects that
-// resolved bindings grant something; with repositoryOnly, only those that
-// a binding of the repository (not the built-in policy) names.
+// Subjects lists the subjects that bindings name, each once, in the order
+// of the bindings (sorted by kind, namespace and name) and of their
+// subjects; with repositoryOnly, only those of the repository's bindings
+// (not the built-in policy's).
 func (g *Graph) Subjects(repositoryOnly bool) []report.Subject {
 	var out []report.Subject
-	for s, scopes := range g.grants {
-		keep := !repositoryOnly
-		for _, grs := range scopes {
-			for _, gr := range grs {
-				keep = keep || !gr.binding.builtin
+	seen := map[subject]bool{}
+	for _, b := range g.bindings {
+		if repositoryOnly && b.builtin {
+			continue
+		}
+		for _, rs := range b.subjects {
+			if s, ok := subjectOf(rs, b); ok && !seen[s] {
+				seen[s] = true
+				out = append(out, *s.report())
 			}
 		}
-		if keep {
-			out = append(out, *s.report())
+	}
+	return out
+}
+
+// Touches returns the subjects that some grant may allow one of the
+// probes to (names and namespaces aside): a user none of whose subjects
+// (its name, its groups) is among them is allowed none of those requests.
+func (g *Graph) Touches(p *Probes) map[report.Subject]bool {
+	out := map[report.Subject]bool{}
+	for s, scopes := range g.grants {
+		for _, grs := range scopes {
+			for i := range grs {
+				if p.mayAllow(&grs[i]) {
+					out[*s.report()] = true
+				}
+			}
 		}
 	}
-	slices.SortFunc(out, func(a, b report.Subject) int {
-		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
 	return out
 }
 
