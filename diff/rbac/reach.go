@@ -20,7 +20,7 @@ type Holder struct {
 	self       subject
 	cluster    []*grant            // through ClusterRoleBindings
 	ns         map[string][]*grant // through RoleBindings, by namespace
-	namespaces []string           // the keys of ns, sorted
+	namespaces []string            // the keys of ns, sorted
 }
 
 // Holder gathers the grants of u: those of its own name (a
