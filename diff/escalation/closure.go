@@ -177,6 +177,9 @@ func holds(c decider, p rbac.Power) bool {
 
 // describe names an identity in a sentence.
 func describe(id Identity) string {
+	if id.Kind == "ClusterRole" && id.Name != anyRole {
+		return "everyone bound to ClusterRole " + id.Name
+	}
 	if id.Kind == "ClusterRole" {
 		if id.Namespace == "" {
 			return "cluster-admin (any role, cluster-wide)"

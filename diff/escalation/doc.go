@@ -129,5 +129,9 @@
 // subject's path when a group it is always in has it too (reported for the
 // group); everything else a subject reaches once it can become an identity
 // holding everything cluster-wide (that one finding says it). Paths that
-// existed at base are not reported.
+// existed at base are not reported. Besides the repository's subjects, a
+// diff follows "everyone bound to ClusterRole X" for the ClusterRoles whose
+// rules the change extends while their holders live outside the
+// repository (a built-in role grown by an aggregation label, a role no
+// binding of the tree uses), as rbac.increase reports them.
 package escalation

@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -17,9 +18,22 @@ import (
 // always in reaches it too: that finding is the group's. A subject that
 // can newly become an identity holding everything cluster-wide gets that
 // one finding only: everything else is part of it.
+//
+// Besides the subjects of the repository, the ClusterRoles whose rules the
+// change extends while their holders are outside the repository (built-in
+// roles grown by aggregation labels, roles no binding of the tree uses)
+// are followed, as "everyone bound to" them, cluster-wide.
 func Compare(overlay string, base, head *Model) []report.Finding {
 	var out []report.Finding
-	for _, s := range head.starts {
+	starts := slices.Clone(head.starts)
+	for _, name := range rbac.ChangedRoles(base.g, head.g) {
+		id := Identity{"ClusterRole", "", name}
+		if name != anyRole {
+			starts = append(starts, head.add(id))
+			base.add(id)
+		}
+	}
+	for _, s := range starts {
 		sn := head.nodes[s]
 		if head.isAdmin(s) {
 			continue // holds everything already
@@ -158,7 +172,7 @@ func (m *Model) finding(overlay string, base *Model, w walk, s, t int, pw rbac.P
 		Via:        via,
 		Location:   loc,
 		Path:       path,
-		Message:    fmt.Sprintf("%s %s %s: %s", subj, verb, describe(to), oneLine(steps, pw)),
+		Message:    fmt.Sprintf("%s %s %s: %s", describe(from), verb, describe(to), oneLine(steps, pw)),
 		Risk:       fmt.Sprintf("%s holds %s: %s", to, powerString(pw), pw.Risk),
 	}
 	f.ID = report.ID(f.Kind, overlay, subj, to.Subject())

@@ -41,8 +41,11 @@ const (
 )
 
 // Identity is someone a subject can become: a ServiceAccount, a User, a
-// Group, or, with Kind "ClusterRole" and Name "cluster-admin", "any role in
-// Namespace" ("" = cluster-wide), which bind and escalate hand over.
+// Group, or, with Kind "ClusterRole", everyone bound to that role in
+// Namespace ("" = cluster-wide). Name "cluster-admin" is "any role", which
+// bind and escalate hand over; other ClusterRoles are subjects only, for
+// roles whose rules a change extends while their holders are outside the
+// repository (see Compare).
 type Identity struct {
 	Kind, Namespace, Name string
 }
@@ -59,6 +62,9 @@ func (id Identity) String() string {
 	case "Group":
 		return "group " + id.Name
 	case "ClusterRole":
+		if id.Name != anyRole {
+			return "everyone bound to " + id.Name
+		}
 		if id.Namespace == "" {
 			return id.Name
 		}
@@ -246,8 +252,16 @@ func (m *Model) decider(i int) decider {
 	case id.Kind == "Group" && id.Name == groupMasters:
 		// system:masters is let through before RBAC is asked.
 		n.can, n.admin = everything(""), true
-	case id.Kind == "ClusterRole":
+	case id.Kind == "ClusterRole" && id.Name == anyRole:
 		n.can, n.admin = everything(id.Namespace), id.Namespace == ""
+	case id.Kind == "ClusterRole":
+		h := m.g.RoleHolder(id.Name)
+		if h == nil {
+			n.can = everything("\x00") // no such role: allows nothing
+			break
+		}
+		n.can = h
+		n.admin = h.Allows(rbac.Request{ResourceRequest: true, Verb: "*", APIGroup: "*", Resource: "*"})
 	default:
 		h := m.g.Holder(userOf(id))
 		n.can = h
@@ -270,6 +284,7 @@ func (m *Model) isAdmin(i int) bool {
 func (m *Model) quiet(i int) bool {
 	id := m.nodes[i].id
 	if id.Kind == "ClusterRole" || id.Kind == "Group" && id.Name == groupMasters || m.touched[id.Subject()] {
+		// (A ClusterRole stands for its holders, whoever they are.)
 		return false
 	}
 	for _, g := range supergroups(id) {

@@ -21,6 +21,60 @@ type Holder struct {
 	cluster    []*grant            // through ClusterRoleBindings
 	ns         map[string][]*grant // through RoleBindings, by namespace
 	namespaces []string            // the keys of ns, sorted
+	// role is set for RoleHolder: its grants come through no binding of
+	// the graph, so their chains start at the role.
+	role bool
+}
+
+// RoleHolder is everyone bound to the ClusterRole name cluster-wide: the
+// role's rules as a ClusterRoleBinding would grant them, whoever it binds
+// (it may be bound outside the repository). Nil when there is no such role.
+func (g *Graph) RoleHolder(name string) *Holder {
+	r := g.roles[roleKey{"ClusterRole", "", name}]
+	if r == nil {
+		return nil
+	}
+	b := &binding{kind: "ClusterRoleBinding", roleRef: rbacv1.RoleRef{APIGroup: Group, Kind: "ClusterRole", Name: name}, builtin: r.builtin}
+	h := &Holder{g: g, role: true}
+	for _, ru := range r.rules {
+		h.cluster = append(h.cluster, &grant{rule: ru, binding: b})
+	}
+	return h
+}
+
+// chain and location are those of a grant, from the role on for a
+// RoleHolder.
+func (h *Holder) chain(gr *grant) []report.Ref {
+	if h.role {
+		return gr.via
+	}
+	return gr.chain()
+}
+
+func (h *Holder) location(gr *grant, a rbacv1.PolicyRule) report.Location {
+	if h.role {
+		return h.g.location(gr.rule, nil, 0, a)
+	}
+	return h.g.location(gr.rule, gr.binding, gr.subjectIdx, a)
+}
+
+// ChangedRoles lists, sorted, the ClusterRoles of head whose rules differ
+// from base's and whose holders the repository does not name: built-in
+// roles (extended by aggregation labels) and roles no binding of the tree
+// uses — the ones rbac.increase reports as "everyone bound to" them.
+func ChangedRoles(base, head *Graph) []string {
+	var out []string
+	for k, hr := range head.roles {
+		br := base.roles[k]
+		if k.kind != "ClusterRole" || hr.external || br == nil || !(isBootstrapRole(k.name) || !head.boundClusterRoles[k.name]) {
+			continue
+		}
+		if !sameRules(br.rules, hr.rules) {
+			out = append(out, k.name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Holder gathers the grants of u: those of its own name (a
@@ -168,8 +222,8 @@ func (h *Holder) Explain(r Request) (Evidence, bool) {
 	return Evidence{
 		Permission: permission(a),
 		Scope:      *scopeOf(scope),
-		Via:        gr.chain(),
-		Location:   h.g.location(gr.rule, gr.binding, gr.subjectIdx, a),
+		Via:        h.chain(gr),
+		Location:   h.location(gr, a),
 		Builtin:    gr.binding.builtin,
 	}, true
 }
@@ -255,7 +309,7 @@ func (h *Holder) Power() (Power, bool) {
 	found := false
 	visit := func(scope string, grs []*grant) {
 		for _, gr := range grs {
-			if gr.binding.builtin && everyone(gr.binding.subjectAt(gr.subjectIdx)) {
+			if gr.binding.builtin && !h.role && everyone(gr.binding.subjectAt(gr.subjectIdx)) {
 				continue
 			}
 			for _, a := range atoms(gr.PolicyRule, scope) {
@@ -267,7 +321,7 @@ func (h *Holder) Power() (Power, bool) {
 					continue
 				}
 				best = Power{Severity: sev, Risk: why, Permission: permission(a), Scope: *scopeOf(scope),
-					Via: gr.chain(), Location: h.g.location(gr.rule, gr.binding, gr.subjectIdx, a)}
+					Via: h.chain(gr), Location: h.location(gr, a)}
 				found = true
 			}
 		}
