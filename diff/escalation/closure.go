@@ -38,6 +38,7 @@ func (m *Model) walk(start int) walk {
 
 // Identities lists every identity the model knows.
 func (m *Model) Identities() []Identity {
+	m.init()
 	out := make([]Identity, len(m.nodes))
 	for i, n := range m.nodes {
 		out[i] = n.id
@@ -48,6 +49,7 @@ func (m *Model) Identities() []Identity {
 // Starts lists the subjects whose paths are reported: those the
 // repository's bindings name, and its service accounts.
 func (m *Model) Starts() []Identity {
+	m.init()
 	out := make([]Identity, len(m.starts))
 	for i, s := range m.starts {
 		out[i] = m.nodes[s].id
@@ -56,10 +58,16 @@ func (m *Model) Starts() []Identity {
 }
 
 // Reach returns the identities from can become, in breadth-first order
-// (from itself excluded); nil when the model does not know from. Identities
+// (from itself excluded); nil when the model does not know from (every
+// ClusterRole identity is known). Identities
 // that hold everything cluster-wide end a path: nothing lies beyond them.
 func (m *Model) Reach(from Identity) []Identity {
+	m.init()
 	i, ok := m.index[from]
+	if !ok && from.Kind == "ClusterRole" {
+		// Everyone bound to a role, or any role: known in every revision.
+		i, ok = m.add(from), true
+	}
 	if !ok {
 		return nil
 	}
@@ -73,10 +81,14 @@ func (m *Model) Reach(from Identity) []Identity {
 
 // Namespaces lists the namespaces where the model looks for "any role":
 // those with accounts or RoleBindings.
-func (m *Model) Namespaces() []string { return m.allNS }
+func (m *Model) Namespaces() []string {
+	m.init()
+	return m.allNS
+}
 
 // Admin reports whether id holds everything cluster-wide.
 func (m *Model) Admin(id Identity) bool {
+	m.init()
 	i, ok := m.index[id]
 	return ok && m.isAdmin(i)
 }
@@ -92,6 +104,7 @@ type Step struct {
 
 // Path returns a shortest path from one identity to another, or nil.
 func (m *Model) Path(from, to Identity) []Step {
+	m.init()
 	i, ok1 := m.index[from]
 	j, ok2 := m.index[to]
 	if !ok1 || !ok2 || i == j {
@@ -123,6 +136,7 @@ func (m *Model) steps(w walk, t int) []Step {
 
 // reachSet is the set of identities from reaches, cached.
 func (m *Model) reachSet(from Identity) map[Identity]bool {
+	m.init()
 	if s, ok := m.reached[from]; ok {
 		return s
 	}
@@ -139,6 +153,7 @@ func (m *Model) reachSet(from Identity) map[Identity]bool {
 
 // hasStep reports whether from can become to in one step.
 func (m *Model) hasStep(from, to Identity) bool {
+	m.init()
 	i, ok1 := m.index[from]
 	j, ok2 := m.index[to]
 	if !ok1 || !ok2 {

@@ -25,12 +25,12 @@ import (
 // are followed, as "everyone bound to" them, cluster-wide.
 func Compare(overlay string, base, head *Model) []report.Finding {
 	var out []report.Finding
+	head.init()
 	starts := slices.Clone(head.starts)
 	for _, name := range rbac.ChangedRoles(base.g, head.g) {
 		id := Identity{"ClusterRole", "", name}
 		if name != anyRole {
 			starts = append(starts, head.add(id))
-			base.add(id)
 		}
 	}
 	for _, s := range starts {
@@ -73,6 +73,7 @@ func Compare(overlay string, base, head *Model) []report.Finding {
 // everything cluster-wide (system:masters, cluster-admin, a subject bound
 // to "*" on "*"), by a shortest path.
 func Scan(overlay string, m *Model) []report.Finding {
+	m.init()
 	var out []report.Finding
 	for _, s := range m.starts {
 		sn := m.nodes[s]

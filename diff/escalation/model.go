@@ -116,6 +116,7 @@ type edge struct {
 type Model struct {
 	g     *rbac.Graph
 	o     Options
+	objs  []*manifest.Object
 	nodes []*node
 	index map[Identity]int
 	// starts are the subjects the repository's own bindings name, and its
@@ -168,11 +169,20 @@ type tokenSecret struct {
 // not followed: they are Kubernetes' own, and every path into them starts
 // with a permission that is already a high or critical rbac.increase.
 func Build(g *rbac.Graph, objs []*manifest.Object, o Options) *Model {
-	defNS := cmp.Or(o.DefaultNamespace, "default")
-	m := &Model{g: g, o: o, index: map[Identity]int{}, accounts: map[string][]int{}, probes: rbac.NewProbes(probes()),
-		running: map[string][]podAccount{}, tokenSecrets: map[string][]tokenSecret{}}
 	o.LegacyTokens = cmp.Or(o.LegacyTokens, LegacyTokensCluster)
-	m.o = o
+	return &Model{g: g, o: o, objs: objs}
+}
+
+// init reads the identities, on first use: the base of a diff is read
+// only when a subject reaches something at head.
+func (m *Model) init() {
+	if m.index != nil {
+		return
+	}
+	g, objs, o := m.g, m.objs, m.o
+	defNS := cmp.Or(o.DefaultNamespace, "default")
+	m.index, m.accounts, m.probes = map[Identity]int{}, map[string][]int{}, rbac.NewProbes(probes())
+	m.running, m.tokenSecrets = map[string][]podAccount{}, map[string][]tokenSecret{}
 	start := map[int]bool{}
 	for _, s := range g.Subjects(true) {
 		start[m.add(Identity{s.Kind, s.Namespace, s.Name})] = true
@@ -228,7 +238,6 @@ func Build(g *rbac.Graph, objs []*manifest.Object, o Options) *Model {
 	m.touched = g.Touches(m.probes)
 	m.runningNS = slices.Sorted(maps.Keys(m.running))
 	m.tokenNS = slices.Sorted(maps.Keys(m.tokenSecrets))
-	return m
 }
 
 // add returns the node of id, creating it if new.
