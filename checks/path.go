@@ -29,9 +29,13 @@ func pathStepLines(path []report.PathStep, esc func(string) string, chainOf func
 	return out
 }
 
-// pathSubject names an identity of a path; kind ClusterRole is "any role"
-// in its namespace, or cluster-wide.
+// pathSubject names an identity of a path; kind ClusterRole is everyone
+// bound to the role, and cluster-admin "any role", in its namespace or
+// cluster-wide.
 func pathSubject(s report.Subject) string {
+	if s.Kind == "ClusterRole" && s.Name != "cluster-admin" {
+		return "everyone bound to ClusterRole " + s.Name
+	}
 	if s.Kind == "ClusterRole" {
 		if s.Namespace == "" {
 			return s.Name + " (any role, cluster-wide)"

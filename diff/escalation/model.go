@@ -266,7 +266,7 @@ func (m *Model) decider(i int) decider {
 	case id.Kind == "ClusterRole":
 		h := m.g.RoleHolder(id.Name)
 		if h == nil {
-			n.can = everything("\x00") // no such role: allows nothing
+			n.can = nothing{} // no such role in this revision
 			break
 		}
 		n.can = h
@@ -377,6 +377,14 @@ func (e everything) Explain(r rbac.Request) (rbac.Evidence, bool) {
 	via := []report.Ref{{Kind: "ClusterRole", Name: anyRole}}
 	return rbac.Evidence{Permission: p, Scope: report.Scope{Cluster: e == "", Namespace: string(e)}, Via: via, Builtin: true}, true
 }
+
+// nothing is what a ClusterRole that does not exist allows.
+type nothing struct{}
+
+func (nothing) Allows(rbac.Request) bool                   { return false }
+func (nothing) MayAllowNamed(rbac.Request) bool            { return false }
+func (nothing) Namespaces() []string                       { return nil }
+func (nothing) Explain(rbac.Request) (rbac.Evidence, bool) { return rbac.Evidence{}, false }
 
 // power is the most severe permission of node i, and false when it holds
 // nothing beyond what every caller holds.

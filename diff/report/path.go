@@ -1,7 +1,10 @@
 package report
 
 // PathStep is one step of an escalation path (kind rbac.escalation): the
-// identity From can become the identity To because it holds Grants.
+// identity From can become the identity To because it holds Grants. An
+// identity of kind ClusterRole is everyone bound to that role in its
+// namespace ("" = cluster-wide); ClusterRole cluster-admin is "any role",
+// which bind and escalate hand over.
 type PathStep struct {
 	From Subject `json:"from"`
 	// Primitive names the escalation, e.g. "create pods in shop" or
