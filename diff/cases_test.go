@@ -117,16 +117,15 @@ func formatCase(r *report.Report) string {
 			fmt.Fprintf(&b, " %s", f.Scope)
 		}
 		fmt.Fprintf(&b, " @ %s\n", f.Location)
-		if f.Permission == nil || f.Kind == report.RBACDecrease || len(f.Path) > 0 {
+		if f.Permission == nil || f.Kind == report.RBACDecrease {
 			fmt.Fprintf(&b, "  %s\n", f.Message)
 		}
-		for _, st := range f.Path {
-			for _, g := range st.Grants {
-				fmt.Fprintf(&b, "  step %s: %s %s via %s\n", st.Primitive, g.Permission, g.Scope, refs(g.Via))
-			}
-		}
 		if len(f.Via) > 0 {
-			fmt.Fprintf(&b, "  via %s\n", refs(f.Via))
+			var via []string
+			for _, v := range f.Via {
+				via = append(via, v.String())
+			}
+			fmt.Fprintf(&b, "  via %s\n", strings.Join(via, " > "))
 		}
 		if len(f.Workloads) > 0 {
 			var ws []string
@@ -135,17 +134,21 @@ func formatCase(r *report.Report) string {
 			}
 			fmt.Fprintf(&b, "  runs in %s\n", strings.Join(ws, ", "))
 		}
+		if len(f.Path) > 0 { // rbac.escalation: the path on one line, then each step's grants
+			fmt.Fprintf(&b, "  %s\n", f.Message)
+			for _, st := range f.Path {
+				for _, g := range st.Grants {
+					var via []string
+					for _, v := range g.Via {
+						via = append(via, v.String())
+					}
+					fmt.Fprintf(&b, "  step %s: %s %s via %s\n", st.Primitive, g.Permission, g.Scope, strings.Join(via, " > "))
+				}
+			}
+		}
 	}
 	fmt.Fprintf(&b, "verdict %s\n", r.Verdict)
 	return b.String()
-}
-
-func refs(via []report.Ref) string {
-	var s []string
-	for _, v := range via {
-		s = append(s, v.String())
-	}
-	return strings.Join(s, " > ")
 }
 
 func setFile(a *txtar.Archive, name, data string) {

@@ -78,10 +78,10 @@ type Finding struct {
 	Permission *Permission `json:"permission,omitempty"`
 	Via        []Ref       `json:"via,omitempty"`
 	Workloads  []Workload  `json:"workloads,omitempty"`
+	Path       []PathStep  `json:"path,omitempty"` // rbac.escalation: how the identity is reached
 	Location   Location    `json:"location"`
 	Message    string      `json:"message"`
 	Risk       string      `json:"risk,omitempty"`
-	Path       []PathStep  `json:"path,omitempty"` // rbac.escalation: how the identity is reached
 	// Exemption is set when a policy exemption or allow entry matched; an
 	// exempted finding is kept in the report but does not fail the gate.
 	Exemption *Exemption `json:"exemption,omitempty"`
