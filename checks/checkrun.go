@@ -243,6 +243,9 @@ func annotations(r *report.Report) []Annotation {
 		if len(f.Via) > 0 {
 			fmt.Fprintf(&msg, "\nVia: %s", chain(f.Via, nil))
 		}
+		if len(f.Path) > 0 {
+			fmt.Fprintf(&msg, "\nPath:\n%s", strings.Join(pathStepLines(f.Path, oneLine, func(v []report.Ref) string { return chain(v, nil) }), "\n"))
+		}
 		if len(f.Workloads) > 0 {
 			fmt.Fprintf(&msg, "\nRuns in: %s", workloads(f.Workloads))
 		}

@@ -133,6 +133,9 @@ func commentItem(it item) string {
 	// Two trailing spaces: a Markdown line break, so the lines stay apart
 	// without becoming a list.
 	b.WriteString("\n\n" + strings.Join(lines, "  \n"))
+	if len(f.Path) > 0 {
+		b.WriteString("\n\n" + mdPath(f.Path, ""))
+	}
 	return b.String()
 }
 

@@ -90,6 +90,9 @@ func mergeKey(f report.Finding) (string, bool) {
 		fmt.Fprintf(&b, "%+v\x01", v)
 	}
 	fmt.Fprintf(&b, "\x00%s\x00", f.Location)
+	if len(f.Path) > 0 {
+		fmt.Fprintf(&b, "path:%s\x00", f.Message) // one identity reached each: never merged
+	}
 	if f.Exemption != nil {
 		fmt.Fprintf(&b, "exempt:%+v", *f.Exemption)
 	}

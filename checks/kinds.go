@@ -65,6 +65,19 @@ func kinds() []kindInfo {
 			Tags:  []string{"security", "kubernetes", "rbac"},
 		},
 		{
+			Kind: report.RBACEscalation, Name: "RBACEscalationPath", Severity: report.Critical,
+			Short: "A subject can now become another identity: a service account, a user, a group, or any role.",
+			Full: "Through an escalation primitive (running a pod, exec into one, minting or reading a token, impersonation, bind or escalate, " +
+				"approving a certificate, a mutating webhook), the subject can act as an identity it could not reach before the change. " +
+				"The severity is that of the identity's most severe permission; the path is given step by step, each step a permission the subject holds.",
+			Help: "**What changed:** a step of the path is new (the finding points at the line that opened it).\n\n" +
+				"**How to fix:**\n" +
+				"- Take away the step: narrow the permission that opens it (a namespace without powerful accounts, `resourceNames`, no `create pods` where admins run).\n" +
+				"- Or take the power from the identity at the end: move a powerful service account out of the namespace others can run pods in.\n" +
+				"- If the path is intended, accept it with an exemption in the policy file, with a reason and an expiry date.",
+			Tags: []string{"security", "kubernetes", "rbac"},
+		},
+		{
 			Kind: report.TokenAutomount, Name: "ServiceAccountTokenAutomount", Severity: report.High,
 			Short: "A workload mounts a service-account token it did not mount before, or whose account gained permissions.",
 			Full:  "The effective token mount of a pod is the pod's `automountServiceAccountToken`, else its service account's, else true. A mounted token lets anyone who can run code in the pod act with the account's permissions.",

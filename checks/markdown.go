@@ -289,6 +289,9 @@ func mdFinding(it item, short bool) string {
 	if f.Exemption != nil {
 		fmt.Fprintf(&b, "  - Exempted: %s\n", mdEscape(exemptionString(f.Exemption)))
 	}
+	if len(f.Path) > 0 {
+		b.WriteString("\n" + mdPath(f.Path, "  ") + "\n")
+	}
 	return b.String()
 }
 

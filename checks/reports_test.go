@@ -100,6 +100,19 @@ func fullReport() *report.Report {
 			Exemption: &report.Exemption{Reason: "prometheus scrapes kubelet metrics <via proxy>", Expires: "2027-01-31", Source: "rbacguard.yaml:12"},
 		},
 		report.Finding{
+			Kind: report.RBACEscalation, Severity: report.Critical, Overlay: "overlays/prod",
+			Subject: payments, Scope: clusterScope, Permission: perm("*", "*", "*"),
+			Via: readerVia, Workloads: apiWorkload,
+			Location: report.Location{Path: "overlays/prod/patch-role.yaml", Line: 9},
+			Message:  "ServiceAccount payments/api can now become ServiceAccount ops/deployer: payments/api → create serviceaccounts/token deployer in ops → ops/deployer → cluster-admin",
+			Risk:     "ops/deployer holds cluster-admin: full control of the cluster, including every resource added later",
+			Path: []report.PathStep{{
+				From: *payments, Primitive: "create serviceaccounts/token deployer in ops", To: *sa("ops", "deployer"),
+				Grants: []report.PathGrant{{Permission: report.Permission{Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, ResourceNames: []string{"deployer"}},
+					Scope: report.Scope{Namespace: "ops"}, Via: readerVia}},
+			}},
+		},
+		report.Finding{
 			Kind: report.RBACDecrease, Severity: report.Info, Overlay: "overlays/prod",
 			Subject: payments, Scope: nsScope("payments"), Permission: perm("delete", "", "pods"),
 			Location: report.Location{Path: "base/rbac.yaml", Line: 9},

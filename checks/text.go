@@ -110,6 +110,12 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 				if len(f.Via) > 0 {
 					fmt.Fprintf(bw, "      via %s\n", chain(f.Via, display))
 				}
+				if len(f.Path) > 0 {
+					fmt.Fprintln(bw, "      path:")
+				}
+				for _, l := range pathStepLines(f.Path, oneLine, func(v []report.Ref) string { return chain(v, display) }) {
+					fmt.Fprintf(bw, "        %s\n", l)
+				}
 				if len(f.Workloads) > 0 {
 					fmt.Fprintf(bw, "      runs in: %s\n", workloads(f.Workloads))
 				}

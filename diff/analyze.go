@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"github.com/rbacguard/rbacguard/diff/escalation"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -16,6 +17,7 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 	bg := rbac.Build(rbac.WithoutBootstrap(base), o.rbacOptions(nil))
 	hg := rbac.Build(rbac.WithoutBootstrap(head), o.rbacOptions(changed))
 	findings := rbac.Compare(overlay, bg, hg)
+	findings = append(findings, escalation.Compare(overlay, escalation.Build(bg, base, o.escalationOptions(nil)), escalation.Build(hg, head, o.escalationOptions(changed)))...)
 	addWorkloads(findings, head, o.DefaultNamespace)
 	increased := map[[2]string]bool{}
 	for _, f := range findings {
@@ -35,7 +37,14 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Finding {
 	g := rbac.Build(rbac.WithoutBootstrap(objs), o.rbacOptions(nil))
 	findings := rbac.Scan(overlay, g)
+	findings = append(findings, escalation.Scan(overlay, escalation.Build(g, objs, o.escalationOptions(nil)))...)
 	addWorkloads(findings, objs, o.DefaultNamespace)
 	to := token.Options{DefaultNamespace: o.DefaultNamespace, AccountRisk: g.AccountRisk}
 	return append(findings, token.Scan(overlay, objs, to)...)
+}
+
+// escalationOptions tune the escalation paths of one side (changed is
+// set for head only).
+func (o Options) escalationOptions(changed func(string, int) bool) escalation.Options {
+	return escalation.Options{DefaultNamespace: o.DefaultNamespace, LegacyTokens: escalation.LegacyTokens(o.LegacyTokens), Changed: changed}
 }

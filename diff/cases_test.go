@@ -150,6 +150,18 @@ func formatCase(r *report.Report) string {
 			}
 			fmt.Fprintf(&b, "  runs in %s\n", strings.Join(ws, ", "))
 		}
+		if len(f.Path) > 0 { // rbac.escalation: the path on one line, then each step's grants
+			fmt.Fprintf(&b, "  %s\n", f.Message)
+			for _, st := range f.Path {
+				for _, g := range st.Grants {
+					var via []string
+					for _, v := range g.Via {
+						via = append(via, v.String())
+					}
+					fmt.Fprintf(&b, "  step %s: %s %s via %s\n", st.Primitive, g.Permission, g.Scope, strings.Join(via, " > "))
+				}
+			}
+		}
 	}
 	fmt.Fprintf(&b, "verdict %s\n", r.Verdict)
 	return b.String()

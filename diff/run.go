@@ -39,6 +39,8 @@ type Options struct {
 	Policy *policy.Policy
 	// Now is the clock for exemption expiry; nil means time.Now.
 	Now func() time.Time
+	// LegacyTokens is the policy's legacyTokens (policy.LegacyTokens*).
+	LegacyTokens string
 }
 
 // DefaultOptions take the gate threshold and default namespace from the

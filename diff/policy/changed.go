@@ -113,6 +113,13 @@ func compare(cs *changes, b, h *Policy) {
 	if b.DefaultNamespace != h.DefaultNamespace {
 		cs.note(loosen, "defaultNamespace changed from %s to %s", b.DefaultNamespace, h.DefaultNamespace)
 	}
+	if b.LegacyTokens != h.LegacyTokens {
+		d := tighten // assuming more tokens finds more paths
+		if h.LegacyTokens == LegacyTokensRepository {
+			d = loosen
+		}
+		cs.note(d, "legacyTokens changed from %s to %s", b.LegacyTokens, h.LegacyTokens)
+	}
 	compareRules(cs, b, h)
 	compareExemptions(cs, b, h)
 	compareAllow(cs, b, h)

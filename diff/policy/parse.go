@@ -17,7 +17,7 @@ import (
 // The fields of each mapping of the policy file, in the order the README
 // documents them. Parse rejects any other key.
 var (
-	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases"}
+	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "legacyTokens"}
 	ruleFields       = []string{"kind", "overlay", "subject", "permission", "workload", "severity"}
 	exemptionFields  = []string{"kind", "overlay", "subject", "permission", "workload", "reason", "expires"}
 	allowFields      = []string{"kind", "namespace", "name", "reason"}
@@ -32,7 +32,7 @@ var (
 	// findingKinds are the kinds a kind pattern may name; a glob must match
 	// at least one of them.
 	findingKinds = []report.Kind{
-		report.RBACIncrease, report.RBACDecrease, report.RBACUnresolvedRole, report.RBACInert, report.RBACGrant,
+		report.RBACIncrease, report.RBACDecrease, report.RBACUnresolvedRole, report.RBACInert, report.RBACGrant, report.RBACEscalation,
 		report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected, report.TokenJWTLiteral,
 		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.ManifestError, report.ManifestTemplate, report.ManifestUnused,
 		report.PolicyChange, report.PolicyExpired, report.DriftOutOfBand, report.DriftNotApplied,
@@ -347,6 +347,14 @@ func (ps *parser) top(n *yaml.Node) {
 					continue
 				}
 				p.RemoteBases = append(p.RemoteBases, e)
+			}
+		case "legacyTokens":
+			if s, ok := ps.str(v, key); ok {
+				if s != LegacyTokensCluster && s != LegacyTokensRepository {
+					ps.errorf(v, key, "%q is not one of %s, %s", s, LegacyTokensCluster, LegacyTokensRepository)
+					return
+				}
+				p.LegacyTokens = s
 			}
 		}
 	})

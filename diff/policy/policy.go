@@ -50,6 +50,10 @@ type Policy struct {
 	// RemoteBases are URL prefixes from which kustomize remote bases may be
 	// fetched; none by default.
 	RemoteBases []string
+	// LegacyTokens is what rbac.escalation assumes about legacy
+	// service-account token Secrets the repository does not define:
+	// LegacyTokensCluster (the default) or LegacyTokensRepository.
+	LegacyTokens string
 
 	pathLines []int // line of each ExternalRolePaths entry
 }
@@ -120,9 +124,19 @@ type Overlays struct {
 	Exclude []string
 }
 
+// The values of LegacyTokens.
+const (
+	// LegacyTokensCluster: the cluster may hold a legacy token Secret for
+	// any account, so listing a namespace's Secrets reaches all its accounts.
+	LegacyTokensCluster = "cluster"
+	// LegacyTokensRepository: only the token Secrets the repository defines
+	// exist.
+	LegacyTokensRepository = "repository"
+)
+
 // Default is the policy used when the repository has no policy file.
 func Default() *Policy {
-	return &Policy{Path: DefaultPath, FailOn: report.High, DefaultNamespace: "default"}
+	return &Policy{Path: DefaultPath, FailOn: report.High, DefaultNamespace: "default", LegacyTokens: LegacyTokensCluster}
 }
 
 // Expired reports whether the exemption no longer applies at now: an

@@ -107,6 +107,9 @@ func runPolicy(t *testing.T, fsys fstest.MapFS, sec map[string][]byte) (string, 
 	if p.DefaultNamespace != "default" {
 		fmt.Fprintf(&b, "defaultNamespace %s\n", p.DefaultNamespace)
 	}
+	if p.LegacyTokens != policy.LegacyTokensCluster {
+		fmt.Fprintf(&b, "legacyTokens %s\n", p.LegacyTokens)
+	}
 	for _, line := range strings.Split(strings.TrimSpace(string(sec["probe"])), "\n") {
 		what, arg, _ := strings.Cut(line, " ")
 		switch what {
@@ -247,7 +250,7 @@ func TestCases_Coverage(t *testing.T) {
 		text.Write(data)
 	}
 	for _, field := range []string{"failOn:", "defaultNamespace:", "severities:", "exemptions:", "allow:",
-		"externalRoles:", "roles:", "paths:", "overlays:", "include:", "exclude:", "remoteBases:",
+		"externalRoles:", "roles:", "paths:", "overlays:", "include:", "exclude:", "remoteBases:", "legacyTokens:",
 		"expires:", "workload:", "permission:", "subject:", "overlay:", "nonResourceURLs:", "resourceNames:"} {
 		if !strings.Contains(text.String(), field) {
 			t.Errorf("no case uses the policy field %s", field)

@@ -85,7 +85,7 @@ func NewlyCan(base *Overlay, head Overlay, r Request, o Options) WhoCanOverlay {
 	return ans
 }
 
-func holders(hs []rbac.Holder, ws workloads) []Holder {
+func holders(hs []rbac.Allowance, ws workloads) []Holder {
 	out := []Holder{}
 	for _, h := range hs {
 		if n := len(out); n > 0 && out[n-1].Subject == h.Subject {
@@ -98,7 +98,7 @@ func holders(hs []rbac.Holder, ws workloads) []Holder {
 	return out
 }
 
-func way(h rbac.Holder) Way {
+func way(h rbac.Allowance) Way {
 	sc := report.Scope{Cluster: true}
 	if h.Scope != "" {
 		sc = report.Scope{Namespace: h.Scope}

@@ -15,12 +15,12 @@ import (
 // Every answer walks the bindings the way Allows does, so it agrees with
 // the authorizer by construction; the conformance module proves it does.
 
-// Holder is one way a binding subject may make a request: the subject as
+// Allowance is one way a binding subject may make a request: the subject as
 // the binding names it (normalised like everywhere in the engine), the
 // scope of the binding ("" for a ClusterRoleBinding, else the
 // RoleBinding's namespace) and the chain from the binding's subject entry
 // to the rule that allows the request.
-type Holder struct {
+type Allowance struct {
 	Subject report.Subject
 	Scope   string
 	Via     []report.Ref
@@ -29,7 +29,7 @@ type Holder struct {
 }
 
 // WhoCan lists every binding subject the authorizer lets make r, one
-// Holder per binding subject entry and allowing rule (the first rule of
+// Allowance per binding subject entry and allowing rule (the first rule of
 // the role that allows it), sorted by subject, scope and binding. A group
 // subject stands for all its members; a ServiceAccount subject of a
 // RoleBinding without a namespace is the account of the binding's
@@ -38,8 +38,8 @@ type Holder struct {
 // repository aggregated into them, are listed as the subject
 // {Kind: ClusterRole, Name: role}, read "everyone bound to this role":
 // their bindings live outside the repository.
-func (g *Graph) WhoCan(r Request) []Holder {
-	var out []Holder
+func (g *Graph) WhoCan(r Request) []Allowance {
+	var out []Allowance
 	g.visitAllowing(r, func(b *binding, ro *role, ru rule) {
 		for i, s := range b.subjects {
 			subj, ok := subjectOf(s, b)
@@ -47,18 +47,18 @@ func (g *Graph) WhoCan(r Request) []Holder {
 				continue
 			}
 			gr := grant{rule: ru, binding: b, subjectIdx: i}
-			out = append(out, Holder{Subject: *subj.report(), Scope: b.namespace, Via: gr.chain(), Builtin: b.builtin})
+			out = append(out, Allowance{Subject: *subj.report(), Scope: b.namespace, Via: gr.chain(), Builtin: b.builtin})
 		}
 	})
 	for _, ro := range g.rolesBoundElsewhere() {
 		for _, ru := range ro.rules {
 			if RuleAllows(ru.PolicyRule, r) && (!ro.builtin || ru.obj != nil) {
-				out = append(out, Holder{Subject: report.Subject{Kind: "ClusterRole", Name: ro.key.name}, Via: ru.via})
+				out = append(out, Allowance{Subject: report.Subject{Kind: "ClusterRole", Name: ro.key.name}, Via: ru.via})
 				break
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Holder) int {
+	slices.SortStableFunc(out, func(a, b Allowance) int {
 		return cmp.Or(compareSubjects(a.Subject, b.Subject), strings.Compare(a.Scope, b.Scope))
 	})
 	return out

@@ -75,6 +75,7 @@ const (
 	RBACUnresolvedRole Kind = "rbac.unresolved-role"
 	RBACInert          Kind = "rbac.inert" // a rule that grants no real request
 	RBACGrant          Kind = "rbac.grant" // scan mode: risky access a tree grants
+	RBACEscalation     Kind = "rbac.escalation"
 	TokenAutomount     Kind = "token.automount"
 	TokenLegacySecret  Kind = "token.legacy-secret"
 	TokenProjected     Kind = "token.projected"
@@ -103,6 +104,7 @@ type Finding struct {
 	Permission *Permission `json:"permission,omitempty"`
 	Via        []Ref       `json:"via,omitempty"`
 	Workloads  []Workload  `json:"workloads,omitempty"`
+	Path       []PathStep  `json:"path,omitempty"` // rbac.escalation: how the identity is reached
 	Location   Location    `json:"location"`
 	// AlsoAt are the other places of a finding reported once for one
 	// cause (the same object defined in several files).

@@ -87,7 +87,7 @@ func askAll(s *side, v *vocabulary) []string {
 		}
 		for _, u := range v.users {
 			want := s.oracle.Allows(attributes(u, r))
-			named := slices.ContainsFunc(holders, func(h rbac.Holder) bool { return appliesTo(h.Subject, u) })
+			named := slices.ContainsFunc(holders, func(h rbac.Allowance) bool { return appliesTo(h.Subject, u) })
 			if named != want {
 				fails = append(fails, fmt.Sprintf("who-can %s: user %s %v listed=%v, authorizer allows=%v", describe(r), u.Name, u.Groups, named, want))
 			}
