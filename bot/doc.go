@@ -17,6 +17,8 @@
 //   - useragent.go: the User-Agent naming rbacguard's version on every
 //     request to GitHub.
 //   - event.go: the Actions event payloads rbacguard acts on.
+//   - git.go: the base and head commits of the Action's checkout (merge
+//     base, fetching a fork's head by SHA), read with source.GitRev.
 //   - action.go: `rbacguard action`, the GitHub Action runtime.
 //   - workflow.go: on a pull request, the gate inputs (fail-on, paths,
 //     config, comment-mode, base-ref) taken from the base branch's copy of

@@ -73,7 +73,7 @@ func TestParsePatches(t *testing.T) {
 			if got := d.Commentable(tc.path, tc.line); got != tc.commentable {
 				t.Errorf("Commentable = %v, want %v", got, tc.commentable)
 			}
-			if got := d.Added(tc.path, tc.line); got != tc.added {
+			if got := d.added(tc.path, tc.line); got != tc.added {
 				t.Errorf("Added = %v, want %v", got, tc.added)
 			}
 		})
@@ -82,7 +82,7 @@ func TestParsePatches(t *testing.T) {
 		t.Errorf("text of two-hunks.yaml:2 = %q, want B", text)
 	}
 	var zero Diff
-	if zero.Commentable("a", 1) || zero.Added("a", 1) {
+	if zero.Commentable("a", 1) || zero.added("a", 1) {
 		t.Error("the zero Diff has commentable lines")
 	}
 }
@@ -323,7 +323,7 @@ func TestPlanComments(t *testing.T) {
 	// and a resolved comment is never resolved twice.
 	next := int64(100)
 	after := apply(existing, p, &next)
-	if p2 := PlanComments(after, want, headSHA); !p2.Empty() {
+	if p2 := PlanComments(after, want, headSHA); !p2.empty() {
 		t.Errorf("second plan is not empty: %+v", p2)
 	}
 	// Everything fixed: every live comment of ours is resolved once.
@@ -342,7 +342,7 @@ func TestPlanComments(t *testing.T) {
 		t.Errorf("resolving everything creates or updates: %+v", p3)
 	}
 	after = apply(after, p3, &next)
-	if p4 := PlanComments(after, nil, "feedface"); !p4.Empty() {
+	if p4 := PlanComments(after, nil, "feedface"); !p4.empty() {
 		t.Errorf("resolving twice: %+v", p4)
 	}
 }
@@ -360,7 +360,7 @@ func TestPlanComments_EndToEnd(t *testing.T) {
 		t.Fatalf("first run: %d creates of %d, %d updates, %d resolves", len(p.Create), len(inline), len(p.Update), len(p.Resolve))
 	}
 	onPR = apply(onPR, p, &next)
-	if p := PlanComments(onPR, inline, headSHA); !p.Empty() {
+	if p := PlanComments(onPR, inline, headSHA); !p.empty() {
 		t.Errorf("re-run with the same findings: %+v", p)
 	}
 	// The next push fixes the automount line: its comment is resolved,
@@ -379,7 +379,7 @@ func TestPlanComments_EndToEnd(t *testing.T) {
 		t.Errorf("first line not struck through: %q", first)
 	}
 	onPR = apply(onPR, p, &next)
-	if p := PlanComments(onPR, fewer, "cafebabe00"); !p.Empty() {
+	if p := PlanComments(onPR, fewer, "cafebabe00"); !p.empty() {
 		t.Errorf("re-run after the fix: %+v", p)
 	}
 }

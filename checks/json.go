@@ -8,7 +8,8 @@ import (
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
-// WriteJSON writes the report in the versioned JSON contract of DESIGN.md,
+// WriteJSON writes the report in its versioned JSON contract (package
+// report),
 // indented by two spaces, with a trailing newline. Empty lists are written
 // as [] rather than null so that consumers need no special case.
 func WriteJSON(w io.Writer, r *report.Report) error {

@@ -77,8 +77,8 @@ func (d Diff) Commentable(path string, line int) bool {
 	return ok
 }
 
-// Added reports whether line of path was added by the pull request.
-func (d Diff) Added(path string, line int) bool {
+// added reports whether line of path was added by the pull request.
+func (d Diff) added(path string, line int) bool {
 	return d.files[path][line].added
 }
 

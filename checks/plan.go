@@ -29,8 +29,8 @@ type Plan struct {
 	Resolve []CommentEdit // struck through; still ours, never resolved twice
 }
 
-// Empty reports whether the plan does nothing.
-func (p Plan) Empty() bool {
+// empty reports whether the plan does nothing.
+func (p Plan) empty() bool {
 	return len(p.Create) == 0 && len(p.Update) == 0 && len(p.Resolve) == 0
 }
 

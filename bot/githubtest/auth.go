@@ -46,12 +46,6 @@ func (p *principal) canSee(rp *repo) bool {
 	return p.repos == nil || p.repos[strings.ToLower(rp.owner+"/"+rp.name)]
 }
 
-func (p *principal) user() *github.User {
-	u := userJSON(p.login)
-	u.ID = github.Int64(p.userID)
-	return u
-}
-
 // userJSON is the author of a comment or review as GitHub shows it: Apps
 // and the Actions bot are of type "Bot", whose logins end in "[bot]".
 func userJSON(login string) *github.User {

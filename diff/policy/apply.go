@@ -99,12 +99,3 @@ func (e *Exemption) matches(f *report.Finding) bool {
 func (p *Policy) OverlaySelected(overlay string) bool {
 	return glob.Select(p.Overlays.Include, p.Overlays.Exclude, overlay)
 }
-
-// RemoteBaseAllowed reports whether a kustomize remote base URL starts with
-// one of the allowed prefixes. The prefix must end at a boundary ("/", ":",
-// "?", "#", "=", or the end of either string), so that the prefix
-// "https://github.com/acme" does not allow "https://github.com/acme-evil".
-// A URL with "." or ".." segments (or encoded dots, or backslashes) is
-// refused, since "https://github.com/acme/../evil/repo" starts with an
-// allowed prefix but may name another owner.
-func (p *Policy) RemoteBaseAllowed(url string) bool { return glob.URLPrefix(p.RemoteBases, url) }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/policy"
 	"github.com/rbacguard/rbacguard/diff/report"
 )
@@ -116,7 +117,7 @@ func runPolicy(t *testing.T, fsys fstest.MapFS, sec map[string][]byte) (string, 
 		case "overlay":
 			fmt.Fprintf(&b, "overlay %s selected=%v\n", arg, p.OverlaySelected(arg))
 		case "remote":
-			fmt.Fprintf(&b, "remote %s allowed=%v\n", arg, p.RemoteBaseAllowed(arg))
+			fmt.Fprintf(&b, "remote %s allowed=%v\n", arg, glob.URLPrefix(p.RemoteBases, arg))
 		case "":
 		default:
 			t.Fatalf("bad probe %q", line)
@@ -229,7 +230,7 @@ func TestDefault(t *testing.T) {
 	if !p.OverlaySelected("overlays/prod") {
 		t.Error("the default policy skips an overlay")
 	}
-	if p.RemoteBaseAllowed("https://github.com/acme/base") {
+	if glob.URLPrefix(p.RemoteBases, "https://github.com/acme/base") {
 		t.Error("the default policy allows a remote base")
 	}
 }

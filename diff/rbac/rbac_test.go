@@ -75,7 +75,7 @@ func TestRuleAllows(t *testing.T) {
 	}
 }
 
-// TestClassify checks every example of DESIGN.md's severity table.
+// TestClassify checks every example of the README's severity table.
 func TestClassify(t *testing.T) {
 	sa := subject{kind: "ServiceAccount", namespace: "ns", name: "a"}
 	atom := func(verb, group, resource string) rbacv1.PolicyRule { return pr(l(verb), l(group), l(resource)) }
@@ -135,7 +135,7 @@ func TestClassify(t *testing.T) {
 }
 
 // TestBootstrap checks that the embedded bootstrap policy decodes and that
-// the built-in roles grant what DESIGN.md says they do.
+// the built-in roles grant what the README says they do.
 func TestBootstrap(t *testing.T) {
 	g := Build(nil, Options{})
 	for _, name := range []string{"cluster-admin", "admin", "edit", "view", "system:aggregate-to-edit", "system:discovery", "system:basic-user"} {

@@ -9,8 +9,9 @@ import (
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
-// A risk is a class of dangerous requests (from the risk catalog in
-// DESIGN.md "Severity"). An atom is in the class when it allows any of
+// A risk is a class of dangerous requests (the severity table of the
+// README's "Severity" section, which risks below implements). An atom is
+// in the class when it allows any of
 // the class's requests, so wildcards land in the worst class they reach.
 type risk struct {
 	severity  report.Severity

@@ -30,12 +30,12 @@ type Options struct {
 	OutsideHint string
 
 	// cache shares decoded plain documents between base and head, and
-	// between Plan and RenderAll (see Shared).
+	// between Plan and RenderEach (see Shared).
 	cache *manifest.Cache
 }
 
 // Shared returns o with a cache of decoded documents, for one diff: Plan
-// and RenderAll given the result decode each document once.
+// and RenderEach given the result decode each document once.
 func (o Options) Shared() Options {
 	o.cache = manifest.NewCache()
 	return o

@@ -157,20 +157,12 @@ type Rendered struct {
 	BaseErr, HeadErr error
 }
 
-// RenderAll renders both sides of every pair that is not Unchanged on a
-// pool of o.Workers goroutines (base and head at once) and returns them in
-// the order of pairs.
-func RenderAll(ctx context.Context, base, head source.Tree, pairs []Pair, o Options) []Rendered {
-	out := make([]Rendered, 0, len(pairs))
-	RenderEach(ctx, base, head, pairs, o, func(r Rendered) { out = append(out, r) })
-	return out
-}
-
-// RenderEach renders like RenderAll and hands each pair to fn, in the
-// order of pairs, as soon as it and every pair before it are done. The
-// pool renders at most a few pairs ahead of fn, so that a caller keeping
-// only what it derives from each holds a few overlays' objects at a time,
-// however many the repository has.
+// RenderEach renders both sides of every pair that is not Unchanged on a
+// pool of o.Workers goroutines (base and head at once) and hands each pair
+// to fn, in the order of pairs, as soon as it and every pair before it are
+// done. The pool renders at most a few pairs ahead of fn, so that a caller
+// keeping only what it derives from each holds a few overlays' objects at
+// a time, however many the repository has.
 func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Options, fn func(Rendered)) {
 	if o.cache == nil {
 		o = o.Shared()

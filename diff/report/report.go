@@ -1,7 +1,8 @@
-// Package report holds the JSON report of DESIGN.md: the contract that every
-// stage after compare fills in and every publisher reads. It has no logic
-// beyond ordering, ids and the verdict, so that diff/rbac, diff/token and
-// diff/policy can all produce findings without importing each other.
+// Package report holds the JSON report (the README's "What it reports"):
+// the contract that every stage after compare fills in and every publisher
+// reads. It has no logic beyond ordering, merging, ids and the verdict, so
+// that diff/rbac, diff/token and diff/policy can all produce findings
+// without importing each other.
 package report
 
 import (

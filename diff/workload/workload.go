@@ -1,7 +1,9 @@
 // Package workload finds the pod owners of a rendered overlay and tells
 // which service account each runs as and whether its pods hold that
-// account's token. It belongs to the model stage: diff/rbac uses it to name
-// the pods that gain a power, diff/token to judge token exposure.
+// account's token. It belongs to the model stage: package diff uses it to
+// name, on each permission finding, the pods that gain the power;
+// diff/token to judge token exposure; diff/escalation to find the accounts
+// whose pods run in a namespace; diff/query to name who holds a token.
 package workload
 
 import (
