@@ -1,11 +1,15 @@
 package diff
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/rbacguard/rbacguard/diff/escalation"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/token"
+	"github.com/rbacguard/rbacguard/diff/workload"
 )
 
 // analyze compares one overlay's objects at base and head: effective RBAC
@@ -41,6 +45,33 @@ func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Fi
 	addWorkloads(findings, objs, o.DefaultNamespace)
 	to := token.Options{DefaultNamespace: o.DefaultNamespace, AccountRisk: g.AccountRisk}
 	return append(findings, token.Scan(overlay, objs, to)...)
+}
+
+func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
+	return rbac.Options{DefaultNamespace: o.DefaultNamespace, ExternalRoles: o.ExternalRoles, Changed: changed}
+}
+
+// addWorkloads names, on each permission finding, the workloads whose
+// pods hold the subject's token: the pods that gain (or hold) the power.
+func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS string) {
+	ws := workload.Find(objs, cmp.Or(defaultNS, "default"))
+	if len(ws) == 0 {
+		return
+	}
+	sas := workload.ServiceAccounts(objs, cmp.Or(defaultNS, "default"))
+	for i := range findings {
+		s := findings[i].Subject
+		if s == nil || findings[i].Permission == nil {
+			continue
+		}
+		for _, w := range ws {
+			rw := report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
+			// One object defined in several files of an overlay is one workload.
+			if w.RunsAs(s.Kind, s.Namespace, s.Name) && workload.MountsToken(w, sas) && !slices.Contains(findings[i].Workloads, rw) {
+				findings[i].Workloads = append(findings[i].Workloads, rw)
+			}
+		}
+	}
 }
 
 // escalationOptions tune the escalation paths of one side (changed is

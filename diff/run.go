@@ -4,55 +4,17 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"path"
-	"slices"
-	"strings"
+	"io/fs"
 	"time"
 
-	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/policy"
-	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
-	"github.com/rbacguard/rbacguard/diff/workload"
 )
-
-// Options tune a run.
-type Options struct {
-	// DefaultNamespace is where objects without a namespace land.
-	DefaultNamespace string
-	// FailOn is the gate: the verdict fails on a finding at or above it.
-	FailOn report.Severity
-	// Render tunes rendering (remote bases).
-	Render render.Options
-	// ExternalRoles resolve roleRefs that live outside the repository.
-	ExternalRoles []*manifest.Object
-	// PolicyPath is the policy file, read from the base tree in a diff (a
-	// pull request must not loosen its own gate) and from the tree in a
-	// scan. Empty means .github/rbacguard.yaml, if present.
-	PolicyPath string
-	// Policy, when set, is used instead of reading PolicyPath from the tree
-	// (a policy file the operator names on the command line).
-	Policy *policy.Policy
-	// Now is the clock for exemption expiry; nil means time.Now.
-	Now func() time.Time
-	// LegacyTokens is the policy's legacyTokens (policy.LegacyTokens*).
-	LegacyTokens string
-}
-
-// DefaultOptions take the gate threshold and default namespace from the
-// policy file, else gate on high and put namespace-less objects in
-// "default".
-func DefaultOptions() Options {
-	return Options{Render: render.DefaultOptions()}
-}
 
 // Run compares base and head: what the change does to who may do what.
 func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report, error) {
-	// render-owned: planning and rendering live in eachOverlay.
 	o, pol, err := withPolicy(base, o)
 	if err != nil {
 		return nil, err
@@ -110,10 +72,6 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
 	finish(r, pol, o, nil, nil)
 	return r, nil
-}
-
-func (o Options) rbacOptions(changed func(string, int) bool) rbac.Options {
-	return rbac.Options{DefaultNamespace: o.DefaultNamespace, ExternalRoles: o.ExternalRoles, Changed: changed}
 }
 
 // eachOverlay plans which overlays the change affects, renders those at
@@ -197,142 +155,25 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 	return status, findings
 }
 
-func skippedInputs(skipped []render.Skipped) []report.SkippedInput {
-	out := make([]report.SkippedInput, len(skipped))
-	for i, s := range skipped {
-		out[i] = report.SkippedInput{Path: s.Path, Line: s.Line, What: s.What, Why: s.Why}
+// finish applies the policy's severities and exemptions, reports a change
+// to the policy file itself (diff mode: a loosened policy needs a review of
+// its own), and sets the verdict.
+func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tree) {
+	if base != nil && head != nil && o.Policy == nil {
+		path := cmp.Or(o.PolicyPath, policy.DefaultPath)
+		b, _ := fs.ReadFile(base, path) // nil when missing: "no policy"
+		h, _ := fs.ReadFile(head, path)
+		r.Findings = append(r.Findings, policy.Changed(b, h, path)...)
 	}
-	return out
-}
-
-// partialRender says what an overlay was rendered without. In a diff it
-// is the change's finding when the change adds a skipped input or touches
-// the overlay (base is nil in a scan); it points at the first input the
-// change added, else the first skipped.
-func partialRender(overlay string, head, base []render.Skipped, touched bool) report.Finding {
-	at := head[0]
-	for _, s := range head {
-		if !slices.ContainsFunc(base, func(b render.Skipped) bool { return b.What == s.What && b.Why == s.Why }) {
-			at = s
-			break
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	p.Apply(r, now())
+	for i := range r.Findings {
+		if r.Findings[i].Preexisting { // whatever the policy says of the kind: not this change's
+			r.Findings[i].Severity = report.Info
 		}
 	}
-	whats := make([]string, 0, len(head))
-	for _, s := range head {
-		whats = append(whats, fmt.Sprintf("%s (%s:%d)", s.What, s.Path, s.Line))
-	}
-	f := report.Finding{
-		ID:       report.ID(report.RenderPartial, overlay),
-		Kind:     report.RenderPartial,
-		Severity: report.Medium,
-		Overlay:  overlay,
-		Location: report.Location{Path: at.Path, Line: at.Line},
-		Message: fmt.Sprintf("overlay %s was rendered without %d input(s) rbacguard never fetches or runs; what they add is not checked: %s",
-			overlay, len(head), strings.Join(whats, ", ")),
-		Risk: "objects and patches from these inputs may grant anything; vendor them into the repository, or allow a trusted prefix in remoteBases, so they are checked",
-	}
-	if !touched {
-		f.Severity, f.Preexisting = report.Info, true
-	}
-	return f
-}
-
-// renderError turns a failed render into a finding at the file and line
-// kustomize blamed, or at the overlay's directory.
-func renderError(overlay string, err error, sev report.Severity, what string) report.Finding {
-	loc := report.Location{Path: overlay}
-	var re *render.Error
-	if errors.As(err, &re) && re.Path != "" {
-		loc = report.Location{Path: re.Path, Line: re.Line}
-	}
-	return report.Finding{
-		ID:       report.ID(report.RenderError, overlay),
-		Kind:     report.RenderError,
-		Severity: sev,
-		Overlay:  overlay,
-		Location: loc,
-		Message:  fmt.Sprintf("overlay %s %s: %v", overlay, what, err),
-		Risk:     "what this overlay grants cannot be checked until it renders",
-	}
-}
-
-// docProblems reports documents head cannot read: a manifest nobody can
-// read may hide any grant, so it fails the gate. One base could not read
-// either is not the change's doing: kept at info, marked preexisting.
-func docProblems(overlay string, head, base []*manifest.DocError) []report.Finding {
-	old := map[string]bool{}
-	for _, e := range base {
-		old[report.ProblemKey(e.Path, e.Err.Error())] = true
-	}
-	var out []report.Finding
-	for _, e := range head {
-		f := report.Finding{
-			ID:       report.ID(report.ManifestError, overlay, e.Path, e.Doc, e.Err.Error()),
-			Kind:     report.ManifestError,
-			Severity: report.High,
-			Overlay:  overlay,
-			Location: report.Location{Path: e.Path, Line: cmp.Or(e.Line, 1)},
-			Message:  e.Error(),
-			Risk:     "a manifest that cannot be read may grant anything; fix the YAML so it can be checked",
-		}
-		if old[report.ProblemKey(e.Path, e.Err.Error())] {
-			f.Severity, f.Preexisting = report.Info, true
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// templates reports the template files an overlay passed over, once per
-// directory; a directory that held templates at base too is not news.
-func templates(overlay string, head, base []string) []report.Finding {
-	byDir := map[string][]string{}
-	for _, f := range head {
-		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
-	}
-	old := map[string]bool{}
-	for _, f := range base {
-		old[path.Dir(f)] = true
-	}
-	var out []report.Finding
-	for _, dir := range slices.Sorted(maps.Keys(byDir)) {
-		files := byDir[dir]
-		out = append(out, report.Finding{
-			ID:          report.ID(report.ManifestTemplate, overlay, dir),
-			Kind:        report.ManifestTemplate,
-			Severity:    report.Info,
-			Overlay:     overlay,
-			Location:    report.Location{Path: files[0], Line: 1},
-			Message:     fmt.Sprintf("%d file(s) in %s are templates ({{ … }} or ${VAR} syntax), not manifests: not checked", len(files), dir),
-			Preexisting: old[dir],
-		})
-	}
-	return out
-}
-
-// addWorkloads names, on each permission finding, the workloads whose
-// pods hold the subject's token: the pods that gain (or hold) the power.
-func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS string) {
-	ws := workload.Find(objs, cmp.Or(defaultNS, "default"))
-	if len(ws) == 0 {
-		return
-	}
-	sas := workload.ServiceAccounts(objs, cmp.Or(defaultNS, "default"))
-	for i := range findings {
-		s := findings[i].Subject
-		if s == nil || findings[i].Permission == nil {
-			continue
-		}
-		for _, w := range ws {
-			rw := report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
-			// One object defined in several files of an overlay is one workload.
-			if runsAs(w, s) && workload.MountsToken(w, sas) && !slices.Contains(findings[i].Workloads, rw) {
-				findings[i].Workloads = append(findings[i].Workloads, rw)
-			}
-		}
-	}
-}
-
-func runsAs(w workload.Workload, s *report.Subject) bool {
-	return w.RunsAs(s.Kind, s.Namespace, s.Name)
+	r.Finish(o.FailOn)
 }
