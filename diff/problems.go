@@ -93,7 +93,7 @@ func docProblems(overlay string, head, base []*manifest.DocError) []report.Findi
 	var out []report.Finding
 	for _, e := range head {
 		f := report.Finding{
-			ID:       report.ID(report.ManifestError, overlay, e.Path, e.Doc, e.Err.Error()),
+			ID:       report.ID(report.ManifestError, overlay, report.ProblemKey(e.Path, e.Err.Error())),
 			Kind:     report.ManifestError,
 			Severity: report.High,
 			Overlay:  overlay,

@@ -139,6 +139,9 @@ type comparison struct {
 func (c *comparison) add(f report.Finding) {
 	f.Overlay = c.overlay
 	f.ID = report.ID(f.Kind, c.overlay, f.Subject, f.Scope, f.Permission, f.Message)
+	if f.Cause != "" {
+		f.ID = report.ID(f.Kind, c.overlay, f.Cause)
+	}
 	if f.Permission != nil {
 		// Atomic findings are identified by what they grant, not by wording.
 		f.ID = report.ID(f.Kind, c.overlay, *f.Subject, *f.Scope, f.Permission.Key())
@@ -172,10 +175,10 @@ func defaultLocation(via []report.Ref) report.Location {
 func (c *comparison) problems() {
 	old := map[string]bool{}
 	for _, p := range c.base.problems {
-		old[report.ProblemKey(p.Location.Path, p.Message)] = true
+		old[p.Cause] = true
 	}
 	for _, p := range c.head.problems {
-		if old[report.ProblemKey(p.Location.Path, p.Message)] {
+		if old[p.Cause] {
 			p.Severity, p.Preexisting = report.Info, true
 		}
 		c.add(p)

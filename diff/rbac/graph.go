@@ -345,8 +345,11 @@ func (g *Graph) problem(sev report.Severity, obj *manifest.Object, msg, field st
 		Kind:     report.ManifestError,
 		Severity: sev,
 		Location: report.Location{Path: loc.Path, Line: loc.Line},
-		Message:  msg,
-		Risk:     "rbacguard cannot be sure what this object grants",
+		// The object, the field and what is wrong (its wording without
+		// line numbers, which move with edits elsewhere in the file).
+		Cause:   obj.Kind + " " + obj.Namespace + "/" + obj.Name + "|" + field + "|" + report.ProblemKey(loc.Path, msg),
+		Message: msg,
+		Risk:    "rbacguard cannot be sure what this object grants",
 	})
 }
 

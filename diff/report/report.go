@@ -118,6 +118,10 @@ type Finding struct {
 	// Preexisting marks, in a diff, a problem whose cause exists at the
 	// base too: not the change's doing, kept at info for tools to see.
 	Preexisting bool `json:"preexisting,omitempty"`
+	// Cause identifies what a finding without a permission is about (an
+	// object and what is wrong with it), for its id and for matching it
+	// across base and head; never shown, never a message.
+	Cause string `json:"-"`
 }
 
 // Exemption records why a finding does not count against the gate.
