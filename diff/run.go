@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/rbacguard/rbacguard/diff/change"
 	"github.com/rbacguard/rbacguard/diff/policy"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -20,9 +21,9 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 		return nil, err
 	}
 	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
-	changed := newChangedLines(base, head)
+	changed := change.Between(base, head)
 	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
-		ov, findings := compareOverlay(p, o, changed.Changed)
+		ov, findings := compareOverlay(p, o, changed.Line)
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
 	})

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/rbacguard/rbacguard/diff/change"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -54,7 +55,7 @@ func Plan(base, head source.Tree, o Options) ([]Pair, error) {
 		return nil, err
 	}
 	pairs := pairOverlays(ovs[0], ovs[1])
-	changed := changedFiles(base, head)
+	changed := change.Between(base, head).Files()
 	for i := range pairs {
 		pairs[i].plan(base, head, o, changed)
 	}
@@ -108,24 +109,6 @@ func inputs(t source.Tree, ov Overlay, o Options) (*closure, error) {
 }
 
 var errUnsure = errors.New("inputs could not be followed")
-
-// changedFiles lists the files added, removed or modified between a and b.
-func changedFiles(a, b source.Tree) map[string]bool {
-	out := map[string]bool{}
-	for _, f := range a.Files() {
-		da, _ := fs.ReadFile(a, f)
-		db, err := fs.ReadFile(b, f)
-		if err != nil || !bytes.Equal(da, db) {
-			out[f] = true
-		}
-	}
-	for _, f := range b.Files() {
-		if _, err := fs.Stat(a, f); err != nil {
-			out[f] = true
-		}
-	}
-	return out
-}
 
 // pairOverlays matches the overlays of base and head by path, sorted.
 func pairOverlays(base, head []Overlay) []Pair {
@@ -240,7 +223,7 @@ func StandIns(base, head source.Tree, broken []Pair, done map[string]bool, o Opt
 	if o.cache == nil {
 		o = o.Shared()
 	}
-	changed := changedFiles(base, head)
+	changed := change.Between(base, head).Files()
 	var out []Pair
 	for _, b := range broken {
 		var refs []string
