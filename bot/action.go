@@ -256,10 +256,7 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 	// landed in: always for a scan, and whenever the API refused us.
 	commands := p.scan || res.Degraded || res.Publish.Fallback && res.Publish.PermissionDenied
 	if commands {
-		var anns []checks.Annotation
-		for _, b := range checks.CheckRun(r, p.checkName, checks.DefaultLimits()).Annotations {
-			anns = append(anns, b...)
-		}
+		anns := checks.CheckRun(r, p.checkName, checks.DefaultLimits()).Annotations
 		if _, err := WriteWorkflowCommands(a.Stdout, anns, 0); err != nil {
 			return nil, err
 		}

@@ -13,14 +13,6 @@ import (
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
-// maxReviewComments is how many comments one review carries. GitHub
-// documents no cap, but content creation is rate limited and reviewdog
-// settled on 30 after trouble with more; the rest go in further reviews.
-const maxReviewComments = 30
-
-// maxReviewBody keeps the review body under GitHub's 65,536 characters.
-const maxReviewBody = 60000
-
 type commentStats struct {
 	created, updated, resolved int
 	fallback, denied           bool
@@ -51,39 +43,28 @@ func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report
 	if err != nil {
 		return fail("reading the pull request's patches", err)
 	}
-	inline, rest := checks.ReviewComments(r, d)
 	existing, err := p.ourComments(ctx, t)
 	if err != nil {
 		return fail("listing review comments", err)
 	}
-	plan := checks.PlanComments(existing, inline, t.HeadSHA)
-
-	// Validate every anchor again before sending: one comment off the
-	// diff makes GitHub reject the whole review. Findings dropped here are
-	// still annotations.
-	var create []checks.Comment
-	for _, c := range plan.Create {
-		if c.Line >= 1 && d.Commentable(c.Path, c.Line) {
-			create = append(create, c)
-		}
-	}
-	for i, part := range chunk(create, maxReviewComments) {
+	plan := checks.Reviews(r, d, existing, t.HeadSHA, t.CheckName)
+	for _, rv := range plan.Reviews {
 		req := &github.PullRequestReviewRequest{
 			CommitID: github.String(t.HeadSHA),
 			Event:    github.String("COMMENT"),
 		}
-		if i == 0 {
-			req.Body = github.String(reviewBody(t.CheckName, len(create), rest))
+		if rv.Body != "" {
+			req.Body = github.String(rv.Body)
 		}
-		for _, c := range part {
+		for _, c := range rv.Comments {
 			req.Comments = append(req.Comments, &github.DraftReviewComment{
 				Path: github.String(c.Path), Line: github.Int(c.Line), Side: github.String("RIGHT"), Body: github.String(c.Body),
 			})
 		}
-		if err := p.createReview(ctx, t, req, part); err != nil {
+		if err := p.createReview(ctx, t, req, rv.Comments); err != nil {
 			return fail("creating the review", err)
 		}
-		st.created += len(part)
+		st.created += len(rv.Comments)
 	}
 	for _, e := range plan.Update {
 		if _, _, err := p.Client.PullRequests.EditComment(ctx, t.Owner, t.Repo, e.ID, &github.PullRequestComment{Body: github.String(e.Body)}); err != nil {
@@ -91,7 +72,7 @@ func (p *Publisher) syncComments(ctx context.Context, t Target, r *report.Report
 		}
 		st.updated++
 	}
-	for _, e := range stillApplies(plan.Resolve, existing, r) {
+	for _, e := range plan.Resolve {
 		if _, _, err := p.Client.PullRequests.EditComment(ctx, t.Owner, t.Repo, e.ID, &github.PullRequestComment{Body: github.String(e.Body)}); err != nil {
 			return fail("resolving a review comment", err)
 		}
@@ -142,34 +123,6 @@ func hasComment(have []checks.ExistingComment, c checks.Comment) bool {
 	return false
 }
 
-// stillApplies drops from the comments to resolve those carrying a
-// finding the report still has: a duplicate of a live comment (left by a
-// retried POST, or by two replicas) must not read "no longer applies"
-// while the finding stands. Such duplicates are left as they are.
-func stillApplies(resolve []checks.CommentEdit, existing []checks.ExistingComment, r *report.Report) []checks.CommentEdit {
-	live := map[string]bool{}
-	for _, f := range r.Findings {
-		// As checks.ReviewComments chooses what to comment on: an
-		// exempted finding's comment may be resolved.
-		if f.Exemption == nil && f.Severity.AtLeast(report.Low) {
-			live[f.ID] = true
-		}
-	}
-	body := map[int64]string{}
-	for _, e := range existing {
-		body[e.ID] = e.Body
-	}
-	var out []checks.CommentEdit
-	for _, e := range resolve {
-		ids, _ := checks.ParseMarker(body[e.ID])
-		if slices.ContainsFunc(ids, func(id string) bool { return live[id] }) {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 // ourComments lists the pull request's review comments written by our
 // account, with GitHub's line (0 when outdated).
 func (p *Publisher) ourComments(ctx context.Context, t Target) ([]checks.ExistingComment, error) {
@@ -198,40 +151,4 @@ func (p *Publisher) isOurs(u *github.User) bool {
 		return strings.EqualFold(u.GetLogin(), p.Login)
 	}
 	return u.GetType() == "Bot"
-}
-
-// reviewBody introduces a review: how many comments follow, and the
-// findings that could not be put on a changed line (rest), which the
-// check run lists in full.
-func reviewBody(checkName string, inline int, rest []report.Finding) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** found %d %s on lines this pull request changes; details below.",
-		checkName, inline, pluralWord(inline, "place", "places"))
-	if len(rest) > 0 {
-		fmt.Fprintf(&b, "\n\n%d more %s not on a changed line (see the **%s** check run for all of them):\n",
-			len(rest), pluralWord(len(rest), "finding is", "findings are"), checkName)
-		for i, f := range rest {
-			line := fmt.Sprintf("- **%s** %s", f.Severity, oneLine(f.Message))
-			if f.Location.Path != "" {
-				loc := f.Location.Path
-				if f.Location.Line > 0 {
-					loc = fmt.Sprintf("%s:%d", loc, f.Location.Line)
-				}
-				line += " (`" + strings.ReplaceAll(loc, "`", "'") + "`)"
-			}
-			if b.Len()+len(line)+200 > maxReviewBody {
-				fmt.Fprintf(&b, "- … and %d more\n", len(rest)-i)
-				break
-			}
-			b.WriteString(line + "\n")
-		}
-	}
-	return b.String()
-}
-
-func oneLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i] + " …"
-	}
-	return s
 }

@@ -238,10 +238,7 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 
 	var anns []checks.Annotation
 	if mode != CommentOff {
-		for _, b := range out.Annotations {
-			anns = append(anns, b...)
-		}
-		anns, err = p.newAnnotations(ctx, t, runID, anns)
+		anns, err = p.newAnnotations(ctx, t, runID, out.Annotations)
 		if err != nil {
 			return res, err
 		}
@@ -264,11 +261,7 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 		}
 		return o
 	}
-	per := lim.AnnotationsPerRequest
-	if per <= 0 || per > 50 {
-		per = 50
-	}
-	batches := chunk(anns, per)
+	batches := checks.Batches(anns, lim.AnnotationsPerRequest)
 	first := []checks.Annotation(nil)
 	if len(batches) > 0 {
 		first, batches = batches[0], batches[1:]
@@ -504,16 +497,6 @@ func withNote(summary, note string, limit int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-func chunk[T any](xs []T, n int) [][]T {
-	var out [][]T
-	for len(xs) > 0 {
-		k := min(n, len(xs))
-		out = append(out, xs[:k:k])
-		xs = xs[k:]
-	}
-	return out
-}
 
 func optional(s string) *string {
 	if s == "" {

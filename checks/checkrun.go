@@ -43,10 +43,11 @@ type CheckRunOutput struct {
 	Title      string
 	Summary    string // Markdown, ≤ Limits.SummaryBytes
 	Text       string // Markdown, ≤ Limits.TextBytes: how to read and fix the kinds found
-	// Annotations come in batches of at most Limits.AnnotationsPerRequest;
-	// GitHub appends the annotations of each update to the run. It is nil
-	// when no finding has a location.
-	Annotations [][]Annotation
+	// Annotations are every finding's annotation, most severe first; nil
+	// when no finding has a location. Send them with Batches: GitHub takes
+	// at most Limits.AnnotationsPerRequest per request and appends those
+	// of each update to the run.
+	Annotations []Annotation
 }
 
 // Annotation is one check-run annotation. EndLine equals StartLine.
@@ -81,16 +82,12 @@ func CheckRun(r *report.Report, name string, lim Limits) CheckRunOutput {
 	if r == nil {
 		return ErrorOutput(name, fmt.Errorf("no report"))
 	}
-	per := lim.AnnotationsPerRequest
-	if per <= 0 {
-		per = DefaultLimits().AnnotationsPerRequest
-	}
 	return CheckRunOutput{
 		Conclusion:  Conclusion(r),
 		Title:       title(r),
 		Summary:     summary(r, name, lim.SummaryBytes),
 		Text:        helpText(r, lim.TextBytes),
-		Annotations: batch(annotations(r), per),
+		Annotations: annotations(r),
 	}
 }
 
@@ -269,8 +266,13 @@ func annotations(r *report.Report) []Annotation {
 	return out
 }
 
-// batch splits as into slices of at most n, in order.
-func batch(as []Annotation, n int) [][]Annotation {
+// Batches splits annotations into requests of at most per (GitHub's 50
+// when per is not in 1..50), in order.
+func Batches(as []Annotation, per int) [][]Annotation {
+	n := per
+	if n <= 0 || n > DefaultLimits().AnnotationsPerRequest {
+		n = DefaultLimits().AnnotationsPerRequest
+	}
 	var out [][]Annotation
 	for len(as) > 0 {
 		k := min(n, len(as))

@@ -157,11 +157,10 @@ func TestCheckRun_AnnotationBatching(t *testing.T) {
 			r := bigReport(tc.n)
 			out := CheckRun(r, "rbacguard", Limits{SummaryBytes: 65535, TextBytes: 65535, AnnotationsPerRequest: tc.per})
 			var got []int
-			var flat []Annotation
-			for _, b := range out.Annotations {
+			for _, b := range Batches(out.Annotations, tc.per) {
 				got = append(got, len(b))
-				flat = append(flat, b...)
 			}
+			flat := out.Annotations
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("batch sizes (-want +got):\n%s", d)
 			}

@@ -105,7 +105,7 @@ func formatCheckRun(o CheckRunOutput) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "conclusion: %s\ntitle: %s\n\n===== summary (%d bytes) =====\n%s\n===== text (%d bytes) =====\n%s\n",
 		o.Conclusion, o.Title, len(o.Summary), o.Summary, len(o.Text), o.Text)
-	for i, batch := range o.Annotations {
+	for i, batch := range Batches(o.Annotations, DefaultLimits().AnnotationsPerRequest) {
 		fmt.Fprintf(&b, "===== annotations, request %d =====\n", i+1)
 		for _, a := range batch {
 			fmt.Fprintf(&b, "%s %s:%d-%d %q\n  %s\n  raw: %s\n", a.Level, a.Path, a.StartLine, a.EndLine, a.Title,
