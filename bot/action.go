@@ -388,14 +388,14 @@ func (a *Action) analyse(ctx context.Context, g *gitRunner, p *actionPlan) (*rep
 	lim := source.DefaultLimits()
 	head, err := source.GitRev(ctx, g.dir, p.head, lim)
 	if err != nil {
-		return nil, fmt.Errorf("read head %s: %w", shortSHA(p.head), err)
+		return nil, fmt.Errorf("read head %s: %w", report.ShortRev(p.head), err)
 	}
 	if p.scan {
 		return diff.Scan(ctx, head, p.opts)
 	}
 	base, err := source.GitRev(ctx, g.dir, p.base, lim)
 	if err != nil {
-		return nil, fmt.Errorf("read base %s: %w", shortSHA(p.base), err)
+		return nil, fmt.Errorf("read base %s: %w", report.ShortRev(p.base), err)
 	}
 	return diff.Run(ctx, base, head, p.opts)
 }

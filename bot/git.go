@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -101,7 +102,7 @@ func (g *gitRunner) mergeBase(ctx context.Context, base, head string) (string, e
 	if err == nil {
 		return mb, nil
 	}
-	what := []string{fmt.Sprintf("the merge base of %s and %s", shortSHA(base), shortSHA(head))}
+	what := []string{fmt.Sprintf("the merge base of %s and %s", report.ShortRev(base), report.ShortRev(head))}
 	if ferr := g.fetch(ctx, base, head); ferr != nil {
 		return "", &ShallowError{Missing: what, Cause: fmt.Errorf("%v; %v", err, ferr)}
 	}
@@ -123,7 +124,7 @@ func (g *gitRunner) readFile(ctx context.Context, rev, p string, max int64) (dat
 	// ls-tree -z: "<mode> <type> <object>\t<path>\0", nothing when absent.
 	out, err := source.Git(ctx, g.dir, "ls-tree", "-z", rev, "--", p)
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s at %s: %w", p, shortSHA(rev), err)
+		return nil, false, fmt.Errorf("read %s at %s: %w", p, report.ShortRev(rev), err)
 	}
 	meta, _, ok := strings.Cut(string(out), "\t")
 	fields := strings.Fields(meta)
@@ -133,15 +134,15 @@ func (g *gitRunner) readFile(ctx context.Context, rev, p string, max int64) (dat
 	oid := fields[2]
 	size, err := g.run(ctx, "cat-file", "-s", oid)
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s at %s: %w", p, shortSHA(rev), err)
+		return nil, false, fmt.Errorf("read %s at %s: %w", p, report.ShortRev(rev), err)
 	}
 	if n, err := strconv.ParseInt(size, 10, 64); err != nil || n > max {
-		return nil, false, fmt.Errorf("read %s at %s: %s bytes, over the %d-byte limit", p, shortSHA(rev), size, max)
+		return nil, false, fmt.Errorf("read %s at %s: %s bytes, over the %d-byte limit", p, report.ShortRev(rev), size, max)
 	}
 	// Not g.run: trimming would move every line number.
 	data, err = source.Git(ctx, g.dir, "cat-file", "blob", oid)
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s at %s: %w", p, shortSHA(rev), err)
+		return nil, false, fmt.Errorf("read %s at %s: %w", p, report.ShortRev(rev), err)
 	}
 	return data, true, nil
 }

@@ -151,9 +151,9 @@ func (p *Publisher) Ensure(ctx context.Context, t Target, status string, output 
 			return cr.GetID(), "", nil
 		}
 		if attempt >= 2 || !MaybeApplied(err) || ctx.Err() != nil {
-			return 0, "", fmt.Errorf("create check run %q on %s: %w", t.CheckName, shortSHA(t.HeadSHA), err)
+			return 0, "", fmt.Errorf("create check run %q on %s: %w", t.CheckName, report.ShortRev(t.HeadSHA), err)
 		}
-		p.log().Warn("creating the check run may have failed; looking for it before trying again", "repo", t.Owner+"/"+t.Repo, "head", shortSHA(t.HeadSHA), "err", err)
+		p.log().Warn("creating the check run may have failed; looking for it before trying again", "repo", t.Owner+"/"+t.Repo, "head", report.ShortRev(t.HeadSHA), "err", err)
 	}
 }
 
@@ -166,7 +166,7 @@ func (p *Publisher) reuse(ctx context.Context, t Target, status string, output *
 	}
 	list, _, err := p.Client.Checks.ListCheckRunsForRef(ctx, t.Owner, t.Repo, t.HeadSHA, opts)
 	if err != nil {
-		return 0, "", false, fmt.Errorf("list check runs %q of %s: %w", t.CheckName, shortSHA(t.HeadSHA), err)
+		return 0, "", false, fmt.Errorf("list check runs %q of %s: %w", t.CheckName, report.ShortRev(t.HeadSHA), err)
 	}
 	for _, cr := range list.CheckRuns {
 		if cr.GetName() != t.CheckName || cr.GetHeadSHA() != t.HeadSHA {
@@ -505,9 +505,3 @@ func optional(s string) *string {
 	return github.String(s)
 }
 
-func shortSHA(s string) string {
-	if len(s) > 7 {
-		return s[:7]
-	}
-	return s
-}

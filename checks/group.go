@@ -289,14 +289,7 @@ func plural(n int, one, many string) string {
 // refString formats one link of a chain like report.Ref.String, with the
 // path passed through display and line 0 left out.
 func refString(r report.Ref, display func(string) string) string {
-	s := r.Kind + " "
-	if r.Namespace != "" {
-		s += r.Namespace + "/"
-	}
-	s += r.Name
-	if r.Field != "" {
-		s += " " + r.Field
-	}
+	s := r.Object()
 	if r.Path != "" {
 		s += " (" + locString(report.Location{Path: r.Path, Line: r.Line}, display) + ")"
 	}
@@ -374,12 +367,4 @@ func prefixPath(prefix string) func(string) string {
 		}
 		return filepath.Join(prefix, filepath.FromSlash(p))
 	}
-}
-
-// shortSHA shortens a commit id for display; other revisions stay as given.
-func shortSHA(rev string) string {
-	if len(rev) == 40 && strings.Trim(rev, "0123456789abcdef") == "" {
-		return rev[:7]
-	}
-	return rev
 }

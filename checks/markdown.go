@@ -160,9 +160,9 @@ func (bl mdBlock) count(c counts, n int) {
 func summaryHead(r *report.Report, name string, fs []report.Finding) string {
 	var b strings.Builder
 	if r.Base != "" {
-		fmt.Fprintf(&b, "**%s** compared %s → %s: ", mdEscape(name), code(shortSHA(r.Base)), code(shortSHA(r.Head)))
+		fmt.Fprintf(&b, "**%s** compared %s → %s: ", mdEscape(name), code(report.ShortRev(r.Base)), code(report.ShortRev(r.Head)))
 	} else {
-		fmt.Fprintf(&b, "**%s** scanned %s: ", mdEscape(name), code(shortSHA(r.Head)))
+		fmt.Fprintf(&b, "**%s** scanned %s: ", mdEscape(name), code(report.ShortRev(r.Head)))
 	}
 	t := failOn(r)
 	verdict := "**pass**"
@@ -299,15 +299,7 @@ func mdFinding(it item, short bool) string {
 func mdChain(via []report.Ref) string {
 	parts := make([]string, len(via))
 	for i, r := range via {
-		s := r.Kind + " "
-		if r.Namespace != "" {
-			s += r.Namespace + "/"
-		}
-		s += r.Name
-		if r.Field != "" {
-			s += " " + r.Field
-		}
-		s = mdEscape(s)
+		s := mdEscape(r.Object())
 		if r.Path != "" {
 			s += " (" + code(locString(report.Location{Path: r.Path, Line: r.Line}, nil)) + ")"
 		}

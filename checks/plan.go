@@ -3,6 +3,8 @@ package checks
 import (
 	"slices"
 	"strings"
+
+	"github.com/rbacguard/rbacguard/diff/report"
 )
 
 // ExistingComment is a review comment already on the pull request. Only
@@ -173,11 +175,7 @@ func resolvedBody(body, headSHA string) string {
 	}
 	note := "✅ Resolved: this finding no longer applies."
 	if headSHA != "" {
-		sha := headSHA
-		if len(sha) > 7 {
-			sha = sha[:7]
-		}
-		note = "✅ Resolved in " + sha + ": this finding no longer applies."
+		note = "✅ Resolved in " + report.ShortRev(headSHA) + ": this finding no longer applies."
 	}
 	at := len(lines)
 	for i := len(lines) - 1; i >= 0; i-- {

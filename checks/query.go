@@ -34,7 +34,7 @@ func WriteWhoCan(w io.Writer, a *query.WhoCanAnswer, f QueryFormat, o TextOption
 	display := prefixPath(o.PathPrefix)
 	q := "who can " + a.Request.String()
 	if a.Base != "" {
-		q = "who newly can " + a.Request.String() + " (" + shortSHA(a.Base) + " → " + shortSHA(a.Head) + ")"
+		q = "who newly can " + a.Request.String() + " (" + report.ShortRev(a.Base) + " → " + report.ShortRev(a.Head) + ")"
 	}
 	heading(bw, md, 2, "rbacguard "+q)
 	for _, ov := range a.Overlays {

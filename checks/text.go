@@ -62,9 +62,9 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 			mode = "scan"
 		}
 	}
-	revs := shortSHA(r.Head)
+	revs := report.ShortRev(r.Head)
 	if r.Base != "" {
-		revs = shortSHA(r.Base) + " → " + shortSHA(r.Head)
+		revs = report.ShortRev(r.Base) + " → " + report.ShortRev(r.Head)
 	}
 	var cs []string
 	for _, s := range report.Severities {

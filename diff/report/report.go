@@ -214,6 +214,15 @@ type Ref struct {
 }
 
 func (r Ref) String() string {
+	if r.Path != "" {
+		return fmt.Sprintf("%s (%s:%d)", r.Object(), r.Path, r.Line)
+	}
+	return r.Object()
+}
+
+// Object names the link without its place: "RoleBinding shop/api
+// subjects[0]". Every formatter of chains starts from it.
+func (r Ref) Object() string {
 	s := r.Kind + " "
 	if r.Namespace != "" {
 		s += r.Namespace + "/"
@@ -222,10 +231,16 @@ func (r Ref) String() string {
 	if r.Field != "" {
 		s += " " + r.Field
 	}
-	if r.Path != "" {
-		s += fmt.Sprintf(" (%s:%d)", r.Path, r.Line)
-	}
 	return s
+}
+
+// ShortRev shortens a commit id for display (7 hex digits, as git does);
+// other revisions (a directory, "working tree") stay as given.
+func ShortRev(rev string) string {
+	if len(rev) > 7 && strings.Trim(rev, "0123456789abcdef") == "" {
+		return rev[:7]
+	}
+	return rev
 }
 
 // Workload is a pod owner that runs as a subject.
