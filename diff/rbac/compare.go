@@ -243,8 +243,9 @@ func (c *comparison) decreases(s subject, scope string) {
 // for (WildcardVerbs) when head still grants some of them, so an account
 // narrowed from "*" to get, list and watch "can no longer create, update,
 // patch, delete, deletecollection" rather than "can no longer *". When head
-// keeps none of them the atom is lost whole and stays "*". Non-resource
-// URLs keep their "*": any HTTP method is a verb there.
+// keeps none of them the atom is lost whole and stays "*"; when it keeps
+// all of them, only verbs nobody asks are gone and nothing is said.
+// Non-resource URLs keep their "*": any HTTP method is a verb there.
 func (c *comparison) lost(a rbacv1.PolicyRule, scope string, headCover []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 	if len(a.NonResourceURLs) > 0 || a.Verbs[0] != rbacv1.VerbAll {
 		return []rbacv1.PolicyRule{a}
