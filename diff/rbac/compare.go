@@ -51,10 +51,11 @@ func Scan(overlay string, g *Graph) []report.Finding {
 					continue
 				}
 				ro := g.resolve(gr.binding)
-				for _, a := range atoms(gr.PolicyRule, scope) {
-					if why := g.inert(a, scope); why != "" {
+				for _, at := range g.ruleAtoms(gr.PolicyRule, scope) {
+					a := at.PolicyRule
+					if at.inert != "" {
 						if !ro.builtin {
-							c.inert(s, scope, gr, a, why)
+							c.inert(s, scope, gr, a, at.inert)
 						}
 						continue
 					}
@@ -193,14 +194,15 @@ func (c *comparison) increases(s subject, scope string) {
 	baseCover := c.base.coverage(s, scope, true)
 	headCover := c.head.coverage(s, scope, false)
 	for _, gr := range headGrants {
-		for _, a := range atoms(gr.PolicyRule, scope) {
-			if why := c.head.inert(a, scope); why != "" {
+		for _, at := range c.head.ruleAtoms(gr.PolicyRule, scope) {
+			a := at.PolicyRule
+			if at.inert != "" {
 				if !c.base.holdsInert(s, scope, a) {
-					c.inert(s, scope, gr, a, why)
+					c.inert(s, scope, gr, a, at.inert)
 				}
 				continue
 			}
-			if covers(baseCover, a) || covers(headCover, a) {
+			if covers(baseCover, a, scope) || covers(headCover, a, scope) {
 				continue
 			}
 			sev, risk := classify(s, scope, a)
@@ -223,19 +225,54 @@ func (c *comparison) decreases(s subject, scope string) {
 	}
 	headCover := c.head.coverage(s, scope, true)
 	for _, gr := range baseGrants {
-		for _, a := range atoms(gr.PolicyRule, scope) {
-			if c.base.inert(a, scope) != "" || covers(headCover, a) {
+		for _, at := range c.base.ruleAtoms(gr.PolicyRule, scope) {
+			if at.inert != "" || covers(headCover, at.PolicyRule, scope) {
 				continue
 			}
-			perm := permission(a)
-			c.add(report.Finding{
-				Kind: report.RBACDecrease, Severity: report.Info,
-				Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
-				Via:     gr.chain(),
-				Message: fmt.Sprintf("%s can no longer %s %s", s, perm, scopeOf(scope)),
-			})
+			for _, a := range c.lost(at.PolicyRule, scope, headCover) {
+				perm := permission(a)
+				c.add(report.Finding{
+					Kind: report.RBACDecrease, Severity: report.Info,
+					Subject: s.report(), Scope: scopeOf(scope), Permission: &perm,
+					Via:     gr.chain(),
+					Message: fmt.Sprintf("%s can no longer %s %s", s, perm, scopeOf(scope)),
+				})
+			}
 		}
 	}
+}
+
+// lost is what head takes away of a base atom it does not cover: the
+// base permission minus what head still grants, as an increase is the
+// reverse. An atom with the verb "*" is spelled out in the verbs it stands
+// for (WildcardVerbs) when head still grants some of them, so an account
+// narrowed from "*" to get, list and watch "can no longer create, update,
+// patch, delete, deletecollection" rather than "can no longer *". When head
+// keeps none of them the atom is lost whole and stays "*"; when it keeps
+// all of them, only verbs nobody asks are gone and nothing is said.
+// Non-resource URLs keep their "*": any HTTP method is a verb there.
+func (c *comparison) lost(a rbacv1.PolicyRule, scope string, headCover []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	if len(a.NonResourceURLs) > 0 || a.Verbs[0] != rbacv1.VerbAll {
+		return []rbacv1.PolicyRule{a}
+	}
+	var gone []rbacv1.PolicyRule
+	kept := false
+	for _, v := range WildcardVerbs(a.APIGroups[0], a.Resources[0]) {
+		b := a
+		b.Verbs = []string{v}
+		switch {
+		case c.base.inert(b, scope) != "" || unreal(b, scope) != "":
+			// "*" never granted it: nothing to lose.
+		case covers(headCover, b, scope):
+			kept = true
+		default:
+			gone = append(gone, b)
+		}
+	}
+	if !kept {
+		return []rbacv1.PolicyRule{a}
+	}
+	return gone
 }
 
 // roleIncreases reports ClusterRoles whose rules grew while the subjects
@@ -257,8 +294,9 @@ func (c *comparison) roleIncreases() {
 		}
 		s := subject{kind: "ClusterRole", name: k.name}
 		for _, r := range hr.rules {
-			for _, a := range validation.BreakdownRule(r.PolicyRule) {
-				if c.head.inert(a, "") != "" || covers(owner, a) {
+			for _, at := range c.head.ruleAtoms(r.PolicyRule, "") {
+				a := at.PolicyRule
+				if at.inert != "" || covers(owner, a, "") {
 					continue
 				}
 				sev, risk := classify(s, "", a)
@@ -382,8 +420,50 @@ func atoms(r rbacv1.PolicyRule, scope string) []rbacv1.PolicyRule {
 	return out
 }
 
-func covers(owner []rbacv1.PolicyRule, atom rbacv1.PolicyRule) bool {
-	ok, _ := validation.Covers(owner, []rbacv1.PolicyRule{atom})
+// atom is an atomic permission of a rule and, if it matches no request,
+// why not.
+type atom struct {
+	rbacv1.PolicyRule
+	inert  string
+	unreal bool // inert because the API server never asks it (see unreal)
+}
+
+// ruleAtoms breaks a rule granted at scope into atoms, each with the reason
+// it is inert, if any. Unreal atoms (list on pods/log, impersonate on pods)
+// are left out, since real rules are full of them, unless nothing of the
+// rule is real: then they are kept as inert, so a rule that does nothing
+// still gets its note.
+func (g *Graph) ruleAtoms(r rbacv1.PolicyRule, scope string) []atom {
+	all := atoms(r, scope)
+	out := make([]atom, 0, len(all))
+	real := false
+	for _, a := range all {
+		at := atom{PolicyRule: a, inert: g.inert(a, scope)}
+		if at.inert == "" {
+			at.inert = unreal(a, scope)
+			at.unreal = at.inert != ""
+		}
+		real = real || at.inert == ""
+		out = append(out, at)
+	}
+	if !real {
+		return out
+	}
+	return slices.DeleteFunc(out, func(a atom) bool { return a.unreal })
+}
+
+// covers reports whether owner covers atom granted at scope, by the
+// escalation check's own test. An impersonate atom is covered when all it
+// can reach is (impersonationTargets): "impersonate */*" in a namespace
+// is no more than "impersonate serviceaccounts" there.
+func covers(owner []rbacv1.PolicyRule, atom rbacv1.PolicyRule, scope string) bool {
+	servant := []rbacv1.PolicyRule{atom}
+	if len(atom.Verbs) == 1 && atom.Verbs[0] == "impersonate" {
+		if ts := impersonationTargets(atom, scope); len(ts) > 0 {
+			servant = ts
+		}
+	}
+	ok, _ := validation.Covers(owner, servant)
 	return ok
 }
 

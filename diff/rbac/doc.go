@@ -11,5 +11,9 @@
 // copies appliesToUser from pkg/registry/rbac/validation, and "is this
 // permission new" is the escalation check's own coverage test,
 // k8s.io/component-helpers/auth/rbac/validation.Covers, so a finding means
-// what Kubernetes means.
+// what Kubernetes means. Atoms the API server never asks about (list or
+// deletecollection on a subresource, impersonate outside the
+// impersonation filter's resources) are left out of findings, and a
+// decrease spells a narrowed "*" verb out in the verbs it lost
+// (WildcardVerbs): see verbs.go.
 package rbac

@@ -179,3 +179,130 @@ func anyAllows(rules []rbacv1.PolicyRule, r Request) bool {
 	}
 	return false
 }
+
+// TestUnreal pins which atoms name nothing the API server ever asks: list
+// and deletecollection on a subresource, impersonate outside what the
+// impersonation filter asks.
+func TestUnreal(t *testing.T) {
+	named := func(verb, group, resource string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{Verbs: l(verb), APIGroups: l(group), Resources: l(resource), ResourceNames: l("x")}
+	}
+	for _, tc := range []struct {
+		name  string
+		atom  rbacv1.PolicyRule
+		want  bool
+		scope string
+	}{
+		{"list pods/log", pr(l("list"), l(""), l("pods/log")), true, ""},
+		{"deletecollection pods/status", pr(l("deletecollection"), l(""), l("pods/status")), true, ""},
+		{"list star/scale", pr(l("list"), l("apps"), l("*/scale")), true, ""},
+		{"named list of a subresource", named("list", "", "pods/log"), true, ""},
+		{"get pods/log", pr(l("get"), l(""), l("pods/log")), false, ""},
+		{"watch pods/log: the deprecated /watch/ path names the pod", pr(l("watch"), l(""), l("pods/log")), false, ""},
+		{"create pods/exec", pr(l("create"), l(""), l("pods/exec")), false, ""},
+		{"list pods", pr(l("list"), l(""), l("pods")), false, ""},
+		{"list star reaches resources", pr(l("list"), l(""), l("*")), false, ""},
+		{"deletecollection pods", pr(l("deletecollection"), l(""), l("pods")), false, ""},
+		{"verb star on a subresource", pr(l("*"), l(""), l("pods/log")), false, ""},
+		{"impersonate pods", pr(l("impersonate"), l(""), l("pods")), true, ""},
+		{"impersonate apps star", pr(l("impersonate"), l("apps"), l("*")), true, ""},
+		{"impersonate users in apps", pr(l("impersonate"), l("apps"), l("users")), true, ""},
+		{"impersonate uids in the core group", pr(l("impersonate"), l(""), l("uids")), true, ""},
+		{"impersonate serviceaccounts/token", pr(l("impersonate"), l(""), l("serviceaccounts/token")), true, ""},
+		{"impersonate users", pr(l("impersonate"), l(""), l("users")), false, ""},
+		{"impersonate groups", pr(l("impersonate"), l(""), l("groups")), false, ""},
+		{"impersonate serviceaccounts", named("impersonate", "", "serviceaccounts"), false, ""},
+		{"impersonate uids", pr(l("impersonate"), l("authentication.k8s.io"), l("uids")), false, ""},
+		{"impersonate userextras key", pr(l("impersonate"), l("authentication.k8s.io"), l("userextras/scopes")), false, ""},
+		{"impersonate userextras without key", pr(l("impersonate"), l("authentication.k8s.io"), l("userextras")), false, ""},
+		{"impersonate star/key reaches userextras", pr(l("impersonate"), l("authentication.k8s.io"), l("*/scopes")), false, ""},
+		{"impersonate star/key in the core group", pr(l("impersonate"), l(""), l("*/scopes")), true, ""},
+		{"impersonate star in the core group", pr(l("impersonate"), l(""), l("*")), false, ""},
+		{"impersonate star in every group", pr(l("impersonate"), l("*"), l("*")), false, ""},
+		{"impersonate any group's users", pr(l("impersonate"), l("*"), l("users")), false, ""},
+		{"impersonate a url is an HTTP method", rbacv1.PolicyRule{Verbs: l("impersonate"), NonResourceURLs: l("/healthz")}, false, ""},
+		{"impersonate any group's groups in a namespace", pr(l("impersonate"), l("*"), l("groups")), true, "ns"},
+		{"impersonate star/key in a namespace", pr(l("impersonate"), l("authentication.k8s.io"), l("*/scopes")), true, "ns"},
+		{"impersonate star in a namespace reaches serviceaccounts", pr(l("impersonate"), l("*"), l("*")), false, "ns"},
+		{"impersonate serviceaccounts in a namespace", pr(l("impersonate"), l(""), l("serviceaccounts")), false, "ns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := unreal(tc.atom, tc.scope); (got != "") != tc.want {
+				t.Errorf("unreal(%v) = %q, want unreal=%v", tc.atom, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestWildcardVerbs pins how a "*" verb is spelled out when only part of
+// it is lost.
+func TestWildcardVerbs(t *testing.T) {
+	std := l("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+	for _, tc := range []struct {
+		group, resource string
+		want            []string
+	}{
+		{"", "configmaps", std},
+		{"", "pods/log", l("get", "watch", "create", "update", "patch", "delete")},
+		{"apps", "*/scale", l("get", "watch", "create", "update", "patch", "delete")},
+		{Group, "roles", append(l(std...), "bind", "escalate")},
+		{"", "users", append(l(std...), "impersonate")},
+		{"", "serviceaccounts", append(l(std...), "impersonate")},
+		{"authentication.k8s.io", "userextras/scopes", l("get", "watch", "create", "update", "patch", "delete", "impersonate")},
+		{"certificates.k8s.io", "signers", append(l(std...), "approve", "sign", "attest")},
+		{"apps", "*", std},
+		{"*", "*", append(l(std...), "bind", "escalate", "impersonate", "approve", "sign", "attest")},
+	} {
+		if got := WildcardVerbs(tc.group, tc.resource); !cmp.Equal(got, tc.want) {
+			t.Errorf("WildcardVerbs(%q, %q) = %v, want %v", tc.group, tc.resource, got, tc.want)
+		}
+	}
+}
+
+// TestRuleAtoms checks that unreal atoms vanish from a rule that grants
+// something real and become inert notes in one that grants nothing.
+func TestRuleAtoms(t *testing.T) {
+	g := Build(nil, Options{NoBootstrap: true})
+	verbs := func(as []atom) (real, inert []string) {
+		for _, a := range as {
+			if a.inert == "" {
+				real = append(real, a.Verbs[0]+" "+a.Resources[0])
+			} else {
+				inert = append(inert, a.Verbs[0]+" "+a.Resources[0])
+			}
+		}
+		return real, inert
+	}
+	real, inert := verbs(g.ruleAtoms(pr(l("get", "list", "watch"), l(""), l("pods/log")), "ns"))
+	if !cmp.Equal(real, l("get pods/log", "watch pods/log")) || inert != nil {
+		t.Errorf("view's pods/log rule: real %v, inert %v; want get and watch, nothing inert", real, inert)
+	}
+	real, inert = verbs(g.ruleAtoms(pr(l("impersonate"), l(""), l("pods", "users")), ""))
+	if !cmp.Equal(real, l("impersonate users")) || inert != nil {
+		t.Errorf("impersonate pods, users: real %v, inert %v; want impersonate users only", real, inert)
+	}
+	real, inert = verbs(g.ruleAtoms(pr(l("impersonate", "list"), l(""), l("pods/log")), "ns"))
+	if real != nil || !cmp.Equal(inert, l("impersonate pods/log", "list pods/log")) {
+		t.Errorf("a rule of nothing real: real %v, inert %v; want both inert", real, inert)
+	}
+}
+
+// TestCoversImpersonation checks that an impersonate atom is judged by
+// what the impersonation filter can ask of it.
+func TestCoversImpersonation(t *testing.T) {
+	sa := pr(l("impersonate"), l(""), l("serviceaccounts"))
+	all := pr(l("impersonate"), l("*"), l("*"))
+	if !covers([]rbacv1.PolicyRule{sa}, all, "ns") {
+		t.Error("impersonate */* in a namespace is only serviceaccounts there, which the owner covers")
+	}
+	if covers([]rbacv1.PolicyRule{sa}, all, "") {
+		t.Error("impersonate */* cluster-wide reaches users too")
+	}
+	owner := []rbacv1.PolicyRule{sa, pr(l("impersonate"), l(""), l("users", "groups")), pr(l("impersonate"), l("authentication.k8s.io"), l("*"))}
+	if !covers(owner, all, "") {
+		t.Error("users, groups, serviceaccounts and everything in authentication.k8s.io cover impersonate */*")
+	}
+	if covers(owner[:2], pr(l("impersonate"), l("authentication.k8s.io"), l("userextras/scopes")), "") {
+		t.Error("userextras/scopes is not covered by core-group grants")
+	}
+}

@@ -24,13 +24,14 @@ var (
 	genNamespaces = []string{"ns-a", "ns-b", "ns-a", "ns-b", "default", "kube-system"}
 	genVerbs      = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
 		"get", "list", "create", "escalate", "bind", "impersonate", "*", "*"}
-	genGroups    = []string{"", "", "", "apps", "extensions", "rbac.authorization.k8s.io", "batch", "*", "*"}
+	genGroups    = []string{"", "", "", "apps", "extensions", "rbac.authorization.k8s.io", "batch", "authentication.k8s.io", "*", "*"}
 	genResources = []string{"pods", "pods", "secrets", "secrets", "configmaps", "services", "serviceaccounts",
 		"deployments", "deployments", "replicasets", "daemonsets", "ingresses", "jobs",
 		"roles", "rolebindings", "clusterroles", "clusterrolebindings",
 		"nodes", "namespaces", "namespaces", "persistentvolumes",
 		"pods/exec", "pods/log", "pods/status", "pods/*", "serviceaccounts/token", "namespaces/status", "namespaces/finalize",
-		"deployments/scale", "nodes/proxy", "*/scale", "*/*", "*", "*", "users", "groups"}
+		"deployments/scale", "nodes/proxy", "*/scale", "*/*", "*", "*", "users", "groups",
+		"uids", "userextras", "userextras/scopes", "*/scopes"}
 	genNames  = []string{"n1", "n2", "ns-a", "ns-b", "edit", "sa0"}
 	genURLs   = []string{"/healthz", "/metrics", "/api/*", "/apis", "/apis/*", "/logs/*", "*", "/version/", "/healthz/*"}
 	genNRVerb = []string{"get", "get", "post", "put", "*"}
@@ -360,7 +361,7 @@ func (p *Policy) ruleSets() []ruleRef {
 
 func (g *gen) mutate(p *Policy) string {
 	sets := p.ruleSets()
-	switch g.r.IntN(14) {
+	switch g.r.IntN(16) {
 	case 0, 1: // add a verb
 		if rs := nonEmpty(sets); len(rs) > 0 {
 			s := pick(g, rs)
@@ -515,6 +516,46 @@ func (g *gen) mutate(p *Policy) string {
 		}
 		p.ClusterRoles = append(p.ClusterRoles, cr)
 		return "new ClusterRole"
+	case 14, 15: // narrow a rule's verbs: a partial loss (a partial gain when read backwards)
+		return g.narrow(nonEmpty(sets))
+	}
+	return ""
+}
+
+// narrow takes part of a rule's verbs away: a "*" becomes one to three
+// concrete verbs (keda's configmaps "*" → get, list, watch), or one verb
+// of several is dropped. Rules with a "*" are chosen first, so that
+// narrowed wildcards are frequent.
+func (g *gen) narrow(sets []ruleRef) string {
+	type ref struct {
+		r    *rbacv1.PolicyRule
+		name string
+	}
+	var star, many []ref
+	for _, s := range sets {
+		for i := range *s.rules {
+			r := &(*s.rules)[i]
+			if slices.Contains(r.Verbs, rbacv1.VerbAll) {
+				star = append(star, ref{r, s.name})
+			} else if len(r.Verbs) > 1 {
+				many = append(many, ref{r, s.name})
+			}
+		}
+	}
+	switch {
+	case len(star) > 0 && (len(many) == 0 || g.chance(0.8)):
+		x := pick(g, star)
+		concrete := genVerbs[:8]
+		if len(x.r.NonResourceURLs) > 0 {
+			concrete = genNRVerb[:4]
+		}
+		x.r.Verbs = g.some(concrete, 3)
+		return "narrow * verbs of " + x.name
+	case len(many) > 0:
+		x := pick(g, many)
+		i := g.r.IntN(len(x.r.Verbs))
+		x.r.Verbs = slices.Delete(slices.Clone(x.r.Verbs), i, i+1)
+		return "drop a verb of " + x.name
 	}
 	return ""
 }

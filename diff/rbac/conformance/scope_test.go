@@ -20,12 +20,14 @@ var virtualScopes = map[string]bool{
 	"authorization.k8s.io/selfsubjectaccessreviews":  true,
 	"authorization.k8s.io/selfsubjectrulesreviews":   true,
 	"authorization.k8s.io/localsubjectaccessreviews": false,
-	"/users":             true, // impersonation
-	"/groups":            true,
-	"/serviceaccounts":   false,
-	"/componentstatuses": true,
-	"/bindings":          false,
-	"policy/evictions":   false,
+	"/users":                           true, // impersonation
+	"/groups":                          true,
+	"/serviceaccounts":                 false,
+	"authentication.k8s.io/uids":       true, // impersonation, never namespaced
+	"authentication.k8s.io/userextras": true,
+	"/componentstatuses":               true,
+	"/bindings":                        false,
+	"policy/evictions":                 false,
 }
 
 // upstreamScopes maps group/resource of every built-in resource to whether

@@ -36,7 +36,7 @@ func expandVerbs(vs []string) []string {
 	var out []string
 	for _, v := range vs {
 		if v == rbacv1.VerbAll {
-			out = append(out, "get", "list", "create", "delete", "escalate", freshVerb)
+			out = append(out, "get", "list", "watch", "create", "patch", "delete", "deletecollection", "escalate", "impersonate", freshVerb)
 			continue
 		}
 		out = append(out, v)
@@ -49,7 +49,7 @@ func expandGroups(gs []string) []string {
 	for _, g := range gs {
 		switch g {
 		case rbacv1.APIGroupAll:
-			out = append(out, "", "apps", "extensions", freshGroup)
+			out = append(out, "", "apps", "extensions", "authentication.k8s.io", freshGroup)
 		case "apps":
 			out = append(out, "apps", "extensions")
 		case "extensions":
@@ -74,11 +74,14 @@ func expandResources(rs []string) []resourcePair {
 				resourcePair{"namespaces", ""}, resourcePair{"deployments", ""}, resourcePair{"pods", "exec"}, resourcePair{freshResource, ""},
 				// "*" covers subresources no built-in role grants, whose
 				// create names its parent.
-				resourcePair{freshResource, "status"})
+				resourcePair{freshResource, "status"},
+				// What the impersonation filter asks about.
+				resourcePair{"serviceaccounts", ""}, resourcePair{"users", ""}, resourcePair{"groups", ""},
+				resourcePair{"uids", ""}, resourcePair{"userextras", "scopes"})
 		case res == "*" && sub == "*":
 			out = append(out, resourcePair{"pods", "status"})
 		case res == "*":
-			out = append(out, resourcePair{"deployments", sub}, resourcePair{freshResource, sub})
+			out = append(out, resourcePair{"deployments", sub}, resourcePair{freshResource, sub}, resourcePair{"userextras", sub})
 		case sub == "*":
 			out = append(out, resourcePair{res, ""}, resourcePair{res, "status"})
 		case hasSub:
@@ -115,10 +118,28 @@ func expandURLs(us []string) []string {
 // namespace for requests on /api/v1/namespaces/X (get, update, patch,
 // delete and the deprecated /api/v1/watch/namespaces/X, on the object and
 // its status and finalize subresources).
+//
+// A subresource is addressed through one named object in a namespace (for
+// a namespaced resource): requestinfo makes list, watch or deletecollection
+// of a GET or DELETE only when the path names no object, and the one such
+// subresource path, an empty segment (…/pods//log), is refused by every
+// handler (handlers.ContextBasedNaming: "name must be provided"). So a
+// subresource sees get, create, update, patch, delete and, named, watch
+// (the deprecated /watch/ path), never list or deletecollection.
+//
+// impersonate comes from nowhere but the impersonation filter
+// (k8s.io/apiserver/pkg/endpoints/filters/impersonation, legacy mode): a
+// resource request's verb is its HTTP method's, so only the filter's own
+// attributes are realistic.
 func realistic(verb, group string, rp resourcePair, name, ns string) []rbac.Request {
 	r := rbac.Request{ResourceRequest: true, Verb: verb, APIGroup: group, Resource: rp.res, Subresource: rp.sub}
+	if verb == "impersonate" {
+		return impersonation(r, name, ns)
+	}
 	switch {
-	case verb == "list" || verb == "watch":
+	case rp.sub != "" && (verb == "list" || verb == "deletecollection"):
+		return nil
+	case rp.sub == "" && (verb == "list" || verb == "watch"):
 		r.Name = name // "" or from the field selector
 	case verb == "deletecollection" || verb == "create" && rp.sub == "":
 	case name == "":
@@ -130,8 +151,8 @@ func realistic(verb, group string, rp resourcePair, name, ns string) []rbac.Requ
 		out := []rbac.Request{r} // collection requests and field selectors: cluster-wide
 		if r.Name != "" && namespaceSelf[verb] && (rp.sub == "" || rp.sub == "status" || rp.sub == "finalize") {
 			r.Namespace = r.Name
-			if verb == "watch" {
-				out = append(out, r)
+			if verb == "watch" && rp.sub == "" {
+				out = append(out, r) // also ?watch&fieldSelector=metadata.name=X
 			} else {
 				out = []rbac.Request{r}
 			}
@@ -144,11 +165,44 @@ func realistic(verb, group string, rp resourcePair, name, ns string) []rbac.Requ
 	if ns == "" {
 		// A namespaced resource is requested without a namespace only to
 		// list or watch it across all namespaces.
-		if verb != "list" && verb != "watch" {
+		if verb != "list" && verb != "watch" || rp.sub != "" {
 			return nil
 		}
 	}
 	r.Namespace = ns
+	return []rbac.Request{r}
+}
+
+// impersonation returns the attributes the impersonation filter asks
+// (legacy mode, verb impersonate) that match r with name in ns: users and
+// groups in the core group, without namespace; serviceaccounts in the core
+// group, in the account's namespace; uids, and userextras with the extra's
+// key as subresource, in authentication.k8s.io, without namespace. A
+// group or an extra's value may be empty (an empty header value); a user
+// or uid may not (the header then asks nothing).
+func impersonation(r rbac.Request, name, ns string) []rbac.Request {
+	r.Name = name
+	switch {
+	case r.APIGroup == "" && r.Subresource == "" && (r.Resource == "users" || r.Resource == "groups"):
+		if ns != "" || r.Resource == "users" && name == "" {
+			return nil
+		}
+	case r.APIGroup == "" && r.Subresource == "" && r.Resource == "serviceaccounts":
+		if ns == "" || name == "" {
+			return nil
+		}
+		r.Namespace = ns
+	case r.APIGroup == "authentication.k8s.io" && r.Subresource == "" && r.Resource == "uids":
+		if ns != "" || name == "" {
+			return nil
+		}
+	case r.APIGroup == "authentication.k8s.io" && r.Resource == "userextras":
+		if ns != "" {
+			return nil
+		}
+	default:
+		return nil
+	}
 	return []rbac.Request{r}
 }
 
