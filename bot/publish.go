@@ -504,4 +504,3 @@ func optional(s string) *string {
 	}
 	return github.String(s)
 }
-
