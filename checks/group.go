@@ -2,16 +2,11 @@ package checks
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/report"
 )
-
-// maxWorkloads is how many workload names a line shows before "and N more".
-const maxWorkloads = 5
 
 // item is what a reader sees as one finding: atomic findings that differ
 // only in their verb are merged, so "get, list, watch secrets" is one line
@@ -173,17 +168,6 @@ func subjectKey(s *report.Subject) string {
 	return s.Kind + "/" + s.Namespace + "/" + s.Name
 }
 
-// subjectName is the heading of a subject group.
-func subjectName(s *report.Subject) string {
-	if s == nil {
-		return "(no subject)"
-	}
-	if s.Kind == "ClusterRole" {
-		return "everyone bound to ClusterRole " + s.Name
-	}
-	return s.String()
-}
-
 // group is the findings of one (overlay, subject) pair.
 type group struct {
 	Overlay string
@@ -206,12 +190,16 @@ func (g group) count() int {
 	return n
 }
 
-// groupBySubject merges findings and groups them by overlay and subject;
-// groups come most severe first, then by overlay and subject name.
-func groupBySubject(fs []report.Finding) []group {
+// groupBySubject merges findings and groups them by overlay and subject
+// (groupItems).
+func groupBySubject(fs []report.Finding) []group { return groupItems(merge(fs)) }
+
+// groupItems groups merged findings by overlay and subject; groups come
+// most severe first, then by overlay and subject name.
+func groupItems(items []item) []group {
 	var gs []group
 	index := map[string]int{}
-	for _, it := range merge(fs) {
+	for _, it := range items {
 		key := it.Rep.Overlay + "\x00" + subjectKey(it.Rep.Subject)
 		i, ok := index[key]
 		if !ok {
@@ -277,94 +265,4 @@ func failOn(r *report.Report) report.Severity {
 func blocking(r *report.Report, f report.Finding) bool {
 	t := failOn(r)
 	return f.Exemption == nil && t != report.None && f.Severity.AtLeast(t)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
-// refString formats one link of a chain like report.Ref.String, with the
-// path passed through display and line 0 left out.
-func refString(r report.Ref, display func(string) string) string {
-	s := r.Object()
-	if r.Path != "" {
-		s += " (" + locString(report.Location{Path: r.Path, Line: r.Line}, display) + ")"
-	}
-	return s
-}
-
-func locString(l report.Location, display func(string) string) string {
-	p := l.Path
-	if display != nil {
-		p = display(p)
-	}
-	if l.Line > 0 {
-		return p + ":" + strconv.Itoa(l.Line)
-	}
-	return p
-}
-
-// chain is the via chain on one line.
-func chain(via []report.Ref, display func(string) string) string {
-	parts := make([]string, len(via))
-	for i, r := range via {
-		parts[i] = refString(r, display)
-	}
-	return strings.Join(parts, " → ")
-}
-
-// workloads lists at most maxWorkloads names and says how many more.
-func workloads(ws []report.Workload) string {
-	var parts []string
-	for i, w := range ws {
-		if i == maxWorkloads {
-			parts = append(parts, fmt.Sprintf("and %d more", len(ws)-maxWorkloads))
-			break
-		}
-		parts = append(parts, workloadString(w))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func workloadString(w report.Workload) string {
-	if w.Namespace == "" {
-		return w.Kind + " " + w.Name
-	}
-	return w.String()
-}
-
-// exemptionString reads "reason (expires 2027-01-01, from policy.yaml:3)".
-func exemptionString(e *report.Exemption) string {
-	s := e.Reason
-	if s == "" {
-		s = "no reason given"
-	}
-	var extra []string
-	if e.Expires != "" {
-		extra = append(extra, "expires "+e.Expires)
-	}
-	if e.Source != "" {
-		extra = append(extra, "from "+e.Source)
-	}
-	if len(extra) > 0 {
-		s += " (" + strings.Join(extra, ", ") + ")"
-	}
-	return s
-}
-
-// prefixPath returns a display function that joins prefix before a
-// repository path, or nil when there is no prefix.
-func prefixPath(prefix string) func(string) string {
-	if prefix == "" {
-		return nil
-	}
-	return func(p string) string {
-		if p == "" {
-			return p
-		}
-		return filepath.Join(prefix, filepath.FromSlash(p))
-	}
 }

@@ -212,27 +212,7 @@ func summaryBlocks(r *report.Report, fs []report.Finding) []mdBlock {
 	items := merge(fs)
 	var blocks []mdBlock
 	for _, s := range report.Severities {
-		var gs []group
-		index := map[string]int{}
-		for _, it := range items {
-			if it.Severity != s {
-				continue
-			}
-			key := it.Rep.Overlay + "\x00" + subjectKey(it.Rep.Subject)
-			i, ok := index[key]
-			if !ok {
-				i = len(gs)
-				index[key] = i
-				gs = append(gs, group{Overlay: it.Rep.Overlay, Subject: it.Rep.Subject})
-			}
-			gs[i].Items = append(gs[i].Items, it)
-		}
-		slices.SortStableFunc(gs, func(a, b group) int {
-			if c := strings.Compare(a.Overlay, b.Overlay); c != 0 {
-				return c
-			}
-			return strings.Compare(subjectKey(a.Subject), subjectKey(b.Subject))
-		})
+		gs := groupItems(slices.DeleteFunc(slices.Clone(items), func(it item) bool { return it.Severity != s }))
 		open := ""
 		if blockingSeverity(r, s) {
 			open = " open"
