@@ -12,7 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
+	"github.com/rbacguard/rbacguard/diff/change"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -23,6 +25,10 @@ var update = flag.Bool("update", false, "rewrite the want section of testdata/ca
 // are the two trees, an optional "options" file sets
 // "mode: scan", "defaultNamespace: x" or "include: glob", and "want" lists
 // the findings, one a line, as formatCase prints them (or the run's error).
+// An optional "comments" section holds the review comments a pull request
+// of the case would get (path:line and body, as checks.Reviews plans them
+// on the patches GitHub would show), so that one file shows the YAML line,
+// the finding and the comment; -update rewrites it where it is present.
 func TestCases(t *testing.T) {
 	files, err := filepath.Glob("../testdata/cases/*.txtar")
 	if err != nil || len(files) == 0 {
@@ -36,15 +42,21 @@ func TestCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := runCase(t, a)
-			want := ""
+			got, comments := runCase(t, a)
+			want, wantComments, hasComments := "", "", false
 			for _, f := range a.Files {
-				if f.Name == "want" {
+				switch f.Name {
+				case "want":
 					want = string(f.Data)
+				case "comments":
+					wantComments, hasComments = string(f.Data), true
 				}
 			}
 			if *update {
 				setFile(a, "want", got)
+				if hasComments {
+					setFile(a, "comments", comments)
+				}
 				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -53,11 +65,16 @@ func TestCases(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("findings differ (-want +got):\n%s\nrun with -update to accept", diff)
 			}
+			if diff := cmp.Diff(wantComments, comments); hasComments && diff != "" {
+				t.Errorf("review comments differ (-want +got):\n%s\nrun with -update to accept", diff)
+			}
 		})
 	}
 }
 
-func runCase(t *testing.T, a *txtar.Archive) string {
+// runCase returns the case's findings as formatCase prints them and the
+// review comments of its change.
+func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 	t.Helper()
 	base := source.NewMem("base", source.DefaultLimits())
 	head := source.NewMem("head", source.DefaultLimits())
@@ -92,9 +109,9 @@ func runCase(t *testing.T, a *txtar.Archive) string {
 		r, err = diff.Run(context.Background(), base, head, opts)
 	}
 	if err != nil {
-		return "error " + err.Error() + "\n"
+		return "error " + err.Error() + "\n", ""
 	}
-	return formatCase(r)
+	return formatCase(r), formatComments(r, base, head)
 }
 
 // formatCase prints what a case asserts: the overlays that are not plainly
@@ -164,6 +181,29 @@ func formatCase(r *report.Report) string {
 		}
 	}
 	fmt.Fprintf(&b, "verdict %s\n", r.Verdict)
+	return b.String()
+}
+
+// formatComments prints the review comments a pull request from base to
+// head would get: planned on the patches GitHub would show for the change.
+func formatComments(r *report.Report, base, head source.Tree) string {
+	set := change.Between(base, head)
+	patches := map[string]string{}
+	for _, p := range head.Files() {
+		if patch := set.Patch(p); patch != "" {
+			patches[p] = patch
+		}
+	}
+	d, err := checks.ParsePatches(patches)
+	if err != nil {
+		return "error " + err.Error() + "\n"
+	}
+	var b strings.Builder
+	for _, rv := range checks.Reviews(r, d, nil, "0123456789abcdef0123456789abcdef01234567", "rbacguard").Reviews {
+		for _, c := range rv.Comments {
+			fmt.Fprintf(&b, "%s:%d\n%s\n\n", c.Path, c.Line, strings.TrimSpace(c.Body))
+		}
+	}
 	return b.String()
 }
 
