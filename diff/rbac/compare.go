@@ -139,10 +139,8 @@ type comparison struct {
 
 func (c *comparison) add(f report.Finding) {
 	f.Overlay = c.overlay
-	f.ID = report.ID(f.Kind, c.overlay, f.Subject, f.Scope, f.Permission, f.Message)
-	if f.Cause != "" {
-		f.ID = report.ID(f.Kind, c.overlay, f.Cause)
-	}
+	// Never a message: ids stay when wording or line numbers change.
+	f.ID = report.ID(f.Kind, c.overlay, f.Subject, f.Scope, f.Cause)
 	if f.Permission != nil {
 		// Atomic findings are identified by what they grant, not by wording.
 		f.ID = report.ID(f.Kind, c.overlay, *f.Subject, *f.Scope, f.Permission.Key())
@@ -341,6 +339,7 @@ func (c *comparison) unresolved() {
 		c.add(report.Finding{
 			Kind: report.RBACUnresolvedRole, Severity: report.Info,
 			Subject: u.subject.report(), Scope: scopeOf(u.scope),
+			Cause:    b.kind + " " + nsName(b.namespace, b.name) + " → " + b.roleRef.Kind + " " + b.roleRef.Name,
 			Via:      []report.Ref{ref},
 			Location: report.Location{Path: ref.Path, Line: ref.Line},
 			Message: fmt.Sprintf("%s binds %s to %s %s, which is neither in the repository nor built in: what it grants %s is unknown",
