@@ -35,9 +35,10 @@ type Options struct {
 	LegacyTokens string
 }
 
-// DefaultOptions take the gate threshold and default namespace from the
-// policy file, else gate on high and put namespace-less objects in
-// "default".
+// DefaultOptions render with render.DefaultOptions and leave the gate
+// threshold and default namespace unset: a run then takes them from the
+// policy file, else gates on high and puts namespace-less objects in
+// "default" (withPolicy).
 func DefaultOptions() Options {
 	return Options{Render: render.DefaultOptions()}
 }
