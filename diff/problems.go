@@ -101,6 +101,10 @@ func docProblems(overlay string, head, base []*manifest.DocError) []report.Findi
 			Message:  e.Error(),
 			Risk:     "a manifest that cannot be read may grant anything; fix the YAML so it can be checked",
 		}
+		if !grantsAccess(e.Kinds) {
+			f.Severity = report.Low
+			f.Risk = "a manifest that cannot be read; it names no kind that grants access (" + strings.Join(e.Kinds, ", ") + "), so it does not block"
+		}
 		if old[report.ProblemKey(e.Path, e.Err.Error())] {
 			f.Severity, f.Preexisting = report.Info, true
 		}
@@ -198,4 +202,23 @@ func unusedRBAC(base, head source.Tree, o Options) []report.Finding {
 		})
 	}
 	return out
+}
+
+// accessKinds are the kinds whose objects grant access, hold or mount
+// tokens, or configure authentication: a document of one of them that
+// cannot be read may hide any grant.
+var accessKinds = []string{
+	"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount", "Secret", "ConfigMap",
+	"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController",
+	"CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+	"AuthenticationConfiguration", "ClusterConfiguration", "InitConfiguration", "Config",
+}
+
+// grantsAccess reports whether a document naming kinds may grant access:
+// when it names none that can be read, it may be anything.
+func grantsAccess(kinds []string) bool {
+	if len(kinds) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(kinds, func(k string) bool { return slices.Contains(accessKinds, k) || strings.HasSuffix(k, "List") })
 }

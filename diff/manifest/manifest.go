@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -165,6 +167,10 @@ type DocError struct {
 	Doc  int // 1-based index of the document in the file
 	Line int
 	Err  error
+	// Kinds are the kinds the document names, as far as they can be read
+	// (a document that does not parse: every "kind:" of the file's rest);
+	// empty when none can be.
+	Kinds []string
 }
 
 func (e *DocError) Error() string {
@@ -206,7 +212,8 @@ func Decode(path string, data []byte) ([]*Object, []error) {
 		}
 		if err != nil {
 			// The decoder cannot resynchronise after a syntax error.
-			errs = append(errs, &DocError{Path: path, Doc: doc, Line: yamlErrLine(err), Err: cleanYAMLError(err)})
+			line := yamlErrLine(err)
+			errs = append(errs, &DocError{Path: path, Doc: doc, Line: line, Err: cleanYAMLError(err), Kinds: kindsNamed(data)})
 			break
 		}
 		root := &node
@@ -221,7 +228,11 @@ func Decode(path string, data []byte) ([]*Object, []error) {
 		}
 		o, err := decodeObject(path, root)
 		if err != nil {
-			errs = append(errs, &DocError{Path: path, Doc: doc, Line: root.Line, Err: err})
+			var kinds []string
+			if k := kindOf(root); k != "" {
+				kinds = []string{k}
+			}
+			errs = append(errs, &DocError{Path: path, Doc: doc, Line: root.Line, Err: err, Kinds: kinds})
 			continue
 		}
 		if items, ok := listItems(o, root); ok {
@@ -365,4 +376,31 @@ func (o *Object) Get(path ...string) any {
 		v = m[p]
 	}
 	return v
+}
+
+// kindOf is the kind a mapping names, or "".
+func kindOf(n *yaml.Node) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "kind" && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
+// kindLine finds "kind: X" lines in text that may not parse.
+var kindLine = regexp.MustCompile(`(?m)^\s*["']?kind["']?\s*:\s*["']?([A-Za-z][A-Za-z0-9]*)`)
+
+// kindsNamed lists the kinds a file's text names, in order, once each.
+func kindsNamed(data []byte) []string {
+	var out []string
+	for _, m := range kindLine.FindAllSubmatch(data, -1) {
+		if k := string(m[1]); !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
