@@ -69,23 +69,38 @@ func (g *Graph) WhoCan(r Request) []Allowance {
 // ClusterRoleBinding, then the RoleBindings of the request's namespace.
 func (g *Graph) Explain(u User, r Request) ([]report.Ref, bool) {
 	for _, bs := range g.bindingsFor(r.Namespace) {
-		for _, b := range bs {
-			i := slices.IndexFunc(b.subjects, func(s rbacv1.Subject) bool { return appliesToUser(u, s, b.namespace) })
-			if i < 0 {
-				continue
+		var via []report.Ref
+		g.userGrants(u, bs, func(gr grant) bool {
+			if RuleAllows(gr.rule.PolicyRule, r) {
+				via = gr.chain()
 			}
-			ro := g.resolve(b)
-			if ro == nil {
-				continue
-			}
-			for _, ru := range ro.rules {
-				if RuleAllows(ru.PolicyRule, r) {
-					return grant{rule: ru, binding: b, subjectIdx: i}.chain(), true
-				}
-			}
+			return via == nil
+		})
+		if via != nil {
+			return via, true
 		}
 	}
 	return nil, false
+}
+
+// userGrants calls fn with each rule of bs's bindings that name u, in
+// order, with its binding and subject entry, until fn returns false.
+func (g *Graph) userGrants(u User, bs []*binding, fn func(grant) bool) {
+	for _, b := range bs {
+		i := slices.IndexFunc(b.subjects, func(s rbacv1.Subject) bool { return appliesToUser(u, s, b.namespace) })
+		if i < 0 {
+			continue
+		}
+		ro := g.resolve(b)
+		if ro == nil {
+			continue
+		}
+		for _, ru := range ro.rules {
+			if !fn(grant{rule: ru, binding: b, subjectIdx: i}) {
+				return
+			}
+		}
+	}
 }
 
 // RuleGrant is one rule that applies to a user, with its scope and chain.
@@ -112,19 +127,10 @@ func (g *Graph) RulesFor(u User, namespaces []string) []RuleGrant {
 	}
 	var out []RuleGrant
 	collect := func(bs []*binding) {
-		for _, b := range bs {
-			i := slices.IndexFunc(b.subjects, func(s rbacv1.Subject) bool { return appliesToUser(u, s, b.namespace) })
-			if i < 0 {
-				continue
-			}
-			ro := g.resolve(b)
-			if ro == nil {
-				continue
-			}
-			for _, ru := range ro.rules {
-				out = append(out, RuleGrant{Rule: ru.PolicyRule, Scope: b.namespace, Via: grant{rule: ru, binding: b, subjectIdx: i}.chain()})
-			}
-		}
+		g.userGrants(u, bs, func(gr grant) bool {
+			out = append(out, RuleGrant{Rule: gr.rule.PolicyRule, Scope: gr.binding.namespace, Via: gr.chain()})
+			return true
+		})
 	}
 	collect(g.byNamespace[""])
 	for _, ns := range namespaces {
