@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
@@ -51,7 +52,7 @@ func (f *reportFlags) options(trees ...tree) (diff.Options, error) {
 	for _, t := range trees {
 		if t.strict {
 			o.Render.StrictRoot = true
-			o.Render.OutsideHint = "name a directory that holds it with --root (the repository's top, for instance)"
+			o.Render.OutsideHint = cmp.Or(o.Render.OutsideHint, t.hint, "name a directory that holds it with --root (the repository's top, for instance)")
 		}
 		if t.overlay != "" {
 			selected[t.overlay] = true
@@ -177,6 +178,7 @@ type tree struct {
 	source.Tree
 	overlay string // "" for the whole tree
 	strict  bool   // a directory the user chose: references leaving it are errors
+	hint    string // how to widen a strict tree, when rbacguard knows better than "use --root"
 	prefix  string // joined before report paths in the terminal
 }
 
@@ -217,7 +219,22 @@ func (f *reportFlags) openTree(c *cobra.Command, arg string) (tree, error) {
 	if err != nil {
 		return tree{}, err
 	}
-	return tree{Tree: t, overlay: overlay, strict: true, prefix: displayPrefix(root)}, nil
+	return tree{Tree: t, overlay: overlay, strict: true, hint: rootHint(c, root), prefix: displayPrefix(root)}, nil
+}
+
+// rootHint names the --root that would let dir's ../ references be read
+// when dir lies inside a git work tree: the work tree's top.
+func rootHint(c *cobra.Command, dir string) string {
+	out, err := source.Git(c.Context(), dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return ""
+	}
+	top := strings.TrimSpace(string(out))
+	abs, err := filepath.Abs(dir)
+	if err != nil || top == "" || filepath.Clean(abs) == filepath.Clean(top) {
+		return ""
+	}
+	return "to check it with what it names, pass --root " + top + " (the repository's top)"
 }
 
 // rootOf returns the first --root that holds dir and dir's path in it;
