@@ -508,7 +508,7 @@ func (g *Graph) inert(a rbacv1.PolicyRule, scope string) string {
 		}
 		return fmt.Sprintf("a RoleBinding in %s only reaches the namespace object %s itself", scope, scope)
 	}
-	if g.ClusterScoped(group, res) {
+	if g.ClusterScoped(group, res) && !bindInNamespace(group, res, a.Verbs[0]) {
 		return fmt.Sprintf("%s is cluster-scoped, so a RoleBinding cannot grant it; only a ClusterRoleBinding can", groupResource(group, res))
 	}
 	return ""

@@ -140,6 +140,16 @@ func IsClusterScoped(group, resource string) bool {
 	return clusterScopedSet[group+"/"+res]
 }
 
+// bindInNamespace reports whether verb on res is the check the API server
+// makes before a RoleBinding in a namespace may reference a ClusterRole its
+// author does not hold: "bind" on clusterroles, asked with the binding's
+// namespace (pkg/registry/rbac/escalation_check.go, BindingAuthorized). So a
+// RoleBinding in N granting bind on clusterroles is real, in N, although
+// clusterroles are cluster-scoped.
+func bindInNamespace(group, res, verb string) bool {
+	return group == "rbac.authorization.k8s.io" && res == "clusterroles" && (verb == "bind" || verb == "*")
+}
+
 // namespaceSelf reports whether verb on res (namespaces, or its status or
 // finalize subresource) is a request on one Namespace object, which carries
 // the namespace's own name as its namespace (requestinfo.go, for any

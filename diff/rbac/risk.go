@@ -150,8 +150,8 @@ func allowsAny(a rbacv1.PolicyRule, r risk, scope string) bool {
 	for _, v := range r.verbs {
 		for _, g := range r.group {
 			for _, res := range r.resources {
-				if scope != "" && IsClusterScoped(g, res) && !(g == "" && res == "namespaces") {
-					continue // the namespace object itself is the one exception
+				if scope != "" && IsClusterScoped(g, res) && !(g == "" && res == "namespaces") && !bindInNamespace(g, res, v) {
+					continue // the namespace object itself and bind are the exceptions
 				}
 				resource, sub, _ := strings.Cut(res, "/")
 				req := Request{ResourceRequest: true, Verb: v, APIGroup: g, Resource: resource, Subresource: sub, Name: name}
