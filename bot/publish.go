@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -349,38 +350,9 @@ func (p *Publisher) Fail(ctx context.Context, t Target, runID int64, cause error
 // without a verdict on cause.
 func FailOutput(checkName string, cause error) (conclusion, title, summary string) {
 	conclusion, advice := UndecidedConclusion(cause)
-	// checks.ErrorOutput redacts credentials and fences the message; its
-	// lead paragraph ("neither passes nor fails") is replaced by ours.
-	eo := checks.ErrorOutput(checkName, cause)
-	_, fenced, _ := strings.Cut(eo.Summary, "\n\n")
-	reason := "unknown error"
-	if lines := strings.Split(fenced, "\n"); len(lines) > 1 && strings.TrimSpace(lines[1]) != "" {
-		reason = lines[1]
-	}
-	verb := map[string]string{ConclusionTimedOut: "timed out", ConclusionCancelled: "was cancelled"}[conclusion]
-	if verb == "" {
-		verb = "could not decide"
-	}
-	title = cutTitle(checkName + " " + verb + ": " + reason)
-	summary = fmt.Sprintf("**%s** %s, so this run fails the pull request until a check completes with a verdict "+
-		"(a required check must never pass unchecked).\n\n**What to do:** %s\n\n%s", checkName, verb, advice, fenced)
-	return conclusion, title, summary
-}
-
-// cutTitle keeps a check-run title to one short line.
-func cutTitle(s string) string {
-	const max = 200
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) <= max {
-		return s
-	}
-	k := max - len("…")
-	for k > 0 && !utf8RuneStart(s[k]) {
-		k--
-	}
-	return s[:k] + "…"
+	what := map[string]string{ConclusionTimedOut: "timed out", ConclusionCancelled: "was cancelled"}[conclusion]
+	out := checks.UndecidedOutput(checkName, conclusion, cmp.Or(what, "could not decide"), advice, cause)
+	return out.Conclusion, out.Title, out.Summary
 }
 
 // newAnnotations drops the annotations the run already has, so that a

@@ -34,7 +34,6 @@ const (
 const (
 	ConclusionSuccess = "success"
 	ConclusionFailure = "failure"
-	ConclusionNeutral = "neutral"
 )
 
 // CheckRunOutput is everything a check run shows, ready to send.
@@ -68,8 +67,8 @@ const (
 	LevelNotice  = "notice"
 )
 
-// Conclusion is failure when the gate failed and success otherwise.
-// Neutral is kept for runs that could not finish (see ErrorOutput).
+// Conclusion is failure when the gate failed and success otherwise; a run
+// without a verdict is UndecidedOutput's.
 func Conclusion(r *report.Report) string {
 	if r != nil && r.Verdict == report.Fail {
 		return ConclusionFailure
@@ -80,7 +79,7 @@ func Conclusion(r *report.Report) string {
 // CheckRun builds the output of the check run called name.
 func CheckRun(r *report.Report, name string, lim Limits) CheckRunOutput {
 	if r == nil {
-		return ErrorOutput(name, fmt.Errorf("no report"))
+		return UndecidedOutput(name, ConclusionFailure, "could not decide", "re-run the check", fmt.Errorf("no report"))
 	}
 	return CheckRunOutput{
 		Conclusion:  Conclusion(r),
@@ -290,26 +289,40 @@ func cutRunes(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-// ErrorOutput is the neutral check run for a run that could not finish: it
-// must not block the merge by itself, nor stay in progress forever. The
-// error is shown with anything that looks like a credential redacted.
-func ErrorOutput(name string, err error) CheckRunOutput {
-	msg := "unknown error"
-	if err != nil {
-		msg = redact(err.Error())
-	}
-	msg = cutBytes(msg, 4000)
+// UndecidedOutput is the check run of a run that ended without a verdict:
+// never a conclusion that passes a required check (GitHub counts neutral
+// as passing). conclusion is failure, timed_out or cancelled; what says
+// what happened ("could not decide", "timed out"), advice what to do. The
+// error is shown fenced, with anything that looks like a credential
+// redacted, and its first line titles the run.
+func UndecidedOutput(name, conclusion, what, advice string, err error) CheckRunOutput {
+	msg := ErrorMessage(err)
 	fence := "```"
 	for strings.Contains(msg, fence) {
 		fence += "`"
 	}
 	return CheckRunOutput{
-		Conclusion: ConclusionNeutral,
-		Title:      name + " could not finish",
-		Summary: fmt.Sprintf("**%s** stopped before it could compare permissions, so this run neither passes nor fails the pull request. "+
-			"Re-run the check; if the error persists, the message below says what to fix.\n\n%s\n%s\n%s\n",
-			mdEscape(name), fence, msg, fence),
+		Conclusion: conclusion,
+		Title:      Title(name + " " + what + ": " + msg),
+		Summary: fmt.Sprintf("**%s** %s, so this run fails the pull request until a check completes with a verdict "+
+			"(a required check must never pass unchecked).\n\n**What to do:** %s\n\n%s\n%s\n%s\n",
+			mdEscape(name), what, advice, fence, msg, fence),
 	}
+}
+
+// Title makes s a check-run title: its first line, at most 200 runes.
+func Title(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return cutRunes(s, 200)
+}
+
+// ErrorMessage is err as a check run may show it: credentials redacted,
+// at most 4,000 bytes ("unknown error" for nil).
+func ErrorMessage(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return cutBytes(redact(err.Error()), 4000)
 }
 
 // redact hides tokens that an error from an HTTP client or git might carry.

@@ -287,14 +287,14 @@ func TestTitle(t *testing.T) {
 	}
 }
 
-func TestErrorOutput_Redacts(t *testing.T) {
+func TestUndecidedOutput_Redacts(t *testing.T) {
 	secrets := []string{"ghs_abcdefghijklmnop1234", "ghp_0123456789abcdefghij", "github_pat_11ABCDEF_xyz",
 		"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2lnbmF0dXJl", "s3cr3tpassw0rd", "dGhpc2lzYXNlY3JldA=="}
 	err := fmt.Errorf("clone https://user:s3cr3tpassw0rd@example.com/x: %s %s %s %s; Authorization: Basic dGhpc2lzYXNlY3JldA==",
 		secrets[0], secrets[1], secrets[2], secrets[3])
-	out := ErrorOutput("rbacguard", err)
-	if out.Conclusion != ConclusionNeutral {
-		t.Errorf("conclusion = %q, want neutral", out.Conclusion)
+	out := UndecidedOutput("rbacguard", ConclusionFailure, "could not decide", "re-run", err)
+	if out.Conclusion != ConclusionFailure {
+		t.Errorf("conclusion = %q, want failure", out.Conclusion)
 	}
 	if len(out.Annotations) != 0 {
 		t.Errorf("error output has annotations")
@@ -307,10 +307,10 @@ func TestErrorOutput_Redacts(t *testing.T) {
 	if !strings.Contains(out.Summary, "clone https://[redacted]@example.com/x") {
 		t.Errorf("summary lost the error's shape:\n%s", out.Summary)
 	}
-	if got := ErrorOutput("x", nil).Conclusion; got != ConclusionNeutral {
-		t.Errorf("nil error: conclusion %q", got)
+	if got := UndecidedOutput("x", ConclusionFailure, "could not decide", "re-run", nil); got.Conclusion != ConclusionFailure || !strings.Contains(got.Title, "unknown error") {
+		t.Errorf("nil error: %q %q", got.Conclusion, got.Title)
 	}
-	if got := CheckRun(nil, "x", DefaultLimits()).Conclusion; got != ConclusionNeutral {
-		t.Errorf("nil report: conclusion %q", got)
+	if got := CheckRun(nil, "x", DefaultLimits()).Conclusion; got != ConclusionFailure {
+		t.Errorf("nil report: conclusion %q, want failure (a run without a report has no verdict)", got)
 	}
 }

@@ -123,7 +123,7 @@ func TestCheckRun_Golden(t *testing.T) {
 	}
 	t.Run("error", func(t *testing.T) {
 		err := fmt.Errorf("fetch tarball: GET https://x-access-token:ghs_abcdefghijklmnop1234@codeload.github.com/o/r: token ghs_abcdefghijklmnopqrstuvwxyz0123 expired; Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2lnbmF0dXJl")
-		golden(t, "error.checkrun.golden", formatCheckRun(ErrorOutput("rbacguard", err)))
+		golden(t, "error.checkrun.golden", formatCheckRun(UndecidedOutput("rbacguard", ConclusionFailure, "could not decide", "Re-run the check.", err)))
 	})
 }
 

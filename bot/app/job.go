@@ -274,9 +274,9 @@ func (s *Server) retryDelay(j *job, cause error) (time.Duration, bool) {
 func (s *Server) retryLater(j *job, d time.Duration, cause error, log *slog.Logger) {
 	if j.runID != 0 && !j.runDone {
 		ctx, cancel := s.failCtx()
-		reason := oneLine(checks.ErrorOutput(s.cfg.CheckName, cause).Summary)
+		reason, _, _ := strings.Cut(checks.ErrorMessage(cause), "\n")
 		if err := s.setRun(ctx, s.cl.installation(j.installation), j, "queued", s.myLease(j.pr),
-			cutTitle("Retrying: "+reason),
+			checks.Title("Retrying: "+reason),
 			fmt.Sprintf("GitHub failed (attempt %d); rbacguard tries again in about %s, for up to %s in all, and concludes the run only then.\n\n%s",
 				j.attempt, d.Round(time.Second), s.cfg.RetryFor, reason)); err != nil {
 			log.Warn("cannot show the retry on the check run", "err", err)
@@ -311,23 +311,6 @@ func (s *Server) resume(j *job) {
 		d, _ := s.retryDelay(j, nil)
 		s.q.park(j, max(d, s.cfg.RetryBase), func() { s.resume(j) })
 	}
-}
-
-// oneLine is the first line of an error summary's fenced message.
-func oneLine(summary string) string {
-	_, fenced, _ := strings.Cut(summary, "\n\n")
-	lines := strings.Split(fenced, "\n")
-	if len(lines) > 1 {
-		return lines[1]
-	}
-	return "unknown error"
-}
-
-func cutTitle(s string) string {
-	if len(s) <= 200 {
-		return s
-	}
-	return strings.ToValidUTF8(s[:199], "") + "…"
 }
 
 // release leaves j's run queued with no lease, so that the sweep of any
