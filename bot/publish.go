@@ -213,8 +213,8 @@ func (p *Publisher) Publish(ctx context.Context, t Target, runID int64, r *repor
 		return res, err
 	}
 	if r == nil {
-		// checks.CheckRun would answer neutral, which passes: the caller
-		// fails the run instead.
+		// No verdict to publish: the caller fails the run (Fail), which
+		// says why.
 		return res, errors.New("publish: no report to publish")
 	}
 	mode, err := ParseCommentMode(o.CommentMode)
