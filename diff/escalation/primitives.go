@@ -88,34 +88,27 @@ func label(r rbac.Request) string {
 // name. A ClusterRoleBinding grant allows it in every namespace at once:
 // rules never name a namespace, so asking without one asks exactly those.
 func inNamespaces(c decider, r rbac.Request, want []string) []string {
-	r.Namespace = ""
-	if c.Allows(r) {
-		return want
-	}
-	var out []string
-	for _, ns := range c.Namespaces() {
-		if _, ok := slices.BinarySearch(want, ns); ok {
-			r.Namespace = ns
-			if c.Allows(r) {
-				out = append(out, ns)
-			}
-		}
-	}
-	return out
+	return namespacesWhere(c, c.Allows, r, want)
 }
 
 // mayNamespaces returns those of want where some grant of c allows r for
 // some name: the namespaces worth asking name by name.
 func mayNamespaces(c decider, r rbac.Request, want []string) []string {
+	return namespacesWhere(c, c.MayAllowNamed, r, want)
+}
+
+// namespacesWhere asks ok of r cluster-wide first (then every namespace of
+// want answers yes), else in each namespace of want that c has grants in.
+func namespacesWhere(c decider, ok func(rbac.Request) bool, r rbac.Request, want []string) []string {
 	r.Namespace = ""
-	if c.MayAllowNamed(r) {
+	if ok(r) {
 		return want
 	}
 	var out []string
 	for _, ns := range c.Namespaces() {
-		if _, ok := slices.BinarySearch(want, ns); ok {
+		if _, found := slices.BinarySearch(want, ns); found {
 			r.Namespace = ns
-			if c.MayAllowNamed(r) {
+			if ok(r) {
 				out = append(out, ns)
 			}
 		}
