@@ -124,41 +124,10 @@ func merge(fs []report.Finding) []item {
 		items = append(items, it)
 	}
 	for i := range items {
-		slices.SortFunc(items[i].Verbs, compareVerbs)
+		items[i].Verbs = report.SortVerbs(items[i].Verbs)
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return b.Severity.Rank() - a.Severity.Rank() })
 	return items
-}
-
-// verbRank orders verbs the way kubectl and the docs list them; other
-// verbs follow, alphabetically.
-func verbRank(v string) int {
-	switch v {
-	case "get":
-		return 0
-	case "list":
-		return 1
-	case "watch":
-		return 2
-	case "create":
-		return 3
-	case "update":
-		return 4
-	case "patch":
-		return 5
-	case "delete":
-		return 6
-	case "deletecollection":
-		return 7
-	}
-	return 8
-}
-
-func compareVerbs(a, b string) int {
-	if c := verbRank(a) - verbRank(b); c != 0 {
-		return c
-	}
-	return strings.Compare(a, b)
 }
 
 func subjectKey(s *report.Subject) string {

@@ -2,7 +2,9 @@ package diff
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/escalation"
 	"github.com/rbacguard/rbacguard/diff/manifest"
@@ -23,19 +25,74 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 	findings := rbac.Compare(overlay, bg, hg)
 	findings = append(findings, escalation.Compare(overlay, escalation.Build(bg, base, o.escalationOptions(nil)), escalation.Build(hg, head, o.escalationOptions(changed)))...)
 	addWorkloads(findings, head, o.DefaultNamespace)
-	increased := map[[2]string]bool{}
-	for _, f := range findings {
-		if f.Kind == report.RBACIncrease && f.Subject.Kind == "ServiceAccount" {
-			increased[[2]string{f.Subject.Namespace, f.Subject.Name}] = true
-		}
-	}
 	to := token.Options{
 		DefaultNamespace: o.DefaultNamespace,
 		AccountRisk:      hg.AccountRisk,
-		AccountIncrease:  func(ns, name string) bool { return increased[[2]string{ns, name}] },
+		AccountIncrease:  accountIncreases(findings),
 	}
 	return append(findings, token.Compare(overlay, base, head, to)...)
 }
+
+// accountIncreases tells, per service account, what this change adds to
+// it: the severity of its most severe increase (or new escalation path)
+// and a phrase naming it, "can now create,patch events cluster-wide (and 2
+// more)". A token finding about the account says this, never what the
+// account could already do.
+func accountIncreases(findings []report.Finding) func(ns, name string) (report.Severity, string) {
+	type added struct {
+		sev   report.Severity
+		top   string          // what the most severe increase grants, verbs merged
+		verbs []string        // of top
+		what  map[string]bool // every resource and scope that grew
+	}
+	by := map[[2]string]*added{}
+	for _, f := range findings {
+		if f.Subject == nil || f.Subject.Kind != "ServiceAccount" || f.Kind != report.RBACIncrease && f.Kind != report.RBACEscalation {
+			continue
+		}
+		k := [2]string{f.Subject.Namespace, f.Subject.Name}
+		a := by[k]
+		if a == nil {
+			a = &added{what: map[string]bool{}}
+			by[k] = a
+		}
+		what, verbs := newPower(f)
+		a.what[what] = true
+		switch {
+		case f.Severity.Rank() > a.sev.Rank():
+			a.sev, a.top, a.verbs = f.Severity, what, verbs
+		case f.Severity == a.sev && what == a.top:
+			a.verbs = append(a.verbs, verbs...)
+		}
+	}
+	return func(ns, name string) (report.Severity, string) {
+		a := by[[2]string{ns, name}]
+		if a == nil {
+			return "", ""
+		}
+		phrase := strings.Replace(a.top, "\x00", strings.Join(slices.Compact(a.verbs), ","), 1)
+		if n := len(a.what) - 1; n > 0 {
+			phrase += fmt.Sprintf(" (and %d more)", n)
+		}
+		return a.sev, phrase
+	}
+}
+
+// newPower is what an increase or escalation finding adds, without its
+// subject, with "\x00" standing for the verbs it returns apart, so that
+// atoms differing only in their verb read as one: "can now \x00 secrets in
+// namespace shop", or "can now become ServiceAccount shop/report".
+func newPower(f report.Finding) (string, []string) {
+	if f.Kind == report.RBACIncrease && f.Permission != nil && f.Scope != nil {
+		p := *f.Permission
+		p.Verbs = []string{"\x00"}
+		return "can now " + p.String() + " " + f.Scope.String(), f.Permission.Verbs
+	}
+	m := strings.TrimPrefix(f.Message, f.Subject.String()+" ")
+	m, _, _ = strings.Cut(m, ": ")
+	return m, nil
+}
+
 
 // scanOverlay reports the risky access and token exposure one overlay has.
 func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Finding {

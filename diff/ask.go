@@ -139,7 +139,7 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 	}
 	r.Findings = append(r.Findings, skippedFiles(nil, cluster)...)
 	r.Findings = append(r.Findings, skippedFiles(nil, repo)...)
-	finish(r, pol, o, nil, nil)
+	finish(r, pol, o, nil, nil, nil)
 	return r, nil
 }
 

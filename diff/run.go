@@ -35,7 +35,7 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	}
 	r.Findings = append(r.Findings, skippedFiles(base, head)...)
 	r.Findings = append(r.Findings, unusedRBAC(base, head, o)...)
-	finish(r, pol, o, base, head)
+	finish(r, pol, o, base, head, changed.Line)
 	return r, nil
 }
 
@@ -71,7 +71,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
-	finish(r, pol, o, nil, nil)
+	finish(r, pol, o, nil, nil, nil)
 	return r, nil
 }
 
@@ -159,7 +159,11 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 // finish applies the policy's severities and exemptions, reports a change
 // to the policy file itself (diff mode: a loosened policy needs a review of
 // its own), and sets the verdict.
-func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tree) {
+//
+// One rule granting one subject several atoms is one finding
+// (report.GroupByRule), located at the first line the change touched
+// (changed; nil in a scan).
+func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tree, changed func(string, int) bool) {
 	if base != nil && head != nil && o.Policy == nil {
 		path := cmp.Or(o.PolicyPath, policy.DefaultPath)
 		b, _ := fs.ReadFile(base, path) // nil when missing: "no policy"
@@ -176,5 +180,7 @@ func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tre
 			r.Findings[i].Severity = report.Info
 		}
 	}
+	// Grouped after the policy, which judges and exempts each atom.
+	r.Findings = report.GroupByRule(r.Findings, changed)
 	r.Finish(o.FailOn)
 }

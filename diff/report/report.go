@@ -103,6 +103,10 @@ type Finding struct {
 	Subject    *Subject    `json:"subject,omitempty"`
 	Scope      *Scope      `json:"scope,omitempty"`
 	Permission *Permission `json:"permission,omitempty"`
+	// Permissions, on a finding that stands for several atoms of one rule
+	// (GroupByRule), lists them as exact rectangles; Permission is the
+	// most severe of them.
+	Permissions []Permission `json:"permissions,omitempty"`
 	Via        []Ref       `json:"via,omitempty"`
 	Workloads  []Workload  `json:"workloads,omitempty"`
 	Path       []PathStep  `json:"path,omitempty"` // rbac.escalation: how the identity is reached
@@ -158,7 +162,8 @@ func (s Scope) String() string {
 	return "in namespace " + s.Namespace
 }
 
-// Permission is a PolicyRule-shaped grant; in findings it is one atom.
+// Permission is a PolicyRule-shaped grant: in findings, verbs × groups ×
+// resources × names (or verbs × URLs) that are all granted.
 type Permission struct {
 	Verbs           []string `json:"verbs"`
 	APIGroups       []string `json:"apiGroups"`

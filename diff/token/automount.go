@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
@@ -103,7 +104,7 @@ func (c *checker) automount(bs, hs *snapshot, scan bool) {
 			}
 		} else {
 			b := pairs[i]
-			grows := c.increased(w.Namespace, w.ServiceAccount)
+			incSev, added, grows := c.increased(w.Namespace, w.ServiceAccount)
 			switch {
 			case b == nil:
 				event = "new"
@@ -120,9 +121,9 @@ func (c *checker) automount(bs, hs *snapshot, scan bool) {
 				f.Location = loc(accountLine(w))
 				f.Message = fmt.Sprintf("%s moves from ServiceAccount %s to %s and holds its token; the new account %s", w, b.ServiceAccount, w.ServiceAccount, can)
 			case grows:
-				event, f.Severity = "grows", atLeast(sev, report.Low)
+				event, f.Severity = "grows", atLeast(incSev, report.Low)
 				f.Location = loc(accountLine(w))
-				f.Message = fmt.Sprintf("%s holds a token of %s, whose permissions increase in this change; the account now %s", w, sa, can)
+				f.Message = fmt.Sprintf("%s holds a token of %s, whose permissions increase in this change: the account %s", w, sa, cmp.Or(added, "gains permissions"))
 				f.Risk = "the increase reaches every pod of this workload: code running there gains it too"
 			default:
 				continue

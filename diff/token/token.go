@@ -19,9 +19,13 @@ type Options struct {
 	// payments, create pods …"). An account with no permissions beyond the
 	// defaults answers "" or info.
 	AccountRisk func(namespace, name string) (report.Severity, string)
-	// AccountIncrease says whether that account's effective permissions
-	// increased in this change (nil = never).
-	AccountIncrease func(namespace, name string) bool
+	// AccountIncrease tells what the change adds to that account (nil =
+	// never): the highest severity of its increases in this overlay and a
+	// phrase of what is new ("can now patch events cluster-wide"). An
+	// account whose permissions did not grow answers "". A token finding
+	// about a grown account is judged by what is new, never by what the
+	// account already had.
+	AccountIncrease func(namespace, name string) (report.Severity, string)
 }
 
 // Compare reports what the change from base to head does to token exposure
@@ -101,8 +105,14 @@ func (c *checker) risk(ns, name string) (sev report.Severity, phrase string, kno
 	return sev, phrase, sev.Rank() > report.Info.Rank()
 }
 
-func (c *checker) increased(ns, name string) bool {
-	return c.o.AccountIncrease != nil && c.o.AccountIncrease(ns, name)
+// increased returns what the change adds to an account: grows is false
+// when nothing.
+func (c *checker) increased(ns, name string) (sev report.Severity, what string, grows bool) {
+	if c.o.AccountIncrease == nil {
+		return "", "", false
+	}
+	sev, what = c.o.AccountIncrease(ns, name)
+	return sev, what, sev != ""
 }
 
 // canDo completes "the account …": the engine's phrase ("can get secrets

@@ -27,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the want sections of testdata/*
 //	-- mode --             "scan" to scan head alone; diff otherwise
 //	-- risk --             AccountRisk stub: "ns/name severity phrase…";
 //	                       without this section AccountRisk is nil
-//	-- increase --         AccountIncrease stub: "ns/name" per line
+//	-- increase --         AccountIncrease stub: "ns/name [severity phrase…]" per line (low when unsaid)
 //	-- want --             one line per finding:
 //	                       severity kind subject-or-object location message
 func TestCases(t *testing.T) {
@@ -114,11 +114,18 @@ func parseCase(t *testing.T, ar *txtar.Archive) tcase {
 			return report.Severity(r[0]), r[1]
 		}
 	}
-	inc := map[string]bool{}
+	inc := map[string][2]string{}
 	for _, l := range nonEmptyLines(section(ar, "increase")) {
-		inc[l] = true
+		f := append(strings.SplitN(l, " ", 3), "low", "")
+		inc[f[0]] = [2]string{f[1], f[2]}
 	}
-	c.opts.AccountIncrease = func(ns, name string) bool { return inc[ns+"/"+name] }
+	c.opts.AccountIncrease = func(ns, name string) (report.Severity, string) {
+		r, ok := inc[ns+"/"+name]
+		if !ok {
+			return "", ""
+		}
+		return report.Severity(r[0]), r[1]
+	}
 	return c
 }
 
