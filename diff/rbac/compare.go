@@ -275,23 +275,62 @@ func (c *comparison) lost(a rbacv1.PolicyRule, scope string, headCover []rbacv1.
 
 // roleIncreases reports ClusterRoles whose rules grew while the subjects
 // bound to them live outside the repository: built-in roles extended by
-// aggregation labels, and repository roles that no binding here uses.
+// aggregation labels, and repository roles that no binding here uses and
+// no other role aggregates (whoever holds those holds them through the
+// aggregating role, and is reported there). A rule that reaches a role
+// through another role reported here (edit's new rule, in admin) is
+// reported once, for that role.
 func (c *comparison) roleIncreases() {
-	for _, k := range slices.SortedFunc(maps.Keys(c.head.roles), compareRoleKeys) {
+	reported := func(k roleKey) bool {
 		hr := c.head.roles[k]
-		if k.kind != "ClusterRole" || hr.external {
+		if k.kind != "ClusterRole" || hr == nil || hr.external || c.base.roles[k] == nil {
+			return false
+		}
+		return isBootstrapRole(k.name) || !c.head.boundClusterRoles[k.name] && !c.head.aggregatedInto[k.name]
+	}
+	// through names the reported role a rule comes through, if any.
+	through := func(k roleKey, r rule) string {
+		for _, ref := range r.via[1:] {
+			if ref.Kind == "ClusterRole" && ref.Name != k.name && reported(roleKey{kind: "ClusterRole", name: ref.Name}) {
+				return ref.Name
+			}
+		}
+		return ""
+	}
+	keys := slices.SortedFunc(maps.Keys(c.head.roles), compareRoleKeys)
+	aggregators := map[string][]string{} // reported role → reported roles that aggregate it
+	for _, k := range keys {
+		if !reported(k) {
 			continue
 		}
-		br := c.base.roles[k]
-		if br == nil || !(isBootstrapRole(k.name) || !c.head.boundClusterRoles[k.name]) {
+		for _, r := range c.head.roles[k].rules {
+			if t := through(k, r); t != "" && !slices.Contains(aggregators[t], k.name) {
+				aggregators[t] = append(aggregators[t], k.name)
+			}
+		}
+	}
+	for _, k := range keys {
+		if !reported(k) {
 			continue
 		}
+		hr, br := c.head.roles[k], c.base.roles[k]
 		var owner []rbacv1.PolicyRule
 		for _, r := range br.rules {
 			owner = append(owner, r.PolicyRule)
 		}
 		s := subject{kind: "ClusterRole", name: k.name}
+		who := "everyone bound to ClusterRole " + k.name
+		if more := aggregators[k.name]; len(more) > 0 {
+			verb := "aggregates"
+			if len(more) > 1 {
+				verb = "aggregate"
+			}
+			who += " (and to " + strings.Join(more, ", ") + ", which " + verb + " it)"
+		}
 		for _, r := range hr.rules {
+			if through(k, r) != "" {
+				continue
+			}
 			for _, at := range c.head.ruleAtoms(r.PolicyRule, "") {
 				a := at.PolicyRule
 				if at.inert != "" || covers(owner, a, "") {
@@ -304,7 +343,7 @@ func (c *comparison) roleIncreases() {
 					Subject: s.report(), Scope: scopeOf(""), Permission: &perm,
 					Via:      r.via,
 					Location: c.head.location(r, nil, 0, a),
-					Message:  fmt.Sprintf("everyone bound to ClusterRole %s can now %s", k.name, perm),
+					Message:  fmt.Sprintf("%s can now %s", who, perm),
 				})
 			}
 		}

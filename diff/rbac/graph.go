@@ -57,6 +57,9 @@ type Graph struct {
 	unresolved []unresolvedRef
 	// boundClusterRoles are ClusterRoles referenced by a binding of the tree.
 	boundClusterRoles map[string]bool
+	// aggregatedInto are ClusterRoles whose labels another ClusterRole's
+	// aggregationRule selects: whoever holds them holds them through it.
+	aggregatedInto map[string]bool
 	// byNamespace indexes bindings for Allows.
 	byNamespace map[string][]*binding
 }
@@ -194,6 +197,7 @@ func Build(objs []*manifest.Object, o Options) *Graph {
 		crdScope:          map[string]bool{},
 		grants:            map[subject]map[string][]grant{},
 		boundClusterRoles: map[string]bool{},
+		aggregatedInto:    map[string]bool{},
 		bindingByKey:      map[roleKey]*binding{},
 		byNamespace:       map[string][]*binding{},
 	}
@@ -413,6 +417,7 @@ func (g *Graph) aggregate() {
 				if src == target || !matchesAny(selectors[target], src.labels) {
 					continue
 				}
+				g.aggregatedInto[src.key.name] = true
 				for _, sr := range src.rules {
 					if slices.ContainsFunc(rules, func(x rule) bool { return reflect.DeepEqual(x.PolicyRule, sr.PolicyRule) }) {
 						continue
