@@ -242,8 +242,8 @@ func annotations(r *report.Report) []Annotation {
 		if len(f.Path) > 0 {
 			fmt.Fprintf(&msg, "\nPath:\n%s", strings.Join(pathStepLines(f.Path, oneLine, func(v []report.Ref) string { return chain(v, nil) }), "\n"))
 		}
-		if len(f.Workloads) > 0 {
-			fmt.Fprintf(&msg, "\nRuns in: %s", workloads(f.Workloads))
+		if in := runsIn(f); in != "" {
+			fmt.Fprintf(&msg, "\nRuns in: %s", in)
 		}
 		raw := fmt.Sprintf("id: %s\nkind: %s\nseverity: %s\noverlay: %s", f.ID, f.Kind, f.Severity, f.Overlay)
 		if f.Scope != nil {

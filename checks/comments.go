@@ -122,8 +122,8 @@ func commentItem(it item) string {
 	if len(f.Via) > 0 {
 		lines = append(lines, "Via: "+mdChain(f.Via))
 	}
-	if len(f.Workloads) > 0 {
-		lines = append(lines, "Runs in: "+mdEscape(workloads(f.Workloads)))
+	if in := runsIn(f); in != "" {
+		lines = append(lines, "Runs in: "+mdEscape(in))
 	}
 	meta := code(string(f.Kind))
 	if f.Overlay != "" {

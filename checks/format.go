@@ -61,6 +61,17 @@ func chain(via []report.Ref, display func(string) string) string {
 	return strings.Join(parts, " → ")
 }
 
+// runsIn says whose pods hold a finding's power: "every pod" for the
+// groups every account is in, else its workloads; "" for none.
+func runsIn(f report.Finding) string {
+	if f.Subject != nil && f.Permission != nil {
+		if every := f.Subject.EveryPod(); every != "" {
+			return every
+		}
+	}
+	return workloads(f.Workloads)
+}
+
 // workloads lists at most maxWorkloads names and says how many more.
 func workloads(ws []report.Workload) string {
 	var parts []string

@@ -263,8 +263,8 @@ func mdFinding(it item, short bool) string {
 	if len(f.Via) > 0 {
 		fmt.Fprintf(&b, "  - Via: %s\n", mdChain(f.Via))
 	}
-	if len(f.Workloads) > 0 {
-		fmt.Fprintf(&b, "  - Runs in: %s\n", mdEscape(workloads(f.Workloads)))
+	if in := runsIn(f); in != "" {
+		fmt.Fprintf(&b, "  - Runs in: %s\n", mdEscape(in))
 	}
 	if f.Exemption != nil {
 		fmt.Fprintf(&b, "  - Exempted: %s\n", mdEscape(exemptionString(f.Exemption)))

@@ -116,8 +116,8 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 				for _, l := range pathStepLines(f.Path, oneLine, func(v []report.Ref) string { return chain(v, display) }) {
 					fmt.Fprintf(bw, "        %s\n", l)
 				}
-				if len(f.Workloads) > 0 {
-					fmt.Fprintf(bw, "      runs in: %s\n", workloads(f.Workloads))
+				if in := runsIn(f); in != "" {
+					fmt.Fprintf(bw, "      runs in: %s\n", in)
 				}
 				if f.Location.Path != "" {
 					fmt.Fprintf(bw, "      at %s\n", locString(f.Location, display))

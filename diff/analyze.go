@@ -118,8 +118,8 @@ func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS 
 	sas := workload.ServiceAccounts(objs, cmp.Or(defaultNS, "default"))
 	for i := range findings {
 		s := findings[i].Subject
-		if s == nil || findings[i].Permission == nil {
-			continue
+		if s == nil || findings[i].Permission == nil || s.EveryPod() != "" {
+			continue // a group every pod's account is in: "every pod", not a list
 		}
 		for _, w := range ws {
 			rw := report.Workload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}

@@ -79,6 +79,8 @@ func TestRuleAllows(t *testing.T) {
 func TestClassify(t *testing.T) {
 	sa := subject{kind: "ServiceAccount", namespace: "ns", name: "a"}
 	atom := func(verb, group, resource string) rbacv1.PolicyRule { return pr(l(verb), l(group), l(resource)) }
+	named := func(r rbacv1.PolicyRule, name string) rbacv1.PolicyRule { r.ResourceNames = l(name); return r }
+	authenticated := subject{kind: "Group", name: "system:authenticated"}
 	for _, tc := range []struct {
 		name  string
 		s     subject
@@ -98,10 +100,20 @@ func TestClassify(t *testing.T) {
 		{"csr approval", sa, "", atom("update", "certificates.k8s.io", "certificatesigningrequests/approval"), report.Critical},
 		{"signer approve", sa, "", rbacv1.PolicyRule{Verbs: l("approve"), APIGroups: l("certificates.k8s.io"), Resources: l("signers"), ResourceNames: l("kubernetes.io/kube-apiserver-client")}, report.Critical},
 		{"webhook writes", sa, "", atom("patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"), report.Critical},
-		{"grant to system:authenticated", subject{kind: "Group", name: "system:authenticated"}, "ns", atom("get", "", "configmaps"), report.Critical},
-		{"grant to system:unauthenticated", subject{kind: "Group", name: "system:unauthenticated"}, "", atom("get", "", "configmaps"), report.Critical},
-		{"grant to system:serviceaccounts", subject{kind: "Group", name: "system:serviceaccounts"}, "", atom("get", "", "configmaps"), report.Critical},
-		{"grant to system:anonymous", subject{kind: "User", name: "system:anonymous"}, "", atom("get", "", "configmaps"), report.Critical},
+		// The README's matrix: a broad subject raises a risky permission,
+		// never makes a harmless one critical.
+		{"authenticated: list secrets", authenticated, "", atom("list", "", "secrets"), report.Critical},
+		{"authenticated: create pods", authenticated, "ns", atom("create", "", "pods"), report.Critical},
+		{"authenticated: delete configmaps", authenticated, "ns", atom("delete", "", "configmaps"), report.High},
+		{"authenticated: get configmaps", authenticated, "ns", atom("get", "", "configmaps"), report.Medium},
+		{"authenticated: get one named configmap", authenticated, "ns", named(atom("get", "", "configmaps"), "pipelines-info"), report.Low},
+		{"all service accounts: get configmaps", subject{kind: "Group", name: "system:serviceaccounts"}, "", atom("get", "", "configmaps"), report.Medium},
+		{"all service accounts: create pods", subject{kind: "Group", name: "system:serviceaccounts"}, "ns", atom("create", "", "pods"), report.Critical},
+		{"unauthenticated: get configmaps", subject{kind: "Group", name: "system:unauthenticated"}, "", atom("get", "", "configmaps"), report.High},
+		{"unauthenticated: get one named configmap", subject{kind: "Group", name: "system:unauthenticated"}, "", named(atom("get", "", "configmaps"), "x"), report.Medium},
+		{"unauthenticated: delete configmaps", subject{kind: "Group", name: "system:unauthenticated"}, "ns", atom("delete", "", "configmaps"), report.Critical},
+		{"anonymous: get configmaps", subject{kind: "User", name: "system:anonymous"}, "", atom("get", "", "configmaps"), report.High},
+		{"anonymous: get a url", subject{kind: "User", name: "system:anonymous"}, "", rbacv1.PolicyRule{Verbs: l("get"), NonResourceURLs: l("/version")}, report.High},
 		{"verb star on resource star in a namespace", sa, "ns", atom("get", "*", "*"), report.High},
 		{"secrets read in a namespace", sa, "ns", atom("get", "", "secrets"), report.High},
 		{"secrets read in kube-system", sa, "kube-system", atom("watch", "", "secrets"), report.Critical},
@@ -120,7 +132,9 @@ func TestClassify(t *testing.T) {
 		{"custom verb", sa, "ns", atom("use", "policy", "podsecuritypolicies"), report.Medium},
 		{"read-only", sa, "ns", atom("list", "", "configmaps"), report.Low},
 		{"read a url", sa, "", rbacv1.PolicyRule{Verbs: l("get"), NonResourceURLs: l("/metrics")}, report.Low},
-		{"namespace group bumps to high", subject{kind: "Group", name: "system:serviceaccounts:ns"}, "ns", atom("get", "", "configmaps"), report.High},
+		{"namespace's accounts: get configmaps", subject{kind: "Group", name: "system:serviceaccounts:ns"}, "ns", atom("get", "", "configmaps"), report.Low},
+		{"namespace's accounts: delete configmaps", subject{kind: "Group", name: "system:serviceaccounts:ns"}, "ns", atom("delete", "", "configmaps"), report.High},
+		{"namespace's accounts: create pods", subject{kind: "Group", name: "system:serviceaccounts:ns"}, "ns", atom("create", "", "pods"), report.High},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, why := classify(tc.s, tc.scope, tc.atom)

@@ -84,15 +84,52 @@ var risks = []risk{
 
 // classify returns the severity of an atomic permission granted to s at
 // scope ("" = cluster-wide) and a one-line reason a reviewer understands.
+// A broad subject raises a risky permission, never a harmless one
+// (the README's matrix, broadSeverity): reading one named ConfigMap is
+// low even for everyone, listing Secrets is critical for anyone.
 func classify(s subject, scope string, a rbacv1.PolicyRule) (report.Severity, string) {
 	sev, why := classifyAtom(scope, a)
 	switch {
 	case everyone(s):
-		return report.Critical, fmt.Sprintf("granted to %s, that is to every %s: %s", s.name, everyoneWho(s), why)
+		return broadSeverity(s, sev, len(a.ResourceNames) > 0), fmt.Sprintf("granted to %s, that is to every %s: %s", s.name, everyoneWho(s), why)
 	case s.kind == "Group" && strings.HasPrefix(s.name, groupServiceAccounts+":"):
-		return report.Max(sev, report.High), "granted to every service account of the namespace: " + why
+		return broadSeverity(s, sev, len(a.ResourceNames) > 0), "granted to every service account of the namespace: " + why
 	}
 	return sev, why
+}
+
+// broadSeverity is the severity of an atom of severity sev granted to a
+// group that many callers are in (named: the atom names its object):
+//
+//	granted alone      every SA of      every authenticated    every caller,
+//	                   a namespace      caller, or every SA    unauthenticated too
+//	critical           critical         critical               critical
+//	high               high             critical               critical
+//	medium             high             high                   critical
+//	low, unnamed       low              medium                 high
+//	low, one name      low              low                    medium
+func broadSeverity(s subject, sev report.Severity, named bool) report.Severity {
+	unauthenticated := s.name == groupUnauthenticated || s.kind == "User" && s.name == userAnonymous
+	everyCaller := unauthenticated || s.name == groupAuthenticated || s.name == groupServiceAccounts
+	steps := 0 // how far the subject raises sev
+	switch {
+	case unauthenticated:
+		steps = 2
+	case everyCaller:
+		steps = 1
+	case sev == report.Medium: // one namespace's accounts
+		steps = 1
+	}
+	if sev == report.Low && named {
+		steps--
+	}
+	if !everyCaller && sev != report.Medium {
+		return sev
+	}
+	for range steps {
+		sev = sev.Raised()
+	}
+	return sev
 }
 
 func everyoneWho(s subject) string {

@@ -149,6 +149,25 @@ func (s Subject) String() string {
 	return s.Kind + " " + s.Name
 }
 
+// EveryPod says which pods a group that every pod's account is in
+// reaches: "every pod" for system:authenticated, system:serviceaccounts
+// (and everyone, unauthenticated too), "every pod in namespace NS" for
+// system:serviceaccounts:NS, "" for any other subject. Such a finding
+// says this rather than list every workload of the tree.
+func (s Subject) EveryPod() string {
+	if s.Kind != "Group" && !(s.Kind == "User" && s.Name == "system:anonymous") {
+		return ""
+	}
+	switch s.Name {
+	case "system:authenticated", "system:serviceaccounts", "system:unauthenticated":
+		return "every pod"
+	}
+	if ns, ok := strings.CutPrefix(s.Name, "system:serviceaccounts:"); ok {
+		return "every pod in namespace " + ns
+	}
+	return ""
+}
+
 // Scope is where a permission applies: cluster-wide or one namespace.
 type Scope struct {
 	Cluster   bool   `json:"cluster"`

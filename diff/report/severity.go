@@ -1,6 +1,9 @@
 package report
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Severity ranks findings; the gate fails at or above a threshold.
 type Severity string
@@ -37,6 +40,14 @@ func (s Severity) Rank() int {
 
 // AtLeast reports whether s is as severe as t or more.
 func (s Severity) AtLeast(t Severity) bool { return s.Rank() >= t.Rank() }
+
+// Raised is the next severity up; critical stays critical.
+func (s Severity) Raised() Severity {
+	if i := slices.Index(Severities, s); i > 0 {
+		return Severities[i-1]
+	}
+	return s
+}
 
 // Max returns the more severe of s and t.
 func Max(s, t Severity) Severity {
