@@ -137,14 +137,26 @@ func (s *sourceIndex) nameCandidates(name string) []string {
 	return cands
 }
 
-// document sets the object's source: the document of file it came from.
+// document sets the object's source: the document (or List item) of file
+// it came from. Among several of one kind and name (a RoleList with the
+// same Role in three namespaces), the one in obj's namespace.
 func (s *sourceIndex) document(obj *manifest.Object, orgName, file string) *manifest.Object {
+	var found *yaml.Node
 	for _, doc := range s.load(file) {
-		if scalar(doc, "kind") == obj.Kind && scalar(child(doc, "metadata"), "name") == orgName {
-			return obj.WithSource(file, doc)
+		if scalar(doc, "kind") != obj.Kind || scalar(child(doc, "metadata"), "name") != orgName {
+			continue
+		}
+		if found == nil || scalar(child(doc, "metadata"), "namespace") == obj.Namespace {
+			found = doc
+		}
+		if scalar(child(doc, "metadata"), "namespace") == obj.Namespace {
+			break
 		}
 	}
-	return unlocated(obj, file)
+	if found == nil {
+		return unlocated(obj, file)
+	}
+	return obj.WithSource(file, found)
 }
 
 // unlocated points obj at line 1 of file, dropping the lines of
@@ -333,7 +345,15 @@ func (s *sourceIndex) load(file string) []*yaml.Node {
 	}
 	var docs []*yaml.Node
 	if data, err := fs.ReadFile(s.tree, file); err == nil {
-		docs = s.cache.Nodes(file, data)
+		for _, doc := range s.cache.Nodes(file, data) {
+			// kustomize expands a List into its items: so does the index,
+			// so that an item's lines are its own and not the List's.
+			if items := seq(child(doc, "items")); items != nil && strings.HasSuffix(scalar(doc, "kind"), "List") {
+				docs = append(docs, items...)
+				continue
+			}
+			docs = append(docs, doc)
+		}
 	}
 	s.docs[file] = docs
 	return docs
