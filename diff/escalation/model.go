@@ -27,6 +27,11 @@ type Options struct {
 	Changed func(path string, line int) bool
 }
 
+// assumesLegacyTokens is said on a step that only the policy's assumption
+// of legacy token Secrets opens, so a reader knows what the path rests on
+// and which switch removes it.
+const assumesLegacyTokens = "if legacy token Secrets exist — policy legacyTokens: cluster"
+
 // LegacyTokens is what the cluster is assumed to hold in the way of
 // legacy service-account token Secrets.
 type LegacyTokens string

@@ -200,7 +200,7 @@ func (m *Model) expand(i int) []edge {
 				if !done[ns] {
 					done[ns] = true
 					r.Namespace = ns
-					add(label(r)+" (legacy token Secrets)", m.accounts[ns], r)
+					add(label(r)+" ("+assumesLegacyTokens+")", m.accounts[ns], r)
 				}
 			}
 		}
