@@ -43,7 +43,7 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 		sev   report.Severity
 		top   string          // what the most severe increase grants, verbs merged
 		verbs []string        // of top
-		what  map[string]bool // every resource and scope that grew
+		what  map[string]bool // every rule or path that grew it (cause)
 	}
 	by := map[[2]string]*added{}
 	for _, f := range findings {
@@ -57,7 +57,7 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 			by[k] = a
 		}
 		what, verbs := newPower(f)
-		a.what[what] = true
+		a.what[cause(f)] = true
 		switch {
 		case f.Severity.Rank() > a.sev.Rank():
 			a.sev, a.top, a.verbs = f.Severity, what, verbs
@@ -76,6 +76,20 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 		}
 		return a.sev, phrase
 	}
+}
+
+// cause is what makes an increase one finding once grouped (one rule
+// through one binding, report.GroupByRule) or an escalation one path.
+func cause(f report.Finding) string {
+	if f.Kind == report.RBACEscalation {
+		return f.ID
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v|", f.Scope)
+	for _, v := range f.Via {
+		b.WriteString(v.Object() + "|")
+	}
+	return b.String()
 }
 
 // newPower is what an increase or escalation finding adds, without its
