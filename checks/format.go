@@ -72,6 +72,19 @@ func runsIn(f report.Finding) string {
 	return workloads(f.Workloads)
 }
 
+// overlayList names the other overlays of a finding: "overlays a, b and
+// 3 more".
+func overlayList(overlays []string) string {
+	word := "overlay "
+	if len(overlays) > 1 {
+		word = "overlays "
+	}
+	if len(overlays) <= maxWorkloads {
+		return word + strings.Join(overlays, ", ")
+	}
+	return fmt.Sprintf("%s%s and %d more", word, strings.Join(overlays[:maxWorkloads], ", "), len(overlays)-maxWorkloads)
+}
+
 // workloads lists at most maxWorkloads names and says how many more.
 func workloads(ws []report.Workload) string {
 	var parts []string

@@ -269,6 +269,9 @@ func mdFinding(it item, short bool) string {
 	if f.Exemption != nil {
 		fmt.Fprintf(&b, "  - Exempted: %s\n", mdEscape(exemptionString(f.Exemption)))
 	}
+	if len(f.AlsoIn) > 0 {
+		fmt.Fprintf(&b, "  - Also in %s\n", mdEscape(overlayList(f.AlsoIn)))
+	}
 	if len(f.Path) > 0 {
 		b.WriteString("\n" + mdPath(f.Path, "  ") + "\n")
 	}

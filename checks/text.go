@@ -125,6 +125,9 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 				for _, l := range f.AlsoAt {
 					fmt.Fprintf(bw, "      also at %s\n", locString(l, display))
 				}
+				if len(f.AlsoIn) > 0 {
+					fmt.Fprintf(bw, "      also in %s\n", overlayList(f.AlsoIn))
+				}
 			}
 		}
 	}

@@ -107,7 +107,6 @@ func newPower(f report.Finding) (string, []string) {
 	return m, nil
 }
 
-
 // scanOverlay reports the risky access and token exposure one overlay has.
 func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Finding {
 	g := rbac.Build(rbac.WithoutBootstrap(objs), o.rbacOptions(nil))

@@ -181,6 +181,6 @@ func finish(r *report.Report, p *policy.Policy, o Options, base, head source.Tre
 		}
 	}
 	// Grouped after the policy, which judges and exempts each atom.
-	r.Findings = report.GroupByRule(r.Findings, changed)
+	r.Findings = report.MergeAcrossOverlays(report.GroupByRule(r.Findings, changed))
 	r.Finish(o.FailOn)
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -148,7 +149,9 @@ func Rectangles(ms []Finding) []Permission {
 		slices.Sort(blocks[i].p.Resources) // so that the names of equal resource sets meet
 	}
 	blocks = mergeBlocks(blocks,
-		func(p Permission) string { return fmt.Sprintf("%q|%q|%q|%q", p.Verbs, p.APIGroups, p.Resources, p.NonResourceURLs) },
+		func(p Permission) string {
+			return fmt.Sprintf("%q|%q|%q|%q", p.Verbs, p.APIGroups, p.Resources, p.NonResourceURLs)
+		},
 		func(into *Permission, p Permission) { into.ResourceNames = union(into.ResourceNames, p.ResourceNames) })
 	slices.SortStableFunc(blocks, func(a, b block) int { return b.sev.Rank() - a.sev.Rank() })
 	perms := make([]Permission, len(blocks))
@@ -211,7 +214,6 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-
 // firstLocation picks the group's location: the first changed line of its
 // members, else the first line; the others become AlsoAt.
 func firstLocation(ms []Finding, changed func(string, int) bool) (Location, []Location) {
@@ -267,4 +269,32 @@ func SortVerbs(vs []string) []string {
 		return strings.Compare(a, b)
 	})
 	return vs
+}
+
+// MergeAcrossOverlays reports a finding that several overlays share word
+// for word (the same kind, subject, permission, chain and line: a base
+// that many overlays build on) once, in the first overlay, with the others
+// in AlsoIn. Severity and exemptions are part of what must be equal.
+func MergeAcrossOverlays(fs []Finding) []Finding {
+	first := map[string]int{}
+	out := fs[:0]
+	for _, f := range fs {
+		g := f
+		g.Overlay, g.ID, g.AlsoIn = "", "", nil
+		k, err := json.Marshal(g)
+		if err != nil {
+			out = append(out, f)
+			continue
+		}
+		key := string(k) + "\x00" + f.Cause
+		if i, ok := first[key]; ok {
+			if f.Overlay != out[i].Overlay && !slices.Contains(out[i].AlsoIn, f.Overlay) {
+				out[i].AlsoIn = append(out[i].AlsoIn, f.Overlay)
+			}
+			continue
+		}
+		first[key] = len(out)
+		out = append(out, f)
+	}
+	return out
 }

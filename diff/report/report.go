@@ -107,15 +107,18 @@ type Finding struct {
 	// (GroupByRule), lists them as exact rectangles; Permission is the
 	// most severe of them.
 	Permissions []Permission `json:"permissions,omitempty"`
-	Via        []Ref       `json:"via,omitempty"`
-	Workloads  []Workload  `json:"workloads,omitempty"`
-	Path       []PathStep  `json:"path,omitempty"` // rbac.escalation: how the identity is reached
-	Location   Location    `json:"location"`
+	Via         []Ref        `json:"via,omitempty"`
+	Workloads   []Workload   `json:"workloads,omitempty"`
+	Path        []PathStep   `json:"path,omitempty"` // rbac.escalation: how the identity is reached
+	Location    Location     `json:"location"`
 	// AlsoAt are the other places of a finding reported once for one
 	// cause (the same object defined in several files).
-	AlsoAt  []Location `json:"alsoAt,omitempty"`
-	Message string     `json:"message"`
-	Risk    string     `json:"risk,omitempty"`
+	AlsoAt []Location `json:"alsoAt,omitempty"`
+	// AlsoIn are the other overlays that have this very finding (the same
+	// cause, reached through a base they share): reported once.
+	AlsoIn  []string `json:"alsoIn,omitempty"`
+	Message string   `json:"message"`
+	Risk    string   `json:"risk,omitempty"`
 	// Exemption is set when a policy exemption or allow entry matched; an
 	// exempted finding is kept in the report but does not fail the gate.
 	Exemption *Exemption `json:"exemption,omitempty"`
