@@ -53,3 +53,34 @@ func TestRectangles(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeAcrossOverlays(t *testing.T) {
+	f := atom(High, "create", "", "secrets", "")
+	f.Kind, f.Subject, f.Location = RBACIncrease, &Subject{Kind: "ServiceAccount", Namespace: "a", Name: "b"}, Location{Path: "base/rbac.yaml", Line: 9}
+	in := func(overlay string, sev Severity) Finding { g := f; g.Overlay, g.Severity, g.ID = overlay, sev, ID(g.Kind, overlay); return g }
+	got := MergeAcrossOverlays([]Finding{in("prod", High), in("staging", High), in("dev", Low), in("qa", High)})
+	if len(got) != 2 {
+		t.Fatalf("got %d findings, want 2 (a different severity stays apart): %+v", len(got), got)
+	}
+	if got[0].Overlay != "prod" || strings.Join(got[0].AlsoIn, ",") != "staging,qa" {
+		t.Errorf("first = %s also in %v, want prod also in staging,qa", got[0].Overlay, got[0].AlsoIn)
+	}
+}
+
+func TestGroupByRuleLocation(t *testing.T) {
+	mk := func(verb string, line int) Finding {
+		f := atom(Low, verb, "", "pods", "")
+		f.Kind, f.Overlay, f.Subject, f.Scope = RBACIncrease, ".", &Subject{Kind: "ServiceAccount", Namespace: "a", Name: "b"}, &Scope{Namespace: "a"}
+		f.Via = []Ref{{Kind: "Role", Namespace: "a", Name: "r", Field: "rules[0]", Path: "rbac.yaml", Line: 5}}
+		f.Location = Location{Path: "rbac.yaml", Line: line}
+		return f
+	}
+	changed := func(path string, line int) bool { return line == 9 }
+	got := GroupByRule([]Finding{mk("get", 8), mk("watch", 9), mk("list", 10)}, changed)
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want 1", len(got))
+	}
+	if got[0].Location.Line != 9 || got[0].Permission.String() != "get,list,watch pods" {
+		t.Errorf("got %s at %v, want get,list,watch pods at the changed line 9", got[0].Permission, got[0].Location)
+	}
+}
