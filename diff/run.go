@@ -22,7 +22,9 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	}
 	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
 	changed := change.Between(base, head)
+	var seen tally
 	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
+		seen.add(p)
 		ov, findings := compareOverlay(p, o, changed.Line)
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
@@ -31,6 +33,11 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A new repository (nothing at base) is a change like any other; both
+	// sides holding nothing is no check.
+	if err := seen.nothing(base, head); err != nil {
 		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(base, head)...)
@@ -47,7 +54,9 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	}
 	r := &report.Report{Mode: "scan", Head: t.Rev()}
 	// Against an empty base every overlay is new: rendered once, on the pool.
+	var seen tally
 	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
+		seen.add(p)
 		status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
 		if p.HeadErr != nil {
 			status.Status, status.Error = report.OverlayFailed, p.HeadErr.Error()
@@ -68,6 +77,9 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := seen.nothing(t); err != nil {
 		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
