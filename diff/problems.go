@@ -55,8 +55,11 @@ func partialRender(overlay string, head, base []render.Skipped, touched bool, ch
 	if edits := editsUnchecked(head, ch); len(edits) > 0 {
 		f.Severity, f.Preexisting, f.Location = report.High, false, edits[0].at
 		var what []string
-		for _, e := range edits {
+		for _, e := range edits[:min(len(edits), 3)] {
 			what = append(what, e.String())
+		}
+		if n := len(edits) - len(what); n > 0 {
+			what = append(what, fmt.Sprintf("%d more", n))
 		}
 		f.Message = fmt.Sprintf("this change edits what rbacguard did not check: %s; %s", strings.Join(what, ", "), f.Message)
 		f.Risk = "the pull request changes inputs no one checked (a chart, its values, a remote base's version, a function's config): review what they grant by hand, or vendor them into the repository so they are checked"
