@@ -179,7 +179,7 @@ func describeFile(data []byte) string {
 	first, _, _ := strings.Cut(text, "\n")
 	for _, p := range []string{"error:", "Error from server", "The connection to the server", "Unable to connect to the server"} {
 		if strings.HasPrefix(first, p) {
-			return fmt.Sprintf("a command's error message saved in place of manifests: %q", truncate(first, 160))
+			return fmt.Sprintf("a command's error message saved in place of manifests: %.160q", first)
 		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -199,11 +199,4 @@ func describeFile(data []byte) string {
 		}
 	}
 	return "YAML without apiVersion and kind"
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/rbacguard/rbacguard/bot/githubtest"
 )
 
 // TestAction_MissingObject: a checkout that lacks an object of the head
@@ -21,19 +19,10 @@ func TestAction_MissingObject(t *testing.T) {
 	if err := os.Remove(filepath.Join(repo.path, ".git", "objects", oid[:2], oid[2:])); err != nil {
 		t.Fatal(err)
 	}
-	gh := githubtest.NewServer(t)
-	gh.AddToken(ghToken)
-	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
-	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
-	if code := a.run(t); code != 2 {
-		t.Fatalf("exit %d, want 2\nstderr: %s", code, a.stderr.String())
-	}
+	gh, a := undecidedRun(t, repo, files)
 	want := oid + " (" + changed + ")"
 	if !strings.Contains(a.stderr.String(), want) {
 		t.Errorf("stderr %q does not name %s", a.stderr.String(), want)
 	}
-	runs := gh.CheckRuns(ghOwner, ghRepo)
-	if len(runs) != 1 || runs[0].Status != "completed" || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Summary, want) {
-		t.Fatalf("check runs %+v, want one failure naming %s", runs, want)
-	}
+	wantFailedRun(t, gh, want, "fetch it whole")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -12,11 +11,7 @@ import (
 // workflow on main, a pull request that edits the README.
 func newDocsRepo(t *testing.T) *gitRepo {
 	t.Helper()
-	home := t.TempDir()
-	env := append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
-	dir := t.TempDir()
-	git(t, dir, env, "init", "-q")
+	dir, env := initRepo(t)
 	addWorkflow(t, dir, map[string]string{"README.md": "# platform\n"})
 	git(t, dir, env, "add", "-A")
 	git(t, dir, env, "commit", "-q", "-m", "base")
@@ -37,24 +32,39 @@ func newDocsRepo(t *testing.T) *gitRepo {
 // overlays.
 func TestAction_NothingToCheck(t *testing.T) {
 	repo := newDocsRepo(t)
+	files, _ := repo.patches(t)
+	gh, a := undecidedRun(t, repo, files)
+	if !strings.Contains(a.stderr.String(), "nothing to check: ") {
+		t.Errorf("stderr %q does not say nothing was checked", a.stderr.String())
+	}
+	wantFailedRun(t, gh, "nothing to check", "README.md", "Kubernetes manifests", "Nothing was checked")
+}
+
+// undecidedRun runs the Action on repo's pull request (files are its
+// patches) and wants exit 2: a run that cannot decide.
+func undecidedRun(t *testing.T, repo *gitRepo, files []githubtest.File) (*githubtest.Server, *actionRun) {
+	t.Helper()
 	gh := githubtest.NewServer(t)
 	gh.AddToken(ghToken)
-	files, _ := repo.patches(t)
 	gh.AddPullRequest(ghOwner, ghRepo, githubtest.PullRequest{Number: prNumber, BaseSHA: repo.mainTip, HeadSHA: repo.head, Files: files})
 	a := newActionRun(t, gh, repo.path, "pull_request", repo.event(t, "pull_request_opened.json"), mergeSHA)
 	if code := a.run(t); code != 2 {
 		t.Fatalf("exit %d, want 2\nstderr: %s", code, a.stderr.String())
 	}
-	if !strings.Contains(a.stderr.String(), "nothing to check: ") {
-		t.Errorf("stderr %q does not say nothing was checked", a.stderr.String())
-	}
+	return gh, a
+}
+
+// wantFailedRun wants one check run, completed with failure, whose title
+// or summary holds each of want.
+func wantFailedRun(t *testing.T, gh *githubtest.Server, want ...string) {
+	t.Helper()
 	runs := gh.CheckRuns(ghOwner, ghRepo)
 	if len(runs) != 1 || runs[0].Status != "completed" || runs[0].Conclusion != "failure" {
 		t.Fatalf("check runs %+v, want one completed with failure", runs)
 	}
-	for _, want := range []string{"nothing to check", "README.md", "Kubernetes manifests", "Nothing was checked"} {
-		if !strings.Contains(runs[0].Title+runs[0].Summary, want) {
-			t.Errorf("check run lacks %q: %q %q", want, runs[0].Title, runs[0].Summary)
+	for _, w := range want {
+		if !strings.Contains(runs[0].Title+runs[0].Summary, w) {
+			t.Errorf("check run lacks %q: %q %q", w, runs[0].Title, runs[0].Summary)
 		}
 	}
 }
