@@ -150,3 +150,21 @@ func TestGitRev_MissingObjectsNamed(t *testing.T) {
 		t.Errorf("error %q does not name b/big.yaml", err)
 	}
 }
+
+// TestResolveRev_Shallow: a revision before where a shallow clone's history
+// stops is not called a typo: the error says the clone is shallow and how
+// to fetch the history.
+func TestResolveRev_Shallow(t *testing.T) {
+	origin, _, _ := brokenRepo(t)
+	write(t, filepath.Join(origin, "a/kustomization.yaml"), "resources: [x.yaml]\n")
+	gitRun(t, origin, "commit", "-q", "-am", "two")
+	clone := t.TempDir()
+	gitRun(t, clone, "clone", "-q", "--depth=1", "file://"+origin, ".")
+	_, err := ResolveRev(context.Background(), clone, "HEAD~1")
+	if err == nil || !strings.Contains(err.Error(), "whose clone is shallow") || !strings.Contains(err.Error(), "git fetch --unshallow") {
+		t.Errorf("error %v, want one saying the clone is shallow and what to fetch", err)
+	}
+	if _, err := ResolveRev(context.Background(), origin, "no-such-branch"); err == nil || strings.Contains(err.Error(), "shallow") {
+		t.Errorf("error %v in a full clone, want no word of shallowness", err)
+	}
+}

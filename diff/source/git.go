@@ -109,6 +109,10 @@ func ResolveRev(ctx context.Context, repo, rev string) (string, error) {
 				return "", &MissingObjectsError{Rev: rev, Objects: []string{sha}, Paths: map[string]string{sha: "the commit"}}
 			}
 		}
+		if shallow, _ := Git(ctx, repo, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
+			return "", fmt.Errorf("%q is neither a directory nor a git revision of %s, whose clone is shallow: "+
+				"if %s lies before where its history stops, fetch the history (git fetch --unshallow origin, or actions/checkout with fetch-depth: 0) and run again", rev, repo, rev)
+		}
 		return "", fmt.Errorf("%q is neither a directory nor a git revision of %s", rev, repo)
 	}
 	return strings.TrimSpace(string(out)), nil
