@@ -41,6 +41,9 @@ type tally struct {
 	// commits) or failed to render (a finding of its own): the run did not
 	// check nothing.
 	undecided bool
+	// cut are the inputs the overlays were rendered without (head side):
+	// with no object rendered, they are all the overlays held.
+	cut []render.Skipped
 }
 
 func (c *tally) add(p render.Rendered) {
@@ -56,6 +59,9 @@ func (c *tally) add(p render.Rendered) {
 			c.objects += len(r.Objects) + len(r.Problems)
 		}
 	}
+	if p.Head != nil && len(c.cut) < 3 {
+		c.cut = append(c.cut, p.Head.Skipped[:min(len(p.Head.Skipped), 3-len(c.cut))]...)
+	}
 }
 
 // nothing is the NothingError of a run that found no overlay in trees,
@@ -65,7 +71,16 @@ func (c *tally) nothing(trees ...source.Tree) error {
 	case c.overlays == 0:
 		return noOverlay(trees...)
 	case c.objects == 0 && !c.undecided:
-		return noObject(trees...)
+		e := noObject(trees...)
+		if len(c.cut) > 0 {
+			var cut []string
+			for _, s := range c.cut {
+				cut = append(cut, fmt.Sprintf("%s (%s:%d)", s.What, s.Path, s.Line))
+			}
+			e.Read += "; what the overlays name was cut, and it is all they hold: " + strings.Join(cut, ", ")
+			e.Want = "vendor those inputs into the repository (or allow a trusted prefix in remoteBases) so they are checked, or " + e.Want
+		}
+		return e
 	}
 	return nil
 }
