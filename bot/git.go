@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
@@ -90,9 +91,18 @@ func (g *gitRunner) fetch(ctx context.Context, shas ...string) error {
 		}
 		args = append(args, s)
 	}
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
 	_, err := g.run(ctx, args...)
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("git fetch from origin took more than %s", fetchTimeout)
+	}
 	return err
 }
+
+// fetchTimeout bounds the one fetch a run makes: a remote that never
+// answers must not hold the job forever.
+const fetchTimeout = 10 * time.Minute
 
 // mergeBase is the base of a pull request's diff, as GitHub's Files
 // changed shows it. In a shallow checkout the history may stop before it:

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/rbacguard/rbacguard/checks"
+	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
@@ -310,6 +311,8 @@ type Undecided interface {
 // UndecidedConclusion maps the cause of a run that ended without a
 // verdict to its conclusion and what to do about it:
 //   - a cause implementing Undecided says both itself;
+//   - a run that checked nothing (diff.NothingError) is failure: point it
+//     at manifests;
 //   - context.DeadlineExceeded is timed_out: raise the time limit or
 //     re-run;
 //   - anything else is failure: re-run, and read the error.
@@ -317,9 +320,13 @@ type Undecided interface {
 // Never neutral or skipped, which pass a required check.
 func UndecidedConclusion(cause error) (conclusion, advice string) {
 	var u Undecided
+	var nothing *diff.NothingError
 	switch {
 	case errors.As(cause, &u):
 		return u.Conclusion(), u.Advice()
+	case errors.As(cause, &nothing):
+		return ConclusionFailure, "Nothing was checked: the commits hold no Kubernetes manifest rbacguard reads (YAML with apiVersion and kind, or a kustomization). " +
+			"Point the paths input at the manifests, or do not run rbacguard on this repository; the error below says what was read."
 	case errors.Is(cause, context.DeadlineExceeded):
 		return ConclusionTimedOut, "Re-run the check; if it times out again, raise the time limit (--job-timeout for the App, the job's timeout-minutes for the Action)."
 	}

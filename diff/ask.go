@@ -119,7 +119,10 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 		return nil, err
 	}
 	if len(repoOvs) == 0 {
-		return nil, fmt.Errorf("drift: %s has no overlay to compare with the cluster", repo.Rev())
+		return nil, noOverlay(repo)
+	}
+	if err := noRBAC(cluster, clusterOvs); err != nil {
+		return nil, err
 	}
 	var names []string
 	for _, ov := range repoOvs {

@@ -5,6 +5,10 @@
 // render, rbac, escalation, token, policy) and does no I/O of its own
 // beyond reading the trees it is given.
 //
+// A run that checks nothing — no overlay at either side, overlays without
+// one object, a cluster export without RBAC — is a *NothingError, never an
+// empty pass (nothing.go).
+//
 // For the query commands it renders trees the same way and hands the
 // overlays to package query (ask.go): Overlays and OverlayPairs for
 // who-can and can-i, Drift for a cluster's export against the repository,

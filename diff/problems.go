@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rbacguard/rbacguard/diff/change"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -45,8 +46,74 @@ func renderError(overlay string, err error, sev report.Severity, what string) re
 // partialRender says what an overlay was rendered without. In a diff it
 // is the change's finding when the change adds a skipped input or touches
 // the overlay (base is nil in a scan); it points at the first input the
-// change added, else the first skipped.
-func partialRender(overlay string, head, base []render.Skipped, touched bool) report.Finding {
+// change added, else the first skipped. When the change edits what was
+// not checked — a skipped entry's own lines, a file it names — it is high
+// at the first such line: the pull request changed what no one checked.
+// ch is nil in a scan.
+func partialRender(overlay string, head, base []render.Skipped, touched bool, ch *change.Set) report.Finding {
+	f := partialFinding(overlay, head, base, touched)
+	if edits := editsUnchecked(head, ch); len(edits) > 0 {
+		f.Severity, f.Preexisting, f.Location = report.High, false, edits[0].at
+		var what []string
+		for _, e := range edits[:min(len(edits), 3)] {
+			what = append(what, e.String())
+		}
+		if n := len(edits) - len(what); n > 0 {
+			what = append(what, fmt.Sprintf("%d more", n))
+		}
+		f.Message = fmt.Sprintf("this change edits what rbacguard did not check: %s; %s", strings.Join(what, ", "), f.Message)
+		f.Risk = "the pull request changes inputs no one checked (a chart, its values, a remote base's version, a function's config): review what they grant by hand, or vendor them into the repository so they are checked"
+	}
+	return f
+}
+
+// uncheckedEdit is an edit of the change inside a skipped input: its
+// entry's own lines, or a file it reads.
+type uncheckedEdit struct {
+	skipped render.Skipped
+	at      report.Location
+	entry   bool
+}
+
+func (e uncheckedEdit) String() string {
+	if e.entry {
+		return fmt.Sprintf("%s (the entry %s itself)", e.at, e.skipped.What)
+	}
+	return fmt.Sprintf("%s (read by %s at %s:%d)", e.at, e.skipped.What, e.skipped.Path, e.skipped.Line)
+}
+
+// editsUnchecked returns the edits of the change that lie in what an
+// overlay was rendered without: the lines of a skipped entry in its
+// kustomization, or a file the entry names (a file changed only by
+// deletions counts at the entry's line). One per skipped input, in order.
+func editsUnchecked(skipped []render.Skipped, ch *change.Set) []uncheckedEdit {
+	if ch == nil {
+		return nil
+	}
+	var out []uncheckedEdit
+	for _, s := range skipped {
+		if l := ch.FirstLine(s.Path, s.Line, max(s.Line, s.EndLine)); l > 0 {
+			out = append(out, uncheckedEdit{s, report.Location{Path: s.Path, Line: l}, true})
+			continue
+		}
+		for _, in := range s.Inputs {
+			if !ch.Files()[in] {
+				continue
+			}
+			at := report.Location{Path: s.Path, Line: s.Line}
+			if l := ch.FirstLine(in, 1, 0); l > 0 {
+				at = report.Location{Path: in, Line: l}
+			}
+			out = append(out, uncheckedEdit{s, at, false})
+			break
+		}
+	}
+	return out
+}
+
+// partialFinding is the medium finding of an overlay rendered without
+// some inputs (info and preexisting when the change did not touch it).
+func partialFinding(overlay string, head, base []render.Skipped, touched bool) report.Finding {
 	at := head[0]
 	for _, s := range head {
 		if !slices.ContainsFunc(base, func(b render.Skipped) bool { return b.What == s.What && b.Why == s.Why }) {

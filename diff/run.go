@@ -22,8 +22,10 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	}
 	r := &report.Report{Mode: "diff", Base: base.Rev(), Head: head.Rev()}
 	changed := change.Between(base, head)
+	var seen tally
 	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
-		ov, findings := compareOverlay(p, o, changed.Line)
+		seen.add(p)
+		ov, findings := compareOverlay(p, o, changed)
 		r.Overlays = append(r.Overlays, ov)
 		r.Findings = append(r.Findings, findings...)
 	})
@@ -31,6 +33,11 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A new repository (nothing at base) is a change like any other; both
+	// sides holding nothing is no check.
+	if err := seen.nothing(base, head); err != nil {
 		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(base, head)...)
@@ -47,7 +54,9 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	}
 	r := &report.Report{Mode: "scan", Head: t.Rev()}
 	// Against an empty base every overlay is new: rendered once, on the pool.
+	var seen tally
 	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
+		seen.add(p)
 		status := report.Overlay{Path: p.Path, Status: report.OverlayRendered}
 		if p.HeadErr != nil {
 			status.Status, status.Error = report.OverlayFailed, p.HeadErr.Error()
@@ -57,7 +66,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		}
 		if len(p.Head.Skipped) > 0 {
 			status.Status, status.Skipped = report.OverlayPartial, skippedInputs(p.Head.Skipped)
-			r.Findings = append(r.Findings, partialRender(p.Path, p.Head.Skipped, nil, true))
+			r.Findings = append(r.Findings, partialRender(p.Path, p.Head.Skipped, nil, true, nil))
 		}
 		r.Overlays = append(r.Overlays, status)
 		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
@@ -68,6 +77,9 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := seen.nothing(t); err != nil {
 		return nil, err
 	}
 	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
@@ -104,7 +116,7 @@ func eachOverlay(ctx context.Context, base, head source.Tree, o Options, fn func
 	return nil
 }
 
-func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool) (report.Overlay, []report.Finding) {
+func compareOverlay(p render.Rendered, o Options, changed *change.Set) (report.Overlay, []report.Finding) {
 	status := report.Overlay{Path: p.Path, Status: report.OverlayRendered, StandsInFor: p.StandsInFor}
 	switch p.Status {
 	case render.Unchanged:
@@ -148,11 +160,11 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 	var findings []report.Finding
 	if len(headRes.Skipped) > 0 {
 		status.Status, status.Skipped = report.OverlayPartial, skippedInputs(headRes.Skipped)
-		findings = append(findings, partialRender(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched))
+		findings = append(findings, partialRender(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched, changed))
 	}
 	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
 	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
-	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed)...)
+	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed.Line)...)
 	return status, findings
 }
 

@@ -86,11 +86,7 @@ func newGitRepo(t *testing.T) *gitRepo {
 // branches.
 func newGitRepoWith(t *testing.T, files map[string]string) *gitRepo {
 	t.Helper()
-	home := t.TempDir()
-	env := append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
-	dir := t.TempDir()
-	git(t, dir, env, "init", "-q")
+	dir, env := initRepo(t)
 	copyTree(t, "../../testdata/example/base", dir)
 	addWorkflow(t, dir, files)
 	git(t, dir, env, "add", "-A")
@@ -111,6 +107,17 @@ func newGitRepoWith(t *testing.T, files map[string]string) *gitRepo {
 	git(t, dir, env, "commit", "-q", "-m", "main moves on")
 	r.mainTip = git(t, dir, env, "rev-parse", "HEAD")
 	return r
+}
+
+// initRepo creates an empty repository and the environment git runs in
+// for it: no machine configuration, fixed dates.
+func initRepo(t *testing.T) (dir string, env []string) {
+	t.Helper()
+	env = append(os.Environ(), "HOME="+t.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
+	dir = t.TempDir()
+	git(t, dir, env, "init", "-q")
+	return dir, env
 }
 
 // workflowPath is the workflow that runs the Action in the tests.

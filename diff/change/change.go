@@ -53,6 +53,25 @@ func (s *Set) Files() map[string]bool {
 
 // Line reports whether line (1-based) of path in head is new or changed.
 func (s *Set) Line(path string, line int) bool {
+	return s.changedLines(path)[line]
+}
+
+// FirstLine returns the first new or changed line of path in head from
+// line from to line to (to 0: the end of the file), 0 when there is none:
+// the file is unchanged, gone from head, or only lost lines there.
+func (s *Set) FirstLine(path string, from, to int) int {
+	first := 0
+	for l := range s.changedLines(path) {
+		if l >= from && (to == 0 || l <= to) && (first == 0 || l < first) {
+			first = l
+		}
+	}
+	return first
+}
+
+// changedLines returns the new or changed lines of path in head, computed
+// once.
+func (s *Set) changedLines(path string) map[int]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lines, ok := s.lines[path]
@@ -70,7 +89,7 @@ func (s *Set) Line(path string, line int) bool {
 		}
 		s.lines[path] = lines
 	}
-	return lines[line]
+	return lines
 }
 
 // Patch returns path's change as bare unified-diff hunks with three lines

@@ -28,7 +28,12 @@
 // enforced here and in diff:
 //   - Plan marks a pair Unchanged only when every input is known and
 //     identical at both commits; inputs that cannot all be followed make
-//     it Changed, so doubt renders rather than hides.
+//     it Changed, so doubt renders rather than hides. The files a cut
+//     entry names (Skipped.Inputs: values files, a local chart's
+//     directory, a function's config, the patch of a cut object) are
+//     inputs too, though nothing renders them; Skipped.Line..EndLine are
+//     the entry's own lines, so that diff can tell an edit of what was
+//     not checked.
 //   - Pair.Touched says whether the change reached the overlay; a head that
 //     cannot be rendered fails the gate when it did (or when the overlay
 //     reads outside the directory being checked, Options.StrictRoot).

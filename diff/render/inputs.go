@@ -31,8 +31,17 @@ var (
 type Skipped struct {
 	Path string // the kustomization that names it
 	Line int
-	What string // the entry as written: a URL, a field, a file
-	Why  string
+	// EndLine is the entry's last line in Path (Line for a one-line
+	// entry): an edit between them changes what was not checked.
+	EndLine int
+	What    string // the entry as written: a URL, a field, a file
+	Why     string
+	// Inputs are the files of the tree the entry names, which nothing
+	// renders: a chart's values files and its directory, a function's or
+	// plugin's config, the patch of an object only the entry provided.
+	// They are inputs of the overlay all the same (Plan), and a change to
+	// them is a change to what was not checked.
+	Inputs []string
 }
 
 func (s Skipped) String() string { return fmt.Sprintf("%s:%d: %s: %s", s.Path, s.Line, s.What, s.Why) }
@@ -126,14 +135,15 @@ func follow(t source.Tree, dir string, o Options) (*closure, error) {
 }
 
 // skip records input n of kustomization k as skipped and cuts item (an
-// element of parent, a sequence or mapping) out of the copy kustomize reads.
-func (w *walker) skip(k *kustFile, parent, item *yaml.Node, line int, what, why string) {
+// element of parent, a sequence or mapping) out of the copy kustomize reads;
+// inputs are the tree files it names (Skipped.Inputs).
+func (w *walker) skip(k *kustFile, parent, item *yaml.Node, line int, what, why string, inputs ...string) {
 	if w.cut[item] {
 		return
 	}
 	w.cut[item] = true
 	k.cuts = append(k.cuts, cut{parent, item})
-	w.c.skipped = append(w.c.skipped, Skipped{Path: k.path, Line: line, What: what, Why: why})
+	w.c.skipped = append(w.c.skipped, Skipped{Path: k.path, Line: line, EndLine: max(line, entryEnd(parent, item)), What: what, Why: why, Inputs: inputs})
 }
 
 // applyCuts removes the cut entries from k's tree. Lines of what remains
@@ -267,7 +277,7 @@ func (w *walker) visit(dir string, from *yaml.Node, fromFile string) error {
 		key, val := root.Content[i], root.Content[i+1]
 		switch {
 		case slices.Contains(execFields, key.Value):
-			w.skip(k, root, key, key.Line, key.Value, whyHelm)
+			w.skip(k, root, key, key.Line, key.Value, whyHelm, w.helmInputs(k, key.Value, val)...)
 			continue
 		case key.Value == "namespace":
 			k.namespace = val
@@ -353,11 +363,11 @@ func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader boo
 		switch {
 		case w.exists(p):
 			if loader && isFunctionFile(w.t, p) {
-				w.skip(k, val, itemOf(val, n), n.Line, c, whyFunction)
+				w.skip(k, val, itemOf(val, n), n.Line, c, whyFunction, w.configInputs(p)...)
 				return nil
 			}
 			if loader && field != "resources" && field != "bases" && field != "components" && isPluginFile(w.t, p) {
-				w.skip(k, val, itemOf(val, n), n.Line, c, whyPlugin)
+				w.skip(k, val, itemOf(val, n), n.Line, c, whyPlugin, w.configInputs(p)...)
 				return nil
 			}
 			if err := w.add(p); err != nil {

@@ -41,8 +41,9 @@ type Pair struct {
 // Changed when any input it reads at either commit differs between them,
 // Unchanged otherwise. Inputs are followed through every kustomization
 // field. Unchanged is a promise that every input is known and identical
-// at both commits (a skipped input is known by its entry: the same URL or
-// chart at both): an overlay whose inputs cannot be followed to the end
+// at both commits (a skipped input is known by its entry, the same URL or
+// chart at both, and by the files it names: values files, the chart's
+// directory, a function's config): an overlay whose inputs cannot be followed to the end
 // is Changed, so that doubt renders rather than hides.
 //
 // The error is a *SelectionError when a selection of o selects nothing.
@@ -80,13 +81,15 @@ func (p *Pair) plan(base, head source.Tree, o Options, changed map[string]bool) 
 
 // affected reports whether every input of the overlay could be followed at
 // both commits (known), and whether the change touched one: a file it reads
-// at either commit changed, or the inputs it skips differ.
+// at either commit changed, the inputs it skips differ, or a file a skipped
+// input names (a chart's values file, its directory) changed.
 func affected(base source.Tree, bo Overlay, head source.Tree, ho Overlay, o Options, changed map[string]bool) (known, touched bool) {
 	bi, berr := inputs(base, bo, o)
 	hi, herr := inputs(head, ho, o)
 	known = berr == nil && herr == nil
 	hit := func(f string) bool { return changed[f] }
-	touched = slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped)
+	touched = slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped) ||
+		slices.ContainsFunc(bi.cutInputs(), hit) || slices.ContainsFunc(hi.cutInputs(), hit)
 	return known, touched
 }
 

@@ -256,8 +256,16 @@ func cutTargetless(c *closure, err error) bool {
 		if i := slices.Index(tg.parent.Content, tg.item); i >= 0 {
 			tg.parent.Content = slices.Delete(tg.parent.Content, i, i+1)
 			tg.k.edited = true
-			c.skipped = append(c.skipped, Skipped{Path: tg.k.path, Line: tg.item.Line, What: describeTarget(tg), Why: whyTarget})
-			c.patches = slices.DeleteFunc(c.patches, func(p *patch) bool { return p.name == tg.name && p.kind == tg.kind })
+			var inputs []string // the patch files, which now check nothing
+			c.patches = slices.DeleteFunc(c.patches, func(p *patch) bool {
+				drop := p.name == tg.name && p.kind == tg.kind
+				if drop && p.file != tg.k.path && !slices.Contains(inputs, p.file) {
+					inputs = append(inputs, p.file)
+				}
+				return drop
+			})
+			c.skipped = append(c.skipped, Skipped{Path: tg.k.path, Line: tg.item.Line, EndLine: max(tg.item.Line, lastLine(tg.item)),
+				What: describeTarget(tg), Why: whyTarget, Inputs: inputs})
 			cutAny = true
 		}
 		c.targeted[i].item = nil

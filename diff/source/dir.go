@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Dir reads the directory at root into memory. The .git directory is left
@@ -128,10 +129,9 @@ func addFile(m *Mem, root, rel string) error {
 // output. Its error carries git's message, with any credentials a remote
 // URL holds redacted.
 func Git(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd := gitCommand(ctx, dir, args...)
+	stderr := &boundedBuffer{max: 4 << 10}
+	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
@@ -142,6 +142,20 @@ func Git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// gitCommand is git in dir without a terminal prompt. When ctx ends git is
+// killed, and Wait returns within gitWaitDelay even if a child git started
+// still holds its output open. A fetch over HTTP that stalls (under 1 KB/s
+// for a minute) ends instead of waiting for a server that went away.
+func gitCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0",
+		"GIT_HTTP_LOW_SPEED_LIMIT=1000", "GIT_HTTP_LOW_SPEED_TIME=60")
+	cmd.WaitDelay = gitWaitDelay
+	return cmd
+}
+
+const gitWaitDelay = 5 * time.Second
 
 // urlCredentials finds user:password@ in URLs of git's messages.
 var urlCredentials = regexp.MustCompile(`://[^/\s:@]*(:[^/\s@]*)?@`)

@@ -3,10 +3,10 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -23,7 +23,7 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 	// -l adds sizes so that large blobs are skipped without being read.
 	out, err := Git(ctx, repo, "ls-tree", "-r", "-z", "-l", "--full-tree", sha)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("revision %s: %w%s", rev, err, damagedHint)
 	}
 	type entry struct {
 		mode, oid, path string
@@ -56,12 +56,16 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 		}
 		want = append(want, e.oid)
 	}
-	if err := catBlobs(ctx, repo, want, blobs); err != nil {
-		return nil, err
-	}
 	paths := map[string]string{} // path -> oid, for resolving links
+	names := map[string]string{} // oid -> a path, for errors
 	for _, e := range entries {
 		paths[e.path] = e.oid
+		if _, ok := names[e.oid]; !ok {
+			names[e.oid] = e.path
+		}
+	}
+	if err := catBlobs(ctx, repo, rev, want, names, blobs); err != nil {
+		return nil, err
 	}
 	for _, e := range entries {
 		data, ok := blobs[e.oid]
@@ -97,6 +101,18 @@ func ResolveRev(ctx context.Context, repo, rev string) (string, error) {
 	}
 	out, err := Git(ctx, repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
 	if err != nil {
+		// A name that resolves to an object the repository lacks (a
+		// shallow or partial clone, a damaged one) is not a typo.
+		if named, err := Git(ctx, repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev); err == nil {
+			sha := strings.TrimSpace(string(named))
+			if _, err := Git(ctx, repo, "cat-file", "-e", sha); err != nil {
+				return "", &MissingObjectsError{Rev: rev, Objects: []string{sha}, Paths: map[string]string{sha: "the commit"}}
+			}
+		}
+		if shallow, _ := Git(ctx, repo, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
+			return "", fmt.Errorf("%q is neither a directory nor a git revision of %s, whose clone is shallow: "+
+				"if %s lies before where its history stops, fetch the history (git fetch --unshallow origin, or actions/checkout with fetch-depth: 0) and run again", rev, repo, rev)
+		}
 		return "", fmt.Errorf("%q is neither a directory nor a git revision of %s", rev, repo)
 	}
 	return strings.TrimSpace(string(out)), nil
@@ -112,17 +128,22 @@ func MergeBase(ctx context.Context, repo, a, b string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// catBlobs reads many blobs through one `git cat-file --batch` process.
-func catBlobs(ctx context.Context, repo string, oids []string, into map[string][]byte) error {
+// catBlobs reads many blobs through one `git cat-file --batch` process;
+// paths names each oid for errors. It never leaves git blocked: git reports
+// a missing object and goes on writing the ones after it, so the output is
+// read to the end, and on any other surprise git is killed before it is
+// waited for (a reader that stops early would leave it blocked on a full
+// pipe forever, at no CPU).
+func catBlobs(ctx context.Context, repo, rev string, oids []string, paths map[string]string, into map[string][]byte) error {
 	if len(oids) == 0 {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, "git", "-C", repo, "cat-file", "--batch")
-	var stdin bytes.Buffer
-	for _, o := range oids {
-		stdin.WriteString(o + "\n")
-	}
-	cmd.Stdin = &stdin
+	ctx, kill := context.WithCancel(ctx)
+	defer kill()
+	cmd := gitCommand(ctx, repo, "cat-file", "--batch")
+	cmd.Stdin = strings.NewReader(strings.Join(oids, "\n") + "\n")
+	stderr := &boundedBuffer{max: 4 << 10}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -130,25 +151,102 @@ func catBlobs(ctx context.Context, repo string, oids []string, into map[string][
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	r := bufio.NewReader(out)
-	for range oids {
+	missing, readErr := readBatch(bufio.NewReader(out), len(oids), into)
+	if readErr != nil {
+		kill()
+	}
+	waitErr := cmd.Wait()
+	switch {
+	case readErr != nil || waitErr != nil:
+		// git's own words name the object and the pack (a corrupt pack,
+		// an unreadable object); ours only say where the stream broke.
+		var lines []string
+		for l := range strings.Lines(stderr.String()) {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		msg := strings.Join(lines, "; ")
+		if msg == "" {
+			msg = cmp.Or(readErr, waitErr).Error()
+		}
+		return fmt.Errorf("revision %s: git cat-file: %s%s", rev, msg, damagedHint)
+	case len(missing) > 0:
+		return &MissingObjectsError{Rev: rev, Objects: missing, Paths: paths}
+	}
+	return nil
+}
+
+// readBatch reads n answers of `git cat-file --batch` into into and
+// returns the objects git reported missing.
+func readBatch(r *bufio.Reader, n int, into map[string][]byte) (missing []string, err error) {
+	for range n {
 		header, err := r.ReadString('\n')
 		if err != nil {
-			_ = cmd.Wait()
-			return fmt.Errorf("git cat-file: %w", err)
+			return missing, err
 		}
 		f := strings.Fields(header)
-		if len(f) != 3 {
-			_ = cmd.Wait()
-			return fmt.Errorf("git cat-file: unexpected %q", strings.TrimSpace(header))
+		switch {
+		case len(f) == 2 && (f[1] == "missing" || f[1] == "ambiguous"):
+			missing = append(missing, f[0])
+			continue
+		case len(f) != 3:
+			return missing, fmt.Errorf("unexpected %q", strings.TrimSpace(header))
 		}
-		size, _ := strconv.Atoi(f[2])
+		size, err := strconv.Atoi(f[2])
+		if err != nil || size < 0 {
+			return missing, fmt.Errorf("unexpected %q", strings.TrimSpace(header))
+		}
 		data := make([]byte, size+1) // content plus the trailing newline
 		if _, err := io.ReadFull(r, data); err != nil {
-			_ = cmd.Wait()
-			return fmt.Errorf("git cat-file: %w", err)
+			return missing, err
 		}
 		into[f[0]] = data[:size]
 	}
-	return cmd.Wait()
+	return missing, nil
 }
+
+// MissingObjectsError says which objects of a revision the repository
+// lacks: a partial clone (--filter), a shallow fetch, a damaged one.
+type MissingObjectsError struct {
+	Rev     string
+	Objects []string
+	Paths   map[string]string // oid -> a path of the revision that holds it
+}
+
+func (e *MissingObjectsError) Error() string {
+	named := make([]string, 0, min(len(e.Objects), 5))
+	for _, o := range e.Objects[:min(len(e.Objects), 5)] {
+		if p := e.Paths[o]; p != "" {
+			o += " (" + p + ")"
+		}
+		named = append(named, o)
+	}
+	more := ""
+	if n := len(e.Objects) - len(named); n > 0 {
+		more = fmt.Sprintf(" and %d more", n)
+	}
+	return fmt.Sprintf("revision %s: the repository lacks %d object(s) it needs: %s%s%s",
+		e.Rev, len(e.Objects), strings.Join(named, ", "), more, damagedHint)
+}
+
+// damagedHint says what to do about a repository that cannot give an
+// object: fetch it whole again.
+const damagedHint = "; the clone is partial, shallow or damaged: fetch it whole (git fetch --refetch origin, " +
+	"or actions/checkout with fetch-depth: 0 and no filter) and run again"
+
+// boundedBuffer keeps the first max bytes written to it: enough of git's
+// message, never all of a runaway one.
+type boundedBuffer struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *boundedBuffer) String() string { return b.buf.String() }

@@ -2,6 +2,11 @@
 // directory, a git revision read from git objects (never the work tree), or
 // a tarball. Everything later renders from these in-memory trees, so nothing
 // a pull request contains can reach a file outside its own repository.
+//
+// Every read is bounded: files and trees by Limits, git by its process —
+// its output is read to the end or git is killed, never left blocked — and
+// a repository that lacks an object of the revision (partial, shallow or
+// damaged) is a *MissingObjectsError naming it, at once.
 package source
 
 import (
