@@ -33,7 +33,8 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r.Findings = append(r.Findings, skippedFiles(base, head)...)
+	r.Findings = append(r.Findings, skippedFiles(base, head, o)...)
+	r.SkippedDirs = skippedDirs(o, base, head)
 	r.Findings = append(r.Findings, unusedRBAC(base, head, o)...)
 	finish(r, pol, o, base, head)
 	return r, nil
@@ -70,7 +71,8 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
+	r.Findings = append(r.Findings, skippedFiles(nil, t, o)...)
+	r.SkippedDirs = skippedDirs(o, t)
 	finish(r, pol, o, nil, nil)
 	return r, nil
 }
@@ -153,6 +155,9 @@ func compareOverlay(p render.Rendered, o Options, changed func(string, int) bool
 	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
 	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
 	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed)...)
+	if p.Status == render.Added && len(p.BuiltOn) > 0 && baseErr == nil {
+		findings = append([]report.Finding{inherited(p, findings)}, findings...)
+	}
 	return status, findings
 }
 

@@ -26,7 +26,13 @@ import (
 // the other runs pods as it or holds a token Secret for it (or the
 // reverse); and when it aggregates ClusterRoles the other labels for it.
 // Rendering those apart would hide a grant, so doubt joins directories
-// rather than splitting them.
+// rather than splitting them — within one top-level directory. Two
+// top-level directories are never joined: config/ is what a project
+// deploys, optional_config/ or samples/ beside it are applied by choice if
+// at all, and joining them would report the choice as deployed (files at
+// the root are an overlay of their own for the same reason). A repository
+// whose top-level directories are deployed together says so with a
+// kustomization that lists them.
 //
 // The grouping is computed over all trees at once (base and head of a
 // diff), so that an overlay has the same path on both sides; the result
@@ -34,7 +40,7 @@ import (
 func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache) [][]Overlay {
 	var dirs []string
 	index := map[string]int{}
-	refs := newPlainRefs()
+	refs := map[string]*plainRefs{} // by top-level directory: never joined across
 	docs := make([]map[string]decoded, len(trees))
 	for i, t := range trees {
 		docs[i] = map[string]decoded{}
@@ -45,11 +51,17 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 				index[dir] = len(dirs)
 				dirs = append(dirs, dir)
 			}
-			refs.add(index[dir], d.objs)
+			top := topDir(dir)
+			if refs[top] == nil {
+				refs[top] = newPlainRefs()
+			}
+			refs[top].add(index[dir], d.objs)
 		}
 	}
 	groups := newUnionFind(len(dirs))
-	refs.link(groups)
+	for _, top := range sortedKeys(refs) {
+		refs[top].link(groups)
+	}
 	// Overlays are named by the closest directory holding all of theirs;
 	// two groups under the same name are one overlay.
 	names := map[int]string{}
@@ -87,6 +99,12 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 		}
 	}
 	return out
+}
+
+// topDir is the top-level directory of dir ("." for the root).
+func topDir(dir string) string {
+	top, _, _ := strings.Cut(dir, "/")
+	return top
 }
 
 // commonDir is the deepest directory that holds both a and b.
