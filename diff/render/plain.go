@@ -34,6 +34,9 @@ import (
 // whose top-level directories are deployed together says so with a
 // kustomization that lists them.
 //
+// A directory whose YAML holds no object in any tree (configs, test
+// specs, values files) is not an overlay.
+//
 // The grouping is computed over all trees at once (base and head of a
 // diff), so that an overlay has the same path on both sides; the result
 // holds, for each tree, the overlays with the files that tree has.
@@ -41,6 +44,10 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 	var dirs []string
 	index := map[string]int{}
 	refs := map[string]*plainRefs{} // by top-level directory: never joined across
+	// manifests are the directories with something to check in some tree:
+	// an object, a document that cannot be read, a template. One that
+	// holds only other YAML (configs, test specs) is no overlay.
+	manifests := map[string]bool{}
 	docs := make([]map[string]decoded, len(trees))
 	for i, t := range trees {
 		docs[i] = map[string]decoded{}
@@ -56,6 +63,9 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 				refs[top] = newPlainRefs()
 			}
 			refs[top].add(index[dir], d.objs)
+			if len(d.objs) > 0 || len(d.errs) > 0 || d.template {
+				manifests[dir] = true
+			}
 		}
 	}
 	groups := newUnionFind(len(dirs))
@@ -86,6 +96,9 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 	for ti := range trees {
 		members := map[string][]string{}
 		for _, f := range files[ti] {
+			if !manifests[path.Dir(f)] {
+				continue
+			}
 			n := names[groups.find(index[path.Dir(f)])]
 			members[n] = append(members[n], f)
 		}
