@@ -57,14 +57,7 @@ func discover(o Options, trees ...source.Tree) ([][]Overlay, error) {
 	}
 	keepIdentity(out, trees)
 	sels := o.selections()
-	selected := func(p string) bool {
-		for _, s := range sels {
-			if !glob.Select(s.Include, s.Exclude, p) {
-				return false
-			}
-		}
-		return true
-	}
+	selected := o.selects
 	var all []string // every overlay and kustomization path, for the error
 	for i := range out {
 		for _, ov := range out[i] {
@@ -93,6 +86,16 @@ func discover(o Options, trees ...source.Tree) ([][]Overlay, error) {
 type Selection struct {
 	From             string
 	Include, Exclude []string
+}
+
+// selects reports whether the overlay path p passes every selection.
+func (o Options) selects(p string) bool {
+	for _, s := range o.selections() {
+		if !glob.Select(s.Include, s.Exclude, p) {
+			return false
+		}
+	}
+	return true
 }
 
 func (o Options) selections() []Selection {

@@ -79,7 +79,9 @@ func passedOverDir(f string, names []string) string {
 }
 
 // PassedOverDirs lists, once each and sorted, the directories of the
-// trees that hold manifests and that o passes over (see NotDeployed).
+// trees that hold manifests and that o passes over (see NotDeployed),
+// among those the selections would otherwise check: with --include
+// 'manifests/**', a test/ directory elsewhere was not asked for.
 func PassedOverDirs(o Options, trees ...source.Tree) []PassedOver {
 	names := o.passedOver()
 	seen := map[string]bool{}
@@ -96,7 +98,7 @@ func PassedOverDirs(o Options, trees ...source.Tree) []PassedOver {
 			if !isManifestName(f) && !slices.Contains(KustomizationNames, path.Base(f)) {
 				continue
 			}
-			if d := passedOverDir(f, names); d != "" && !seen[d] {
+			if d := passedOverDir(f, names); d != "" && !seen[d] && o.selects(path.Dir(f)) {
 				seen[d] = true
 				out = append(out, PassedOver{Path: d, Name: path.Base(d)})
 			}
