@@ -22,9 +22,6 @@ func overlaysReport() *report.Report {
 			Message:  "ServiceAccount argocd/argocd-ui can now get configmaps in namespace argocd",
 		},
 	}
-	for i := range fs {
-		fs[i] = withID(fs[i])
-	}
 	r := &report.Report{
 		Mode: "diff", Base: baseSHA, Head: headSHA,
 		Overlays: []report.Overlay{
@@ -33,6 +30,9 @@ func overlaysReport() *report.Report {
 		},
 		Findings:    fs,
 		SkippedDirs: []report.SkippedDir{{Path: "examples", Reason: "examples directories are not deployed (fixtures, examples, tests, docs, scripts, vendored code): passed over; name it in --include or the policy's overlays.include to check it"}},
+	}
+	for i, f := range r.Findings {
+		r.Findings[i] = withID(f)
 	}
 	r.Finish(report.High)
 	return r

@@ -81,7 +81,7 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 		}
 		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{From: "the overlays named", Include: want})
 		found := map[string]bool{}
-		for _, ov := range render.Overlays(repo) {
+		for _, ov := range render.Overlays(repo, o.Render) { // with the names selected: one under examples/ counts
 			found[ov.Path] = true
 		}
 		for _, ov := range overlays {
