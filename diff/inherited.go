@@ -21,8 +21,15 @@ func inherited(p render.Rendered, own []report.Finding) report.Finding {
 		paths = append(paths, b.Path)
 	}
 	what := strings.Join(paths, " and ")
+	var placed []string
 	if ns := p.Placement["namespace"]; ns != "" {
-		what += " (placed in namespace " + ns + ")"
+		placed = append(placed, "in namespace "+ns)
+	}
+	if pre, suf := p.Placement["namePrefix"], p.Placement["nameSuffix"]; pre != "" || suf != "" {
+		placed = append(placed, "named "+pre+"*"+suf)
+	}
+	if len(placed) > 0 {
+		what += " (placed " + strings.Join(placed, ", ") + ")"
 	}
 	return report.Finding{
 		ID:       report.ID(report.OverlayInherited, p.Path, what),

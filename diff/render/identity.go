@@ -7,7 +7,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"testing/fstest"
 
 	"go.yaml.in/yaml/v3"
 
@@ -147,20 +146,25 @@ func renderBuiltOn(ctx context.Context, base source.Tree, p Pair, o Options) (*R
 	if err != nil {
 		return nil, err
 	}
-	t := withFile{Tree: base, name: path.Join(dir, KustomizationNames[0]), data: data}
+	file := source.NewMem(base.Rev(), source.DefaultLimits())
+	name := path.Join(dir, KustomizationNames[0])
+	if err := file.Add(name, data); err != nil {
+		return nil, err
+	}
+	t := withFile{Tree: base, name: name, file: file}
 	return Render(ctx, t, Overlay{Path: dir, Kustomize: true}, o)
 }
 
-// withFile is a tree with one more file, in memory.
+// withFile is a tree with one more file, held in memory by file.
 type withFile struct {
 	source.Tree
 	name string
-	data []byte
+	file *source.Mem
 }
 
 func (w withFile) Open(name string) (fs.File, error) {
 	if name == w.name {
-		return fstest.MapFS{name: {Data: w.data}}.Open(name)
+		return w.file.Open(name)
 	}
 	return w.Tree.Open(name)
 }
