@@ -23,13 +23,13 @@ func inherited(p render.Rendered, own []report.Finding) report.Finding {
 	what := strings.Join(paths, " and ")
 	var placed []string
 	if ns := p.Placement["namespace"]; ns != "" {
-		placed = append(placed, "in namespace "+ns)
+		placed = append(placed, "placed in namespace "+ns)
 	}
 	if pre, suf := p.Placement["namePrefix"], p.Placement["nameSuffix"]; pre != "" || suf != "" {
-		placed = append(placed, "named "+pre+"*"+suf)
+		placed = append(placed, "renamed "+pre+"*"+suf)
 	}
 	if len(placed) > 0 {
-		what += " (placed " + strings.Join(placed, ", ") + ")"
+		what += " (" + strings.Join(placed, ", ") + ")"
 	}
 	return report.Finding{
 		ID:       report.ID(report.OverlayInherited, p.Path, what),
