@@ -42,7 +42,24 @@ func coverage(r *report.Report) string {
 	if n := preexisting(r); n > 0 {
 		s += fmt.Sprintf("; %s at base too, not from this change", plural(n, "problem exists", "problems exist"))
 	}
-	return s
+	return s + passedOver(r.SkippedDirs)
+}
+
+// passedOver names the directories passed over as not deployed (the
+// first few; the JSON lists all), so that what was not looked at is said.
+func passedOver(dirs []report.SkippedDir) string {
+	if len(dirs) == 0 {
+		return ""
+	}
+	var names []string
+	for _, d := range dirs[:min(len(dirs), 3)] {
+		names = append(names, d.Path)
+	}
+	if len(dirs) > 3 {
+		names = append(names, fmt.Sprintf("%d more", len(dirs)-3))
+	}
+	return fmt.Sprintf("; %s passed over as not deployed (%s; --include to check)",
+		plural(len(dirs), "directory", "directories"), strings.Join(names, ", "))
 }
 
 // preexisting counts the findings a diff keeps only for tools: problems

@@ -43,6 +43,7 @@ var goldenReports = []struct {
 	{"scan", scanReport},
 	{"empty", emptyReport},
 	{"drift", driftReport},
+	{"overlays", overlaysReport},
 }
 
 func TestWriteText_Golden(t *testing.T) {

@@ -158,6 +158,16 @@ func kinds() []kindInfo {
 			Tags:  []string{"kubernetes", "coverage"},
 		},
 		{
+			Kind: report.OverlayInherited, Name: "NewOverlayInherits", Severity: report.Low,
+			Short: "A new overlay builds on an overlay or base that already existed; it was compared with it.",
+			Full: "The pull request adds a kustomize overlay whose resources or bases include a kustomization that existed at the base revision. " +
+				"What the new overlay only inherits was already checked there, so it is this one summary, not one finding per grant; " +
+				"what the new overlay adds or changes (its own objects, its patches, the namespace it places them in) is reported as increases.",
+			Help: "**What to check:** that the overlay it builds on is the one intended, and the increases reported for the new overlay. " +
+				"Change this kind's severity in the policy's `severities` to make new overlays block or pass.",
+			Tags: []string{"kubernetes", "kustomize"},
+		},
+		{
 			Kind: report.PolicyChange, Name: "PolicyFileChanged", Severity: report.Medium,
 			Short: "The change edits rbacguard's own policy file.",
 			Full:  "The policy is always read from the base revision, so edits to it take effect only after merge; they are reported so that a reviewer sees new exemptions or a lowered gate.",

@@ -26,10 +26,10 @@ func Overlays(ctx context.Context, t source.Tree, o Options, fn func(query.Overl
 		return err
 	}
 	qo := o.queryOptions()
-	skipped := skippedManifests(t)
+	skipped := skippedFiles(nil, t, o)
 	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 		ov := rendered(p.Path, p.Head, p.HeadErr)
-		ov.Unread = append(ov.Unread, skipped...)
+		ov.Unread = append(ov.Unread, unreadIn(p.Path, skipped)...)
 		fn(ov, qo)
 	})
 	return cmp.Or(err, ctx.Err())
@@ -46,18 +46,18 @@ func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn fun
 		return err
 	}
 	qo := o.queryOptions()
-	skipped := skippedManifests(head)
+	skipped := skippedFiles(nil, head, o)
 	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
 		if p.Status == render.Unchanged || p.Pair.Head == nil {
 			return
 		}
 		var b *query.Overlay
-		if p.Pair.Base != nil {
+		if p.Pair.Base != nil || len(p.BuiltOn) > 0 { // a new overlay is asked against what it builds on
 			ov := rendered(p.Path, p.Base, p.BaseErr)
 			b = &ov
 		}
 		ov := rendered(p.Path, p.Head, p.HeadErr)
-		ov.Unread = append(ov.Unread, skipped...)
+		ov.Unread = append(ov.Unread, unreadIn(p.Path, skipped)...)
 		fn(b, ov, qo)
 	})
 	return cmp.Or(err, ctx.Err())
@@ -81,7 +81,7 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 		}
 		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{From: "the overlays named", Include: want})
 		found := map[string]bool{}
-		for _, ov := range render.Overlays(repo) {
+		for _, ov := range render.Overlays(repo, o.Render) { // with the names selected: one under examples/ counts
 			found[ov.Path] = true
 		}
 		for _, ov := range overlays {
@@ -140,8 +140,9 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 			}
 		}
 	}
-	r.Findings = append(r.Findings, skippedFiles(nil, cluster)...)
-	r.Findings = append(r.Findings, skippedFiles(nil, repo)...)
+	r.Findings = append(r.Findings, skippedFiles(nil, cluster, co)...)
+	r.Findings = append(r.Findings, skippedFiles(nil, repo, o)...)
+	r.SkippedDirs = skippedDirs(o, repo)
 	finish(r, pol, o, nil, nil, nil)
 	return r, nil
 }
@@ -174,13 +175,16 @@ func rendered(p string, res *render.Result, err error) query.Overlay {
 	return ov
 }
 
-// skippedManifests names the manifests t left out (too large, a link
-// leaving the tree), as skippedFiles reports them in a diff: an answer
-// cannot account for what they grant.
-func skippedManifests(t source.Tree) []string {
+// unreadIn names the manifests the tree left out (too large, a link
+// leaving the tree) that lie in the overlay's directory, as skippedFiles
+// reports them once in a diff or scan: an answer about the overlay cannot
+// account for what they grant. A file elsewhere is not the overlay's.
+func unreadIn(overlay string, skipped []report.Finding) []string {
 	var out []string
-	for _, f := range skippedFiles(nil, t) {
-		out = append(out, f.Message)
+	for _, f := range skipped {
+		if overlay == "." || strings.HasPrefix(f.Location.Path, overlay+"/") {
+			out = append(out, f.Message)
+		}
 	}
 	return out
 }

@@ -131,6 +131,9 @@ func formatCase(r *report.Report) string {
 			fmt.Fprintf(&b, "  skipped %s\n", s)
 		}
 	}
+	for _, d := range r.SkippedDirs {
+		fmt.Fprintf(&b, "skipped dir %s\n", d.Path)
+	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%s %s", f.Severity, f.Kind)
 		if f.Subject != nil {

@@ -210,8 +210,11 @@ func templates(overlay string, head, base []string) []report.Finding {
 // skippedFiles reports the manifests head left out of its tree (too large,
 // a link leaving the repository): a file rbacguard cannot read may hold
 // any grant, so it fails the gate, unless base left it out too (then it is
-// kept preexisting, at info, by finish).
-func skippedFiles(base, head source.Tree) []report.Finding {
+// kept preexisting, at info, by finish). Files in directories every
+// command passes over (render.NotDeployed) are not reported: nothing
+// would have read them.
+func skippedFiles(base, head source.Tree, o Options) []report.Finding {
+	ignored := o.Render.Ignoring(head)
 	old := map[source.Skip]bool{}
 	if base != nil {
 		for _, s := range base.Skipped() {
@@ -220,6 +223,9 @@ func skippedFiles(base, head source.Tree) []report.Finding {
 	}
 	var out []report.Finding
 	for _, s := range head.Skipped() {
+		if ignored(s.Path) {
+			continue
+		}
 		switch path.Ext(s.Path) {
 		case ".yaml", ".yml", ".json":
 		default:

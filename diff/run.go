@@ -40,7 +40,8 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	if err := seen.nothing(base, head); err != nil {
 		return nil, err
 	}
-	r.Findings = append(r.Findings, skippedFiles(base, head)...)
+	r.Findings = append(r.Findings, skippedFiles(base, head, o)...)
+	r.SkippedDirs = skippedDirs(o, base, head)
 	r.Findings = append(r.Findings, unusedRBAC(base, head, o)...)
 	finish(r, pol, o, base, head, changed.Line)
 	return r, nil
@@ -82,7 +83,8 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 	if err := seen.nothing(t); err != nil {
 		return nil, err
 	}
-	r.Findings = append(r.Findings, skippedFiles(nil, t)...)
+	r.Findings = append(r.Findings, skippedFiles(nil, t, o)...)
+	r.SkippedDirs = skippedDirs(o, t)
 	finish(r, pol, o, nil, nil, nil)
 	return r, nil
 }
@@ -165,6 +167,9 @@ func compareOverlay(p render.Rendered, o Options, changed *change.Set) (report.O
 	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
 	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
 	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed.Line)...)
+	if p.Status == render.Added && len(p.BuiltOn) > 0 && baseErr == nil {
+		findings = append([]report.Finding{inherited(p, findings)}, findings...)
+	}
 	return status, findings
 }
 

@@ -67,6 +67,12 @@ func (o *Object) String() string {
 	return o.Kind + " " + o.Name
 }
 
+// Identity is what makes two objects the same object in one cluster:
+// API group, kind, namespace and name (the version does not count).
+func (o *Object) Identity() string {
+	return o.Group() + "/" + o.Kind + "/" + o.Namespace + "/" + o.Name
+}
+
 // LineOf returns the location of the field at path (keys and indexes, e.g.
 // "rules", 2, "verbs", 0). When the source lacks part of the path — the field
 // was added by a kustomize patch, say — it returns the deepest field it has.

@@ -7,6 +7,26 @@
 // them, through patches, name and namespace transformers and generators.
 // It is the only package that knows kustomize.
 //
+// # What an overlay is, and stays
+//
+// Discovery passes over what is not deployed: directories named in
+// NotDeployed (testdata, examples, test, tests, e2e, docs, hack, vendor,
+// third_party) and a Helm chart's templates/, in every command, unless a
+// selection names them (Options.Ignoring; PassedOverDirs lists them once
+// for the report). Plain YAML is grouped by plainOverlays: one overlay per
+// directory, directories that need each other joined under their closest
+// common directory, never across two top-level directories, and a
+// directory whose YAML holds no object is no overlay.
+//
+// Across a change an overlay keeps its identity (identity.go): a
+// kustomize root of one side stays an overlay on the other side while its
+// kustomization is there, whoever starts or stops using it, so Removed
+// means gone. A kustomize overlay new at head that builds on
+// kustomizations that existed at base has them in Pair.BuiltOn; its base
+// side is what they render to at base, placed by the new overlay's
+// namespace and name transformers (Pair.Placement), so that the caller
+// reports only what the new overlay adds or changes.
+//
 // Rendering never runs code from the tree, never reads outside it and never
 // reaches the network: kustomize runs on an in-memory filesystem holding
 // only the overlay's inputs at that commit, with plugins, exec and container

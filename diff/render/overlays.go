@@ -49,21 +49,15 @@ func discover(o Options, trees ...source.Tree) ([][]Overlay, error) {
 	plain := make([][]string, len(trees))
 	ks := make([]kustomizations, len(trees))
 	for i, t := range trees {
-		ks[i] = findKustomizations(t, o.ignoring(t))
+		ks[i] = findKustomizations(t, o.Ignoring(t))
 		out[i], plain[i] = ks[i].roots(), ks[i].plain
 	}
 	for i, ovs := range plainOverlays(plain, trees, o.cache) {
 		out[i] = append(out[i], ovs...)
 	}
+	keepIdentity(out, trees)
 	sels := o.selections()
-	selected := func(p string) bool {
-		for _, s := range sels {
-			if !glob.Select(s.Include, s.Exclude, p) {
-				return false
-			}
-		}
-		return true
-	}
+	selected := o.selects
 	var all []string // every overlay and kustomization path, for the error
 	for i := range out {
 		for _, ov := range out[i] {
@@ -92,6 +86,16 @@ func discover(o Options, trees ...source.Tree) ([][]Overlay, error) {
 type Selection struct {
 	From             string
 	Include, Exclude []string
+}
+
+// selects reports whether the overlay path p passes every selection.
+func (o Options) selects(p string) bool {
+	for _, s := range o.selections() {
+		if !glob.Select(s.Include, s.Exclude, p) {
+			return false
+		}
+	}
+	return true
 }
 
 func (o Options) selections() []Selection {
@@ -184,34 +188,6 @@ func findKustomizations(t source.Tree, ignored func(string) bool) kustomizations
 	return k
 }
 
-// ignoring returns what discovery passes over in t: directories named
-// testdata (Go tooling ignores them too; fixtures are not deployed), unless
-// an include glob names one, and the templates/ of a Helm chart (Go
-// templates, not manifests: rendering a chart needs helm, which never runs).
-func (o Options) ignoring(t source.Tree) func(string) bool {
-	testdata := true
-	for _, s := range o.selections() {
-		if slices.ContainsFunc(s.Include, func(g string) bool { return slices.Contains(strings.Split(g, "/"), "testdata") }) {
-			testdata = false
-		}
-	}
-	return func(f string) bool {
-		for d := path.Dir(f); d != "." && d != "/"; d = path.Dir(d) {
-			switch path.Base(d) {
-			case "testdata":
-				if testdata {
-					return true
-				}
-			case "templates":
-				if _, err := fs.Stat(t, path.Join(path.Dir(d), "Chart.yaml")); err == nil {
-					return true
-				}
-			}
-		}
-		return false
-	}
-}
-
 // isLink reports whether f is a symbolic link to another file of t: the
 // same file, which must not count as a second definition of its objects.
 func isLink(t source.Tree, f string) bool {
@@ -262,7 +238,7 @@ func (k kustomizations) nested(dir string) bool {
 // they belong to a kustomization no other one uses, nested in another's
 // tree (an overlay of its own only when an include glob names it).
 func Unused(t source.Tree, o Options) []string {
-	ignored := o.ignoring(t)
+	ignored := o.Ignoring(t)
 	k := findKustomizations(t, ignored)
 	roots := map[string]bool{}
 	for _, r := range k.roots() {
@@ -405,20 +381,40 @@ func insideKustomization(f string, dirs map[string]string) bool {
 // that load other kustomizations or files: resources, bases, components,
 // transformers, generators and validators.
 func kustomizationRefs(t source.Tree, file string) []string {
+	var refs []string
+	for _, r := range kustomizationRefLines(t, file) {
+		refs = append(refs, r.value)
+	}
+	return refs
+}
+
+// ref is a kustomization entry and the line that names it.
+type ref struct {
+	value string
+	line  int
+}
+
+// kustomizationRefLines is kustomizationRefs with the line of each entry.
+func kustomizationRefLines(t source.Tree, file string) []ref {
 	data, err := fs.ReadFile(t, file)
 	if err != nil {
 		return nil
 	}
-	var k map[string]any
-	if yaml.Unmarshal(data, &k) != nil {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil
 	}
-	var refs []string
+	top := doc.Content[0]
+	var refs []ref
 	for _, field := range loaderFields {
-		list, _ := k[field].([]any)
-		for _, r := range list {
-			if s, ok := r.(string); ok && !isRemote(s) && !strings.Contains(s, "\n") {
-				refs = append(refs, s)
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if top.Content[i].Value != field || top.Content[i+1].Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, item := range top.Content[i+1].Content {
+				if s := item.Value; item.Kind == yaml.ScalarNode && item.Tag != "!!null" && s != "" && !isRemote(s) && !strings.Contains(s, "\n") {
+					refs = append(refs, ref{s, item.Line})
+				}
 			}
 		}
 	}

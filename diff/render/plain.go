@@ -26,7 +26,16 @@ import (
 // the other runs pods as it or holds a token Secret for it (or the
 // reverse); and when it aggregates ClusterRoles the other labels for it.
 // Rendering those apart would hide a grant, so doubt joins directories
-// rather than splitting them.
+// rather than splitting them — within one top-level directory. Two
+// top-level directories are never joined: config/ is what a project
+// deploys, optional_config/ or samples/ beside it are applied by choice if
+// at all, and joining them would report the choice as deployed (files at
+// the root are an overlay of their own for the same reason). A repository
+// whose top-level directories are deployed together says so with a
+// kustomization that lists them.
+//
+// A directory whose YAML holds no object in any tree (configs, test
+// specs, values files) is not an overlay.
 //
 // The grouping is computed over all trees at once (base and head of a
 // diff), so that an overlay has the same path on both sides; the result
@@ -34,7 +43,11 @@ import (
 func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache) [][]Overlay {
 	var dirs []string
 	index := map[string]int{}
-	refs := newPlainRefs()
+	refs := map[string]*plainRefs{} // by top-level directory: never joined across
+	// manifests are the directories with something to check in some tree:
+	// an object, a document that cannot be read, a template. One that
+	// holds only other YAML (configs, test specs) is no overlay.
+	manifests := map[string]bool{}
 	docs := make([]map[string]decoded, len(trees))
 	for i, t := range trees {
 		docs[i] = map[string]decoded{}
@@ -45,11 +58,20 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 				index[dir] = len(dirs)
 				dirs = append(dirs, dir)
 			}
-			refs.add(index[dir], d.objs)
+			top := topDir(dir)
+			if refs[top] == nil {
+				refs[top] = newPlainRefs()
+			}
+			refs[top].add(index[dir], d.objs)
+			if len(d.objs) > 0 || len(d.errs) > 0 || d.template {
+				manifests[dir] = true
+			}
 		}
 	}
 	groups := newUnionFind(len(dirs))
-	refs.link(groups)
+	for _, top := range sortedKeys(refs) {
+		refs[top].link(groups)
+	}
 	// Overlays are named by the closest directory holding all of theirs;
 	// two groups under the same name are one overlay.
 	names := map[int]string{}
@@ -74,6 +96,9 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 	for ti := range trees {
 		members := map[string][]string{}
 		for _, f := range files[ti] {
+			if !manifests[path.Dir(f)] {
+				continue
+			}
 			n := names[groups.find(index[path.Dir(f)])]
 			members[n] = append(members[n], f)
 		}
@@ -87,6 +112,12 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 		}
 	}
 	return out
+}
+
+// topDir is the top-level directory of dir ("." for the root).
+func topDir(dir string) string {
+	top, _, _ := strings.Cut(dir, "/")
+	return top
 }
 
 // commonDir is the deepest directory that holds both a and b.

@@ -35,6 +35,15 @@ type Pair struct {
 	// StandsInFor names the overlay that cannot be rendered and that this
 	// kustomization, one of its inputs, is checked in place of.
 	StandsInFor string
+	// BuiltOn are, for a kustomize overlay new at head, the
+	// kustomizations it builds on that existed at base: its base side is
+	// what they render to there, so that only what it adds or changes is
+	// new. Empty when it builds on nothing that existed: then it is
+	// compared with nothing, in full.
+	BuiltOn []BuiltOn
+	// Placement are the new overlay's namespace, namePrefix and
+	// nameSuffix, applied to what it builds on before comparing.
+	Placement map[string]string
 }
 
 // Plan pairs the overlays of base and head by path and marks each pair
@@ -68,6 +77,11 @@ func (p *Pair) plan(base, head source.Tree, o Options, changed map[string]bool) 
 	switch {
 	case p.Base == nil:
 		p.Status, p.Touched = Added, true
+		if p.Head.Kustomize {
+			if p.BuiltOn = builtOn(base, head, p.Path); len(p.BuiltOn) > 0 {
+				p.Placement = placement(head, p.Path)
+			}
+		}
 	case p.Head == nil:
 		p.Status, p.Touched = Removed, true
 	default:
@@ -171,6 +185,8 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 				r := &out[j.i]
 				if j.isHead {
 					r.Head, r.HeadErr = Render(ctx, head, *r.Pair.Head, o)
+				} else if r.Pair.Base == nil {
+					r.Base, r.BaseErr = renderBuiltOn(ctx, base, r.Pair, o)
 				} else {
 					r.Base, r.BaseErr = Render(ctx, base, *r.Pair.Base, o)
 				}
@@ -191,7 +207,7 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 			ahead <- struct{}{}
 			var sides []job
 			if p.Status != Unchanged {
-				if p.Base != nil {
+				if p.Base != nil || len(p.BuiltOn) > 0 {
 					sides = append(sides, job{i, false})
 				}
 				if p.Head != nil {

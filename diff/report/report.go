@@ -29,6 +29,9 @@ type Report struct {
 	Verdict  Verdict          `json:"verdict"`
 	FailOn   Severity         `json:"failOn,omitempty"`
 	Summary  map[Severity]int `json:"summary"`
+	// SkippedDirs are the directories of manifests passed over as not
+	// deployed (examples, tests, vendored code; see SkippedDir).
+	SkippedDirs []SkippedDir `json:"skippedDirs,omitempty"`
 }
 
 // Overlay status values.
@@ -88,6 +91,7 @@ const (
 	ManifestError      Kind = "manifest.error"    // a document that cannot be understood
 	ManifestTemplate   Kind = "manifest.template" // template files (Go templates, ${VAR}) passed over, per directory
 	ManifestUnused     Kind = "manifest.unused"   // RBAC in a file no overlay renders
+	OverlayInherited   Kind = "overlay.inherited" // a new overlay compared with the one it builds on
 	PolicyChange       Kind = "policy.change"
 	PolicyExpired      Kind = "policy.expired-exemption"
 	DriftOutOfBand     Kind = "drift.out-of-band" // the cluster grants beyond the repository
