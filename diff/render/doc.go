@@ -15,8 +15,9 @@
 // selection names them (Options.Ignoring; PassedOverDirs lists them once
 // for the report). Plain YAML is grouped by plainOverlays: one overlay per
 // directory, directories that need each other joined under their closest
-// common directory, never across two top-level directories, and a
-// directory whose YAML holds no object is no overlay.
+// common directory (top-level ones too: apart, a binding would grant
+// nothing known), and a directory whose YAML holds no object is no
+// overlay.
 //
 // Across a change an overlay keeps its identity (identity.go): a
 // kustomize root of one side stays an overlay on the other side while its

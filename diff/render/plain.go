@@ -25,14 +25,15 @@ import (
 // ServiceAccount); when it grants to an account nobody defines and only
 // the other runs pods as it or holds a token Secret for it (or the
 // reverse); and when it aggregates ClusterRoles the other labels for it.
-// Rendering those apart would hide a grant, so doubt joins directories
-// rather than splitting them — within one top-level directory. Two
-// top-level directories are never joined: config/ is what a project
-// deploys, optional_config/ or samples/ beside it are applied by choice if
-// at all, and joining them would report the choice as deployed (files at
-// the root are an overlay of their own for the same reason). A repository
-// whose top-level directories are deployed together says so with a
-// kustomization that lists them.
+// Rendering those apart would hide a grant (a binding whose role is
+// elsewhere grants nothing known; a workload apart from its account's
+// grants holds a token of unknown power), so doubt joins directories
+// rather than splitting them, top-level ones too: a flat repository
+// applied with kubectl apply -R keeps roles/, bindings/ and apps/ side by
+// side. Directories that need nothing of each other are never joined, and
+// what is not deployed (examples/, test/, hack/, vendor/ …: passover.go)
+// is not read at all, so an example's binding never joins what a project
+// deploys.
 //
 // A directory whose YAML holds no object in any tree (configs, test
 // specs, values files) is not an overlay.
@@ -43,7 +44,7 @@ import (
 func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache) [][]Overlay {
 	var dirs []string
 	index := map[string]int{}
-	refs := map[string]*plainRefs{} // by top-level directory: never joined across
+	refs := newPlainRefs()
 	// manifests are the directories with something to check in some tree:
 	// an object, a document that cannot be read, a template. One that
 	// holds only other YAML (configs, test specs) is no overlay.
@@ -58,20 +59,14 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 				index[dir] = len(dirs)
 				dirs = append(dirs, dir)
 			}
-			top := topDir(dir)
-			if refs[top] == nil {
-				refs[top] = newPlainRefs()
-			}
-			refs[top].add(index[dir], d.objs)
+			refs.add(index[dir], d.objs)
 			if len(d.objs) > 0 || len(d.errs) > 0 || d.template {
 				manifests[dir] = true
 			}
 		}
 	}
 	groups := newUnionFind(len(dirs))
-	for _, top := range sortedKeys(refs) {
-		refs[top].link(groups)
-	}
+	refs.link(groups)
 	// Overlays are named by the closest directory holding all of theirs;
 	// two groups under the same name are one overlay.
 	names := map[int]string{}
@@ -114,11 +109,6 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 	return out
 }
 
-// topDir is the top-level directory of dir ("." for the root).
-func topDir(dir string) string {
-	top, _, _ := strings.Cut(dir, "/")
-	return top
-}
 
 // commonDir is the deepest directory that holds both a and b.
 func commonDir(a, b string) string {
