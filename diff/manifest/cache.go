@@ -16,9 +16,16 @@ import (
 // Cache decodes without caching.
 type Cache struct {
 	mu    sync.Mutex
-	docs  map[[sha256.Size]byte]*once[cachedDoc]
-	files map[[sha256.Size]byte]*once[[]*yaml.Node]
+	docs  store[cachedDoc]
+	files store[[]*yaml.Node]
 }
+
+// cacheBudget bounds each of a Cache's stores, in bytes of the YAML they
+// were decoded from (decoded, a document takes ten to twenty times that):
+// enough for every document two trees of a large repository share while
+// the overlays using them render, bounded so that a repository of
+// thousands of manifests does not hold them all at once.
+const cacheBudget = 24 << 20
 
 // cachedDoc is one document's objects; ok is false if it did not decode
 // cleanly.
@@ -35,13 +42,34 @@ type once[T any] struct {
 	v     T
 }
 
-// shared returns m[key], computing it with f if no caller has.
-func shared[T any](mu *sync.Mutex, m map[[sha256.Size]byte]*once[T], key [sha256.Size]byte, f func() T) T {
+// store is a bounded map of computed values: past its budget the oldest
+// entries are dropped (a caller already waiting on one still gets it).
+type store[T any] struct {
+	m      map[[sha256.Size]byte]*once[T]
+	order  [][sha256.Size]byte
+	sizes  []int
+	used   int
+	budget int
+}
+
+func newStore[T any]() store[T] {
+	return store[T]{m: map[[sha256.Size]byte]*once[T]{}, budget: cacheBudget}
+}
+
+// shared returns s's value for key, computing it with f if no caller has;
+// size is what the entry counts against the budget.
+func shared[T any](mu *sync.Mutex, s *store[T], key [sha256.Size]byte, size int, f func() T) T {
 	mu.Lock()
-	e, found := m[key]
+	e, found := s.m[key]
 	if !found {
 		e = &once[T]{ready: make(chan struct{})}
-		m[key] = e
+		s.m[key] = e
+		s.order, s.sizes, s.used = append(s.order, key), append(s.sizes, size), s.used+size
+		for s.used > s.budget && len(s.order) > 1 {
+			delete(s.m, s.order[0])
+			s.used -= s.sizes[0]
+			s.order, s.sizes = s.order[1:], s.sizes[1:]
+		}
 	}
 	mu.Unlock()
 	if found {
@@ -55,7 +83,7 @@ func shared[T any](mu *sync.Mutex, m map[[sha256.Size]byte]*once[T], key [sha256
 
 // NewCache returns an empty cache, meant to live for one diff.
 func NewCache() *Cache {
-	return &Cache{docs: map[[sha256.Size]byte]*once[cachedDoc]{}, files: map[[sha256.Size]byte]*once[[]*yaml.Node]{}}
+	return &Cache{docs: newStore[cachedDoc](), files: newStore[[]*yaml.Node]()}
 }
 
 // Decode is Decode with documents cached by file, position and content:
@@ -69,7 +97,7 @@ func (c *Cache) Decode(path string, data []byte) ([]*Object, []error) {
 	}
 	var out []*Object
 	for _, d := range splitDocuments(data) {
-		e := shared(&c.mu, c.docs, key(path, d.line, d.text), func() cachedDoc {
+		e := shared(&c.mu, &c.docs, key(path, d.line, d.text), len(d.text), func() cachedDoc {
 			objs, errs := Decode(path, d.text)
 			for _, o := range objs {
 				o.shift(d.line - 1)
@@ -93,7 +121,7 @@ func (c *Cache) Nodes(path string, data []byte) []*yaml.Node {
 	if c == nil {
 		return parseNodes(data)
 	}
-	return shared(&c.mu, c.files, key(path, 0, data), func() []*yaml.Node { return parseNodes(data) })
+	return shared(&c.mu, &c.files, key(path, 0, data), len(data), func() []*yaml.Node { return parseNodes(data) })
 }
 
 func parseNodes(data []byte) []*yaml.Node {

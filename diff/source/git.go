@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,8 +65,19 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 			names[e.oid] = e.path
 		}
 	}
+	// Blobs another tree of this process already holds are shared.
+	want = slices.DeleteFunc(want, func(oid string) bool {
+		data, ok := sharedBlobs.get(oid)
+		if ok {
+			blobs[oid] = data
+		}
+		return ok
+	})
 	if err := catBlobs(ctx, repo, rev, want, names, blobs); err != nil {
 		return nil, err
+	}
+	for _, oid := range want {
+		sharedBlobs.put(oid, blobs[oid])
 	}
 	for _, e := range entries {
 		data, ok := blobs[e.oid]
