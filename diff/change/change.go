@@ -79,21 +79,10 @@ func (s *Set) changedLines(path string) map[int]bool {
 		lines = map[int]bool{}
 		a, b, changed := s.read(path)
 		if changed {
-			// Lines both ends share are not compared: a small edit of a
-			// large rendered bundle then costs the edit, not the bundle
-			// (the matcher's memory grows with what it compares).
-			pre := 0
-			for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-				pre++
-			}
-			suf := 0
-			for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-				suf++
-			}
-			for _, op := range difflib.NewMatcher(a[pre:len(a)-suf], b[pre:len(b)-suf]).GetOpCodes() {
+			for _, op := range difflib.NewMatcher(a, b).GetOpCodes() {
 				if op.Tag == 'r' || op.Tag == 'i' {
 					for j := op.J1; j < op.J2; j++ {
-						lines[pre+j+1] = true
+						lines[j+1] = true
 					}
 				}
 			}

@@ -25,7 +25,8 @@ type weakBlob struct {
 	n int
 }
 
-// get returns the bytes of oid if a live tree holds them.
+// get returns the bytes of oid (repo and oid: a repository missing an
+// object says so, whatever another holds) if a live tree holds them.
 func (s *blobStore) get(oid string) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

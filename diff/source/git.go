@@ -67,7 +67,7 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 	}
 	// Blobs another tree of this process already holds are shared.
 	want = slices.DeleteFunc(want, func(oid string) bool {
-		data, ok := sharedBlobs.get(oid)
+		data, ok := sharedBlobs.get(repo + "\x00" + oid)
 		if ok {
 			blobs[oid] = data
 		}
@@ -77,7 +77,7 @@ func GitRev(ctx context.Context, repo, rev string, lim Limits) (Tree, error) {
 		return nil, err
 	}
 	for _, oid := range want {
-		sharedBlobs.put(oid, blobs[oid])
+		sharedBlobs.put(repo+"\x00"+oid, blobs[oid])
 	}
 	for _, e := range entries {
 		data, ok := blobs[e.oid]
