@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,19 +21,47 @@ type Request struct {
 	URL         string `json:"url,omitempty"`
 }
 
-// ParseRequest reads a request the way kubectl auth can-i does: resource
-// is RESOURCE, RESOURCE/SUBRESOURCE or RESOURCE.GROUP[/SUBRESOURCE]
+// ParseRequest reads a request literally, the way kubectl auth can-i
+// reads one for a resource it cannot look up: resource is RESOURCE,
+// RESOURCE/SUBRESOURCE or RESOURCE.GROUP[/SUBRESOURCE]
 // (deployments.apps/scale); group, when set, is the API group and must
-// agree with a dotted suffix. A named Namespace object is requested in
-// its own namespace, as the API server's request info has it. url asks
-// about a non-resource URL instead, which takes no resource, namespace
-// or name.
+// agree with a dotted suffix. The command line resolves names first
+// (Resources.Request); this is for callers that spell requests exactly.
 func ParseRequest(verb, resource, group, namespace, name, url string) (Request, error) {
+	return parseRequest(RequestArgs{Verb: verb, Resource: resource, Group: group, GroupSet: group != "", Namespace: namespace, Name: name, URL: url}, nil)
+}
+
+// RequestArgs are a request as the command line spells it.
+type RequestArgs struct {
+	Verb string
+	// Resource is RESOURCE[.GROUP][/SUBRESOURCE|/NAME], as kubectl takes
+	// it: plural, singular, short name or kind.
+	Resource    string
+	Subresource string // --subresource: then RESOURCE/X names the object X
+	Group       string
+	GroupSet    bool // --group was given ("" is then the core group)
+	Namespace   string
+	Name        string
+	URL         string
+}
+
+// Request resolves a against rs the way kubectl resolves a resource
+// argument: any spelling of a built-in or tree-defined resource, the
+// first in priority order when several groups serve the name, and
+// RESOURCE/X a subresource when the resource has one named X, else the
+// object named X (kubectl's TYPE/NAME). An unknown resource is an
+// *UnknownResourceError naming the nearest ones: never a silent "no".
+func (rs Resources) Request(a RequestArgs) (Request, error) {
+	return parseRequest(a, &rs)
+}
+
+func parseRequest(a RequestArgs, rs *Resources) (Request, error) {
+	verb, resource, group, namespace, name, url := a.Verb, a.Resource, a.Group, a.Namespace, a.Name, a.URL
 	if verb == "" {
 		return Request{}, fmt.Errorf("no verb: say what to ask about, e.g. get secrets")
 	}
 	if url != "" {
-		if resource != "" || namespace != "" || name != "" || group != "" {
+		if resource != "" || namespace != "" || name != "" || a.GroupSet || a.Subresource != "" {
 			return Request{}, fmt.Errorf("--url %s asks about a non-resource URL: it takes no resource, namespace, name or group", url)
 		}
 		if !strings.HasPrefix(url, "/") {
@@ -45,13 +74,31 @@ func ParseRequest(verb, resource, group, namespace, name, url string) (Request, 
 	}
 	res, sub, _ := strings.Cut(resource, "/")
 	if strings.Contains(sub, "/") || res == "" {
-		return Request{}, fmt.Errorf("resource %q: want RESOURCE[/SUBRESOURCE] (e.g. secrets, pods/exec, deployments.apps)", resource)
+		return Request{}, fmt.Errorf("resource %q: want RESOURCE[/SUBRESOURCE] or TYPE/NAME (e.g. secrets, pods/exec, pods/web-0, deployments.apps)", resource)
 	}
-	if r, g, ok := strings.Cut(res, "."); ok {
-		if group != "" && group != g {
-			return Request{}, fmt.Errorf("resource %q names group %q but --group is %q", resource, g, group)
+	switch {
+	case rs == nil || res == "*":
+		if r, g, ok := strings.Cut(res, "."); ok {
+			if a.GroupSet && group != g {
+				return Request{}, fmt.Errorf("resource %q names group %q but --group is %q", resource, g, group)
+			}
+			res, group = r, g
 		}
-		res, group = r, g
+		if a.Subresource != "" {
+			if sub != "" {
+				name = cmp.Or(name, sub)
+			}
+			sub = a.Subresource
+		}
+	default:
+		r, err := rs.lookup(res, group, a.GroupSet)
+		if err != nil {
+			return Request{}, err
+		}
+		res, group = r.Plural, r.Group
+		if sub, name, err = r.split(resource, sub, a.Subresource, name); err != nil {
+			return Request{}, err
+		}
 	}
 	if group == "" && res == "namespaces" && name == "" && namespace != "" {
 		return Request{}, fmt.Errorf("%s namespaces without --name is a cluster-wide request (the API server gives it no namespace): drop -n %s", verb, namespace)
@@ -66,6 +113,41 @@ func ParseRequest(verb, resource, group, namespace, name, url string) (Request, 
 		namespace = name
 	}
 	return Request{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: namespace, Name: name}, nil
+}
+
+// split reads what follows RESOURCE/ in arg: a subresource r serves, else
+// the object's name, as kubectl reads TYPE/NAME; with --subresource
+// (flagSub) it is always the name. A near miss of a subresource is an
+// error rather than a question about an object nobody meant.
+func (r Resource) split(arg, after, flagSub, name string) (sub, objName string, err error) {
+	serves := func(s string) bool { return slices.Contains(r.Subresources, s) || slices.Contains(r.Subresources, "*") }
+	if flagSub != "" && !serves(flagSub) {
+		return "", "", fmt.Errorf("--subresource %s: %s has no such subresource%s", flagSub, r.Plural, didYouMean(nearest(flagSub, r.Subresources), r.Plural+"/"))
+	}
+	objName = name
+	switch {
+	case after == "":
+	case flagSub == "" && serves(after):
+		sub = after
+	case flagSub == "" && len(nearest(after, r.Subresources)) > 0:
+		return "", "", fmt.Errorf("%s: %s has no subresource %s%s; to ask about the object named %s, pass --name %s",
+			arg, r.Plural, after, didYouMean(nearest(after, r.Subresources), r.Plural+"/"), after, after)
+	case name != "" && name != after:
+		return "", "", fmt.Errorf("%s names the object %s but --name is %s", arg, after, name)
+	default:
+		objName = after
+	}
+	return cmp.Or(sub, flagSub), objName, nil
+}
+
+func didYouMean(names []string, prefix string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	for i := range names {
+		names[i] = prefix + names[i]
+	}
+	return " (did you mean " + strings.Join(names, ", ") + "?)"
 }
 
 // rbac returns the request as the engine matches it.
