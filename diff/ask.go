@@ -1,13 +1,16 @@
 package diff
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/query"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -27,28 +30,71 @@ func Overlays(ctx context.Context, t source.Tree, o Options, fn func(query.Overl
 	}
 	qo := o.queryOptions()
 	skipped := skippedManifests(t)
+	n := 0
 	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 		ov := rendered(p.Path, p.Head, p.HeadErr)
 		ov.Unread = append(ov.Unread, skipped...)
+		n++
 		fn(ov, qo)
 	})
-	return cmp.Or(err, ctx.Err())
+	if err := cmp.Or(err, ctx.Err()); err != nil {
+		return err
+	}
+	if n == 0 {
+		return noOverlay(t)
+	}
+	return nil
+}
+
+// noOverlay is the error of a tree with no overlay to ask: an answer
+// about nothing would read as "nobody can". It says what was read and
+// what to pass instead.
+func noOverlay(t source.Tree) error {
+	files := t.Files()
+	yaml, testdata := 0, 0
+	for _, f := range files {
+		switch path.Ext(f) {
+		case ".yaml", ".yml", ".json":
+			yaml++
+		}
+		if slices.Contains(strings.Split(f, "/"), "testdata") {
+			testdata++
+		}
+	}
+	read := fmt.Sprintf("read %s, %d of them YAML or JSON", plural(len(files), "file"), yaml)
+	if testdata > 0 {
+		read += fmt.Sprintf(", %s under testdata/ (passed over unless --include names them)", plural(testdata, "file"))
+	}
+	return fmt.Errorf("%s has no overlay to ask (%s; an overlay is a kustomization or a directory of Kubernetes manifests): pass a directory that holds one, a git revision of this repository, or a cluster's export file", t.Rev(), read)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // OverlayPairs renders the overlays a change from base to head affects
 // (the policy read from base, as in a diff) and hands each to fn with
 // both sides; base is nil for an overlay new at head. Overlays the change
 // leaves alone, and those it removes, are not handed over: nothing in them
-// is new.
-func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn func(base *query.Overlay, head query.Overlay, qo query.Options)) error {
-	o, _, err := withPolicy(base, o)
+// is new; it returns how many it left alone. Neither tree having an
+// overlay is an error.
+func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn func(base *query.Overlay, head query.Overlay, qo query.Options)) (unchanged int, err error) {
+	o, _, err = withPolicy(base, o)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	qo := o.queryOptions()
 	skipped := skippedManifests(head)
+	n := 0
 	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
+		n++
 		if p.Status == render.Unchanged || p.Pair.Head == nil {
+			if p.Status == render.Unchanged {
+				unchanged++
+			}
 			return
 		}
 		var b *query.Overlay
@@ -60,7 +106,39 @@ func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn fun
 		ov.Unread = append(ov.Unread, skipped...)
 		fn(b, ov, qo)
 	})
-	return cmp.Or(err, ctx.Err())
+	if err := cmp.Or(err, ctx.Err()); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, noOverlay(head)
+	}
+	return unchanged, nil
+}
+
+// Resources is the API surface a request against t resolves in: the
+// built-in one, and, when a's resource is not built in, the resources
+// the CustomResourceDefinitions among t's files define (read as written:
+// a CRD that only a Helm chart or a remote base brings is not seen).
+func Resources(t source.Tree, a query.RequestArgs) query.Resources {
+	rs := query.BuiltinResources()
+	if rs.Builtin(a) {
+		return rs
+	}
+	var crds []*manifest.Object
+	for _, f := range t.Files() {
+		switch path.Ext(f) {
+		case ".yaml", ".yml", ".json":
+		default:
+			continue
+		}
+		data, err := fs.ReadFile(t, f)
+		if err != nil || !bytes.Contains(data, []byte("CustomResourceDefinition")) {
+			continue
+		}
+		objs, _ := manifest.Decode(f, data)
+		crds = append(crds, objs...)
+	}
+	return rs.WithCRDs(crds)
 }
 
 // Drift reports what the cluster export grants beyond the repository and
@@ -164,6 +242,7 @@ func rendered(p string, res *render.Result, err error) query.Overlay {
 	ov := query.Overlay{Path: p, Err: err}
 	if res != nil {
 		ov.Objects = res.Objects
+		ov.Skipped = skippedInputs(res.Skipped)
 		for _, e := range res.Problems {
 			ov.Unread = append(ov.Unread, e.Error())
 		}

@@ -48,7 +48,7 @@ one answers no or could not be rendered.`,
 				return err
 			}
 			if list {
-				if len(args) > 1 || f.url != "" || f.name != "" || f.group != "" {
+				if len(args) > 1 || f.url != "" || f.name != "" || f.group != "" || f.subresource != "" {
 					return fmt.Errorf("--list takes no request, only the tree (and -n)")
 				}
 				arg := ""
@@ -63,7 +63,7 @@ one answers no or could not be rendered.`,
 				if f.namespace != "" {
 					namespaces = []string{f.namespace}
 				}
-				a := &query.ListAnswer{Version: query.Version, Identity: id, Head: t.Rev(), Overlays: []query.ListOverlay{}}
+				a := &query.ListAnswer{Version: query.Version, Identity: id, Head: t.Rev(), HeadName: arg, Overlays: []query.ListOverlay{}}
 				err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
 					a.Overlays = append(a.Overlays, query.List(ov, id, namespaces, qo))
 				})
@@ -72,7 +72,7 @@ one answers no or could not be rendered.`,
 				}
 				return checks.WriteList(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)})
 			}
-			r, arg, err := f.request(args)
+			ra, arg, err := f.args(c, args)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,14 @@ one answers no or could not be rendered.`,
 			if err != nil {
 				return err
 			}
-			a := &query.CanIAnswer{Version: query.Version, Identity: id, Request: r, Head: t.Rev(), Overlays: []query.CanIOverlay{}}
+			r, err := request(t, ra)
+			if err != nil {
+				return err
+			}
+			// kubectl auth can-i -A asks with no namespace: a cluster-wide
+			// request, as here without -n.
+			r.AllNamespaces = false
+			a := &query.CanIAnswer{Version: query.Version, Identity: id, Request: r, Head: t.Rev(), HeadName: arg, Overlays: []query.CanIOverlay{}}
 			err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
 				a.Overlays = append(a.Overlays, query.CanI(ov, id, r, qo))
 			})
@@ -95,9 +102,6 @@ one answers no or could not be rendered.`,
 					return errGateFailed
 				}
 			}
-			if len(a.Overlays) == 0 {
-				return fmt.Errorf("%s has no overlay to ask", t.Rev())
-			}
 			return nil
 		},
 	}
@@ -105,5 +109,6 @@ one answers no or could not be rendered.`,
 	c.Flags().StringVar(&as, "as", "", "the user to ask about: a user name, or system:serviceaccount:NS:NAME")
 	c.Flags().StringSliceVar(&asGroups, "as-group", nil, "a group of the user (repeatable)")
 	c.Flags().BoolVar(&list, "list", false, "list everything the user can do instead of answering one request")
+	c.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "ask in all namespaces: a request of no namespace, as kubectl auth can-i -A (the default here)")
 	return c
 }

@@ -9,13 +9,15 @@ import (
 	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/policy"
 	"github.com/rbacguard/rbacguard/diff/query"
+	"github.com/rbacguard/rbacguard/diff/source"
 )
 
 // queryFlags are shared by who-can and can-i: how to read the tree (as for
 // a diff) and how to print the answer.
 type queryFlags struct {
 	reportFlags
-	namespace, name, group, url string
+	namespace, name, group, url, subresource string
+	allNamespaces, showBuiltins           bool
 }
 
 func (f *queryFlags) register(c *cobra.Command) {
@@ -25,6 +27,7 @@ func (f *queryFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.name, "name", "", "name of the object asked about")
 	c.Flags().StringVar(&f.group, "group", "", `API group of the resource ("" is the core group; RESOURCE.GROUP works too)`)
 	c.Flags().StringVar(&f.url, "url", "", "ask about a non-resource URL (e.g. /metrics) instead of a resource")
+	c.Flags().StringVar(&f.subresource, "subresource", "", "subresource asked about (then RESOURCE/NAME names the object, as with kubectl)")
 	c.Flags().StringVar(&f.defaultNamespace, "default-namespace", "", `namespace of objects that name none (default: the policy's, else "default")`)
 	c.Flags().StringSliceVar(&f.include, "include", nil, `ask only the overlays matching these path globs (repeatable)`)
 	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
@@ -32,11 +35,11 @@ func (f *queryFlags) register(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
 }
 
-// request splits the positional arguments into the request and the tree
-// argument: VERB RESOURCE [TREE], or VERB [TREE] with --url.
-func (f *queryFlags) request(args []string) (query.Request, string, error) {
+// args splits the positional arguments into the request, as typed, and
+// the tree argument: VERB RESOURCE [TREE], or VERB [TREE] with --url.
+func (f *queryFlags) args(c *cobra.Command, args []string) (query.RequestArgs, string, error) {
 	if len(args) == 0 {
-		return query.Request{}, "", fmt.Errorf("no verb: say what to ask about, e.g. get secrets")
+		return query.RequestArgs{}, "", fmt.Errorf("no verb: say what to ask about, e.g. get secrets")
 	}
 	verb, rest := args[0], args[1:]
 	resource := ""
@@ -44,14 +47,20 @@ func (f *queryFlags) request(args []string) (query.Request, string, error) {
 		resource, rest = rest[0], rest[1:]
 	}
 	if len(rest) > 1 {
-		return query.Request{}, "", fmt.Errorf("too many arguments: %q", rest[1:])
+		return query.RequestArgs{}, "", fmt.Errorf("too many arguments: %q", rest[1:])
 	}
 	tree := ""
 	if len(rest) == 1 {
 		tree = rest[0]
 	}
-	r, err := query.ParseRequest(verb, resource, f.group, f.namespace, f.name, f.url)
-	return r, tree, err
+	return query.RequestArgs{Verb: verb, Resource: resource, Subresource: f.subresource, Group: f.group, GroupSet: c.Flags().Changed("group"),
+		Namespace: f.namespace, Name: f.name, URL: f.url, AllNamespaces: f.allNamespaces}, tree, nil
+}
+
+// request resolves a against the tree t, as kubectl resolves a resource
+// against the server's discovery.
+func request(t source.Tree, a query.RequestArgs) (query.Request, error) {
+	return diff.Resources(t, a).Request(a)
 }
 
 func (f *queryFlags) format() (checks.QueryFormat, error) {
@@ -82,7 +91,7 @@ could not at BASE. The exit code is 0 whatever the answer.`,
   rbacguard who-can get --url /metrics`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(c *cobra.Command, args []string) error {
-			r, arg, err := f.request(args)
+			ra, arg, err := f.args(c, args)
 			if err != nil {
 				return err
 			}
@@ -98,14 +107,18 @@ could not at BASE. The exit code is 0 whatever the answer.`,
 			if err != nil {
 				return err
 			}
-			a := &query.WhoCanAnswer{Version: query.Version, Request: r, Head: t.Rev(), Overlays: []query.WhoCanOverlay{}}
+			r, err := request(t, ra)
+			if err != nil {
+				return err
+			}
+			a := &query.WhoCanAnswer{Version: query.Version, Request: r, Head: t.Rev(), HeadName: arg, Overlays: []query.WhoCanOverlay{}}
 			if c.Flags().Changed("diff") {
 				b, err := openTree(c, base)
 				if err != nil {
 					return err
 				}
-				a.Base = b.Rev()
-				err = diff.OverlayPairs(c.Context(), b, t, o, func(bo *query.Overlay, ho query.Overlay, qo query.Options) {
+				a.Base, a.BaseName = b.Rev(), base
+				a.Unchanged, err = diff.OverlayPairs(c.Context(), b, t, o, func(bo *query.Overlay, ho query.Overlay, qo query.Options) {
 					a.Overlays = append(a.Overlays, query.NewlyCan(bo, ho, r, qo))
 				})
 				if err != nil {
@@ -119,10 +132,12 @@ could not at BASE. The exit code is 0 whatever the answer.`,
 					return err
 				}
 			}
-			return checks.WriteWhoCan(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)})
+			return checks.WriteWhoCan(e.stdout, a, format, checks.QueryTextOptions{TextOptions: checks.TextOptions{PathPrefix: displayPrefix(arg)}, ShowBuiltins: f.showBuiltins})
 		},
 	}
 	f.register(c)
 	c.Flags().StringVar(&base, "diff", "", "answer who newly can: compare with this revision or directory")
+	c.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "ask in every namespace: the cluster-wide bindings and each namespace's RoleBindings")
+	c.Flags().BoolVar(&f.showBuiltins, "show-builtins", false, "list Kubernetes' built-in subjects (system:masters, controllers) in every overlay, not once")
 	return c
 }

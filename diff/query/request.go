@@ -19,6 +19,9 @@ type Request struct {
 	Namespace   string `json:"namespace,omitempty"`
 	Name        string `json:"name,omitempty"`
 	URL         string `json:"url,omitempty"`
+	// AllNamespaces (who-can -A) asks in every namespace: the cluster-wide
+	// bindings and each namespace's RoleBindings; Namespace is then "".
+	AllNamespaces bool `json:"allNamespaces,omitempty"`
 }
 
 // ParseRequest reads a request literally, the way kubectl auth can-i
@@ -43,6 +46,8 @@ type RequestArgs struct {
 	Namespace   string
 	Name        string
 	URL         string
+	// AllNamespaces is -A: every namespace; it takes no -n.
+	AllNamespaces bool
 }
 
 // Request resolves a against rs the way kubectl resolves a resource
@@ -68,6 +73,9 @@ func parseRequest(a RequestArgs, rs *Resources) (Request, error) {
 			return Request{}, fmt.Errorf("--url %q: a non-resource URL starts with /", url)
 		}
 		return Request{Verb: verb, URL: url}, nil
+	}
+	if a.AllNamespaces && namespace != "" {
+		return Request{}, fmt.Errorf("-A asks in every namespace: drop -n %s, or -A", namespace)
 	}
 	if resource == "" {
 		return Request{}, fmt.Errorf("no resource: give RESOURCE[/SUBRESOURCE] (e.g. secrets, pods/exec, deployments.apps) or --url")
@@ -112,7 +120,22 @@ func parseRequest(a RequestArgs, rs *Resources) (Request, error) {
 		}
 		namespace = name
 	}
-	return Request{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: namespace, Name: name}, nil
+	return Request{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: namespace, Name: name, AllNamespaces: a.AllNamespaces}, nil
+}
+
+// Builtin reports whether a's resource is one Kubernetes itself serves
+// (or a wildcard or URL): then the tree's CustomResourceDefinitions need
+// not be read to resolve it.
+func (rs Resources) Builtin(a RequestArgs) bool {
+	if a.URL != "" {
+		return true
+	}
+	res, _, _ := strings.Cut(a.Resource, "/")
+	if res == "*" {
+		return true
+	}
+	r, err := rs.lookup(res, a.Group, a.GroupSet)
+	return err == nil && !r.unknown
 }
 
 // split reads what follows RESOURCE/ in arg: a subresource r serves, else
@@ -175,9 +198,12 @@ func (r Request) String() string {
 	if r.Name != "" {
 		s += " named " + r.Name
 	}
-	if r.Namespace != "" {
+	switch {
+	case r.Namespace != "":
 		s += " in namespace " + r.Namespace
-	} else {
+	case r.AllNamespaces:
+		s += " in any namespace"
+	default:
 		s += " cluster-wide"
 	}
 	return s
