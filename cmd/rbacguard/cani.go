@@ -43,10 +43,6 @@ one answers no or could not be rendered.`,
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
-			if err != nil {
-				return err
-			}
 			if list {
 				if len(args) > 1 || f.url != "" || f.name != "" || f.group != "" || f.subresource != "" {
 					return fmt.Errorf("--list takes no request, only the tree (and -n)")
@@ -55,7 +51,7 @@ one answers no or could not be rendered.`,
 				if len(args) == 1 {
 					arg = args[0]
 				}
-				t, err := openTree(c, arg)
+				t, o, err := f.open(c, arg)
 				if err != nil {
 					return err
 				}
@@ -64,23 +60,23 @@ one answers no or could not be rendered.`,
 					namespaces = []string{f.namespace}
 				}
 				a := &query.ListAnswer{Version: query.Version, Identity: id, Head: t.Rev(), HeadName: arg, Overlays: []query.ListOverlay{}}
-				err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
+				err = diff.Overlays(c.Context(), t.Tree, o, func(ov query.Overlay, qo query.Options) {
 					a.Overlays = append(a.Overlays, query.List(ov, id, namespaces, qo))
 				})
 				if err != nil {
 					return err
 				}
-				return checks.WriteList(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)})
+				return checks.WriteList(e.stdout, a, format, checks.TextOptions{PathPrefix: t.prefix})
 			}
 			ra, arg, err := f.args(c, args)
 			if err != nil {
 				return err
 			}
-			t, err := openTree(c, arg)
+			t, o, err := f.open(c, arg)
 			if err != nil {
 				return err
 			}
-			r, err := request(t, ra)
+			r, err := request(e, t, ra)
 			if err != nil {
 				return err
 			}
@@ -88,13 +84,13 @@ one answers no or could not be rendered.`,
 			// request, as here without -n.
 			r.AllNamespaces = false
 			a := &query.CanIAnswer{Version: query.Version, Identity: id, Request: r, Head: t.Rev(), HeadName: arg, Overlays: []query.CanIOverlay{}}
-			err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
+			err = diff.Overlays(c.Context(), t.Tree, o, func(ov query.Overlay, qo query.Options) {
 				a.Overlays = append(a.Overlays, query.CanI(ov, id, r, qo))
 			})
 			if err != nil {
 				return err
 			}
-			if err := checks.WriteCanI(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)}); err != nil {
+			if err := checks.WriteCanI(e.stdout, a, format, checks.TextOptions{PathPrefix: t.prefix}); err != nil {
 				return err
 			}
 			for _, ov := range a.Overlays {

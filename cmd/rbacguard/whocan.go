@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +35,31 @@ func (f *queryFlags) register(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
 	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the tree (default "+policy.DefaultPath+")")
 	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+	c.Flags().StringSliceVar(&f.roots, "root", nil, "directory a directory argument may read from, when its kustomizations name ../ paths (default: the git work tree holding it, else the argument itself)")
+}
+
+// open opens the tree a query asks about and the options to read it
+// with. A directory inside a git work tree is read from the work tree's
+// top with the directory selected, as kustomize build DIR reads DIR's ../
+// bases: the directory is checked as asked, even when other
+// kustomizations use it or it lies under testdata/.
+func (f *queryFlags) open(c *cobra.Command, arg string) (tree, diff.Options, error) {
+	if info, err := os.Stat(arg); err == nil && info.IsDir() && len(f.roots) == 0 {
+		if top := workTreeTop(c, arg); top != "" {
+			if wd, err := os.Getwd(); err == nil {
+				if rel, err := filepath.Rel(wd, top); err == nil {
+					top = rel
+				}
+			}
+			f.roots = []string{top}
+		}
+	}
+	t, err := f.openTree(c, arg)
+	if err != nil {
+		return tree{}, diff.Options{}, err
+	}
+	o, err := f.options(t)
+	return t, o, err
 }
 
 // args splits the positional arguments into the request, as typed, and
@@ -58,9 +85,14 @@ func (f *queryFlags) args(c *cobra.Command, args []string) (query.RequestArgs, s
 }
 
 // request resolves a against the tree t, as kubectl resolves a resource
-// against the server's discovery.
-func request(t source.Tree, a query.RequestArgs) (query.Request, error) {
-	return diff.Resources(t, a).Request(a)
+// against the server's discovery, and warns of an unknown verb as kubectl
+// does.
+func request(e *env, t source.Tree, a query.RequestArgs) (query.Request, error) {
+	r, err := diff.Resources(t, a).Request(a)
+	if w := query.VerbWarning(a.Verb); err == nil && w != "" {
+		fmt.Fprintf(e.stderr, "rbacguard: warning: %s\n", w)
+	}
+	return r, err
 }
 
 func (f *queryFlags) format() (checks.QueryFormat, error) {
@@ -99,15 +131,23 @@ could not at BASE. The exit code is 0 whatever the answer.`,
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
-			if err != nil {
+			var t tree
+			var o diff.Options
+			if c.Flags().Changed("diff") {
+				// Two directories may name different overlays: each is
+				// read as a tree of its own.
+				if o, err = f.options(); err != nil {
+					return err
+				}
+				tt, err := openTree(c, arg)
+				if err != nil {
+					return err
+				}
+				t = tree{Tree: tt, prefix: displayPrefix(arg)}
+			} else if t, o, err = f.open(c, arg); err != nil {
 				return err
 			}
-			t, err := openTree(c, arg)
-			if err != nil {
-				return err
-			}
-			r, err := request(t, ra)
+			r, err := request(e, t, ra)
 			if err != nil {
 				return err
 			}
@@ -118,21 +158,21 @@ could not at BASE. The exit code is 0 whatever the answer.`,
 					return err
 				}
 				a.Base, a.BaseName = b.Rev(), base
-				a.Unchanged, err = diff.OverlayPairs(c.Context(), b, t, o, func(bo *query.Overlay, ho query.Overlay, qo query.Options) {
+				a.Unchanged, err = diff.OverlayPairs(c.Context(), b, t.Tree, o, func(bo *query.Overlay, ho query.Overlay, qo query.Options) {
 					a.Overlays = append(a.Overlays, query.NewlyCan(bo, ho, r, qo))
 				})
 				if err != nil {
 					return err
 				}
 			} else {
-				err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
+				err = diff.Overlays(c.Context(), t.Tree, o, func(ov query.Overlay, qo query.Options) {
 					a.Overlays = append(a.Overlays, query.WhoCan(ov, r, qo))
 				})
 				if err != nil {
 					return err
 				}
 			}
-			return checks.WriteWhoCan(e.stdout, a, format, checks.QueryTextOptions{TextOptions: checks.TextOptions{PathPrefix: displayPrefix(arg)}, ShowBuiltins: f.showBuiltins})
+			return checks.WriteWhoCan(e.stdout, a, format, checks.QueryTextOptions{TextOptions: checks.TextOptions{PathPrefix: t.prefix}, ShowBuiltins: f.showBuiltins})
 		},
 	}
 	f.register(c)

@@ -174,7 +174,7 @@ type UnknownResourceError struct {
 }
 
 func (e *UnknownResourceError) Error() string {
-	msg := fmt.Sprintf("the server doesn't have a resource type %q (not a built-in resource, nor one a CustomResourceDefinition of the tree defines)", e.Arg)
+	msg := fmt.Sprintf("unknown resource type %q: not a Kubernetes resource, nor one a CustomResourceDefinition of the tree defines", e.Arg)
 	if len(e.Nearest) > 0 {
 		msg += "; did you mean " + strings.Join(e.Nearest, ", ") + "?"
 	}
@@ -239,4 +239,22 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// knownVerbs are the verbs kubectl auth can-i knows without a warning.
+var knownVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
+	"use", "bind", "escalate", "impersonate", "approve", "sign", "attest", "proxy", "*"}
+
+// VerbWarning warns, as kubectl auth can-i does, of a verb Kubernetes'
+// own APIs do not use (an aggregated API may: it is asked all the same),
+// naming the nearest known ones; "" for a known verb.
+func VerbWarning(verb string) string {
+	if slices.Contains(knownVerbs, verb) {
+		return ""
+	}
+	msg := fmt.Sprintf("verb %q is not a known verb", verb)
+	if near := nearest(verb, knownVerbs); len(near) > 0 {
+		msg += " (did you mean " + strings.Join(near, ", ") + "?)"
+	}
+	return msg + "; asked all the same"
 }

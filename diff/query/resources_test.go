@@ -139,3 +139,12 @@ func TestUnknownResourceError(t *testing.T) {
 		t.Fatalf("err = %#v, want an UnknownResourceError naming secrets first", err)
 	}
 }
+
+func TestVerbWarning(t *testing.T) {
+	if w := VerbWarning("get"); w != "" {
+		t.Errorf("get: %q, want no warning", w)
+	}
+	if w := VerbWarning("gett"); !strings.Contains(w, "did you mean get") {
+		t.Errorf("gett: %q, want a warning naming get", w)
+	}
+}
