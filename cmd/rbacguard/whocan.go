@@ -19,7 +19,7 @@ import (
 type queryFlags struct {
 	reportFlags
 	namespace, name, group, url, subresource string
-	allNamespaces, showBuiltins           bool
+	allNamespaces, showBuiltins              bool
 }
 
 func (f *queryFlags) register(c *cobra.Command) {
