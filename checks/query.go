@@ -50,7 +50,7 @@ func WriteWhoCan(w io.Writer, a *query.WhoCanAnswer, f QueryFormat, o QueryTextO
 	newly := a.Base != ""
 	q := "who can " + a.Request.String() + at(a.HeadName, a.Head)
 	if newly {
-		q = "who newly can " + a.Request.String() + " (" + revLabel(a.BaseName, a.Base) + " → " + revLabel(a.HeadName, a.Head) + ")"
+		q = "who newly can " + a.Request.String() + ", from " + revLabel(a.BaseName, a.Base) + " to " + revLabel(a.HeadName, a.Head)
 	}
 	heading(bw, md, 2, "rbacguard "+q)
 	fold := !o.ShowBuiltins && !newly

@@ -158,8 +158,11 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 			want = append(want, path.Clean(ov))
 		}
 		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{From: "the overlays named", Include: want})
+		// Discovery with the selection finds what the user named even
+		// where it would pass it over unnamed: a kustomization other ones
+		// use (argo-cd's manifests/cluster-install), a testdata directory.
 		found := map[string]bool{}
-		for _, ov := range render.Overlays(repo) {
+		for _, ov := range render.Overlays(repo, o.Render) {
 			found[ov.Path] = true
 		}
 		for _, ov := range overlays {
@@ -170,13 +173,20 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 	}
 	r := &report.Report{Mode: "drift", Base: repo.Rev(), Head: cluster.Rev()}
 	var selErr error
+	var partial []report.Finding // paths as named already
 	collect := func(t source.Tree, o Options, name func(string) string) []query.Overlay {
 		var out []query.Overlay
 		selErr = cmp.Or(selErr, eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 			ov := rendered(p.Path, p.Head, p.HeadErr)
 			status := report.Overlay{Path: name(p.Path), Status: report.OverlayRendered}
-			if ov.Err != nil {
+			switch {
+			case ov.Err != nil:
 				status.Status, status.Error = report.OverlayFailed, ov.Err.Error()
+			case len(p.Head.Skipped) > 0:
+				// What a cut input grants is neither drift nor in sync:
+				// said, as a diff says it.
+				status.Status, status.Skipped = report.OverlayPartial, ov.Skipped
+				partial = append(partial, partialRender(name(p.Path), p.Head.Skipped, nil, true))
 			}
 			r.Overlays = append(r.Overlays, status)
 			out = append(out, ov)
@@ -215,6 +225,7 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 			}
 		}
 	}
+	r.Findings = append(r.Findings, partial...)
 	r.Findings = append(r.Findings, skippedFiles(nil, cluster)...)
 	r.Findings = append(r.Findings, skippedFiles(nil, repo)...)
 	finish(r, pol, o, nil, nil)
