@@ -50,7 +50,7 @@ func WriteWhoCan(w io.Writer, a *query.WhoCanAnswer, f QueryFormat, o QueryTextO
 	newly := a.Base != ""
 	q := "who can " + a.Request.String() + at(a.HeadName, a.Head)
 	if newly {
-		q = "who newly can " + a.Request.String() + ", from " + revLabel(a.BaseName, a.Base) + " to " + revLabel(a.HeadName, a.Head)
+		q = "who newly can " + a.Request.String() + ", from " + report.RevLabel(a.BaseName, a.Base) + " to " + report.RevLabel(a.HeadName, a.Head)
 	}
 	heading(bw, md, 2, "rbacguard "+q)
 	fold := !o.ShowBuiltins && !newly
@@ -89,20 +89,7 @@ func at(name, rev string) string {
 	if rev == "" {
 		return ""
 	}
-	return ", at " + revLabel(name, rev)
-}
-
-// revLabel names a revision as the user typed it, with the commit beside
-// it when that differs: "v3.1.0 (03c4ad8)".
-func revLabel(name, rev string) string {
-	short := report.ShortRev(rev)
-	if name == "" || name == rev || name == short {
-		return short
-	}
-	if short != rev { // a commit
-		return name + " (" + short + ")"
-	}
-	return name
+	return ", at " + report.RevLabel(name, rev)
 }
 
 // writeBuiltins lists once the subjects of Kubernetes' bootstrap

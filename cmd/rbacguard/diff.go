@@ -129,6 +129,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 			if err != nil {
 				return err
 			}
+			r.BaseName, r.HeadName = args[0], headArg
 			return writeReport(e, r, f.output, head.prefix)
 		},
 	}
@@ -165,6 +166,7 @@ first: a directory, or a git revision of the repository in the current directory
 			if err != nil {
 				return err
 			}
+			r.HeadName = arg
 			return writeReport(e, r, f.output, t.prefix)
 		},
 	}
