@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/rbac"
+	"github.com/rbacguard/rbacguard/diff/spell"
 )
 
 // Request is what a question asks about, in the terms of the command line
@@ -145,16 +146,16 @@ func (rs Resources) Builtin(a RequestArgs) bool {
 func (r Resource) split(arg, after, flagSub, name string) (sub, objName string, err error) {
 	serves := func(s string) bool { return slices.Contains(r.Subresources, s) || slices.Contains(r.Subresources, "*") }
 	if flagSub != "" && !serves(flagSub) {
-		return "", "", fmt.Errorf("--subresource %s: %s has no such subresource%s", flagSub, r.Plural, didYouMean(nearest(flagSub, r.Subresources), r.Plural+"/"))
+		return "", "", fmt.Errorf("--subresource %s: %s has no such subresource%s", flagSub, r.Plural, didYouMean(spell.Near(flagSub, r.Subresources), r.Plural+"/"))
 	}
 	objName = name
 	switch {
 	case after == "":
 	case flagSub == "" && serves(after):
 		sub = after
-	case flagSub == "" && len(nearest(after, r.Subresources)) > 0:
+	case flagSub == "" && len(spell.Near(after, r.Subresources)) > 0:
 		return "", "", fmt.Errorf("%s: %s has no subresource %s%s; to ask about the object named %s, pass --name %s",
-			arg, r.Plural, after, didYouMean(nearest(after, r.Subresources), r.Plural+"/"), after, after)
+			arg, r.Plural, after, didYouMean(spell.Near(after, r.Subresources), r.Plural+"/"), after, after)
 	case name != "" && name != after:
 		return "", "", fmt.Errorf("%s names the object %s but --name is %s", arg, after, name)
 	default:

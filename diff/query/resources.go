@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/spell"
 )
 
 // Resource is one kind of object the API serves, as discovery lists it.
@@ -191,7 +192,7 @@ func (rs Resources) unknown(arg string) error {
 	for _, r := range rs.list {
 		best := len(name) + 10
 		for _, n := range r.names() {
-			best = min(best, editDistance(name, n))
+			best = min(best, spell.Distance(name, n))
 		}
 		if best <= max(2, len(name)/3) {
 			full := r.Plural
@@ -209,38 +210,6 @@ func (rs Resources) unknown(arg string) error {
 	return e
 }
 
-// nearest returns the names of want within two edits of got.
-func nearest(got string, want []string) []string {
-	var out []string
-	for _, w := range want {
-		if editDistance(got, w) <= 2 {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-// editDistance is Levenshtein's distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
 // knownVerbs are the verbs kubectl auth can-i knows without a warning.
 var knownVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
 	"use", "bind", "escalate", "impersonate", "approve", "sign", "attest", "proxy", "*"}
@@ -253,7 +222,7 @@ func VerbWarning(verb string) string {
 		return ""
 	}
 	msg := fmt.Sprintf("verb %q is not a known verb", verb)
-	if near := nearest(verb, knownVerbs); len(near) > 0 {
+	if near := spell.Near(verb, knownVerbs); len(near) > 0 {
 		msg += " (did you mean " + strings.Join(near, ", ") + "?)"
 	}
 	return msg + "; asked all the same"
