@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/spell"
@@ -34,7 +35,10 @@ var builtinTable string
 
 // BuiltinResources is Kubernetes' own API surface (resources.txt), in
 // kubectl's priority order.
-func BuiltinResources() Resources {
+func BuiltinResources() Resources { return builtinResources() }
+
+// builtinResources reads the table once: every overlay's answer uses it.
+var builtinResources = sync.OnceValue(func() Resources {
 	var rs Resources
 	for _, line := range strings.Split(builtinTable, "\n") {
 		f := strings.Fields(line)
@@ -48,7 +52,7 @@ func BuiltinResources() Resources {
 			Namespaced: f[3] == "true", Kind: f[4], Subresources: dashList(f[5])})
 	}
 	return rs
-}
+})
 
 func dashList(s string) []string {
 	if s == "-" {
