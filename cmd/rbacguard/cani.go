@@ -23,6 +23,9 @@ against a live cluster: yes or no per overlay, with the chain that allows it. Th
 identity is spelled as with kubectl: --as system:serviceaccount:NS:NAME for a
 service account (in its three groups), --as NAME for a user (in
 system:authenticated), --as-group for the groups of an impersonated user.
+RESOURCE is spelled as with kubectl (secret, po, deploy, deployments.apps,
+pods/web-0 for one object, --subresource); an unknown one is an error naming the
+nearest. A "no" from an overlay rendered without some inputs names them.
 
 With --list it prints the identity's whole permission set per overlay and scope,
 merged the way kubectl auth can-i --list merges it; -n narrows it to one namespace.

@@ -115,9 +115,18 @@ binding to rule (file:line) and the workloads whose pods hold the token. The tre
 is a directory, a git revision of the repository in the current directory, or a
 cluster's export (a YAML file); default: the working tree.
 
+RESOURCE is spelled as with kubectl (secret, po, deploy, deployments.apps,
+pods/web-0 for one object, --subresource); an unknown one is an error naming the
+nearest. -A asks in every namespace. The text is folded: Kubernetes' built-in
+subjects once (--show-builtins: in every overlay), overlays with the same answer
+grouped; -o json keeps everything. Inputs an overlay was rendered without are
+named, and an answer they could change says so.
+
 With --diff BASE it answers who newly can: the subjects that can at the tree but
-could not at BASE. The exit code is 0 whatever the answer.`,
+could not at BASE (never a built-in). A tree with no overlay is exit 2; otherwise
+the exit code is 0 whatever the answer.`,
 		Example: `  rbacguard who-can get secrets -n shop testdata/example/head
+  rbacguard who-can get secret -A
   rbacguard who-can create pods/exec -n shop --diff main
   rbacguard who-can patch deployments.apps -n shop export.yaml
   rbacguard who-can get --url /metrics`,
