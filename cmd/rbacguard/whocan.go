@@ -88,11 +88,17 @@ func (f *queryFlags) args(c *cobra.Command, args []string) (query.RequestArgs, s
 // against the server's discovery, and warns of an unknown verb as kubectl
 // does.
 func request(e *env, t source.Tree, a query.RequestArgs) (query.Request, error) {
-	r, err := diff.Resources(t, a).Request(a)
-	if w := query.VerbWarning(a.Verb); err == nil && w != "" {
-		fmt.Fprintf(e.stderr, "rbacguard: warning: %s\n", w)
+	rs := diff.Resources(t, a)
+	r, err := rs.Request(a)
+	if err != nil {
+		return r, err
 	}
-	return r, err
+	for _, w := range []string{query.VerbWarning(a.Verb), rs.ScopeWarning(r)} {
+		if w != "" {
+			fmt.Fprintf(e.stderr, "rbacguard: warning: %s\n", w)
+		}
+	}
+	return r, nil
 }
 
 func (f *queryFlags) format() (checks.QueryFormat, error) {

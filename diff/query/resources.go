@@ -231,3 +231,18 @@ func VerbWarning(verb string) string {
 	}
 	return msg + "; asked all the same"
 }
+
+// ScopeWarning warns, as kubectl auth can-i does, of a namespace given
+// for a cluster-scoped resource (a Namespace object is asked in its own
+// namespace, so not for namespaces); "" otherwise.
+func (rs Resources) ScopeWarning(r Request) string {
+	if r.Namespace == "" || r.URL != "" || (r.Group == "" && r.Resource == "namespaces") {
+		return ""
+	}
+	for _, x := range rs.list {
+		if x.Plural == r.Resource && x.Group == r.Group && !x.Namespaced && !x.unknown {
+			return fmt.Sprintf("resource %q is not namespace scoped: -n %s plays no part (a RoleBinding never grants it)", r.Resource, r.Namespace)
+		}
+	}
+	return ""
+}

@@ -148,3 +148,16 @@ func TestVerbWarning(t *testing.T) {
 		t.Errorf("gett: %q, want a warning naming get", w)
 	}
 }
+
+func TestScopeWarning(t *testing.T) {
+	rs := BuiltinResources()
+	if w := rs.ScopeWarning(Request{Verb: "get", Resource: "nodes", Namespace: "shop"}); !strings.Contains(w, "not namespace scoped") {
+		t.Errorf("nodes -n shop: %q, want a warning", w)
+	}
+	for _, r := range []Request{{Verb: "get", Resource: "secrets", Namespace: "shop"}, {Verb: "get", Resource: "nodes"},
+		{Verb: "get", Resource: "namespaces", Name: "shop", Namespace: "shop"}} {
+		if w := rs.ScopeWarning(r); w != "" {
+			t.Errorf("%v: %q, want no warning", r, w)
+		}
+	}
+}
