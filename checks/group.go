@@ -29,6 +29,9 @@ func (it item) IDs() []string {
 
 // Message is the representative's message with the merged verbs.
 func (it item) Message() string {
+	if m, ok := driftMessage(it); ok {
+		return m
+	}
 	m := it.Rep.Message
 	if len(it.Members) < 2 || it.Rep.Permission == nil {
 		return m
@@ -73,6 +76,9 @@ func ordered(r *report.Report) []report.Finding {
 func mergeKey(f report.Finding) (string, bool) {
 	if f.Permission == nil {
 		return "", false
+	}
+	if k, ok := driftKey(f); ok {
+		return k, true
 	}
 	p := f.Permission
 	var b strings.Builder
@@ -125,6 +131,7 @@ func merge(fs []report.Finding) []item {
 	}
 	for i := range items {
 		items[i].Verbs = report.SortVerbs(items[i].Verbs)
+		foldDrift(&items[i])
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return b.Severity.Rank() - a.Severity.Rank() })
 	return items

@@ -160,9 +160,9 @@ func (bl mdBlock) count(c counts, n int) {
 func summaryHead(r *report.Report, name string, fs []report.Finding) string {
 	var b strings.Builder
 	if r.Base != "" {
-		fmt.Fprintf(&b, "**%s** compared %s → %s: ", mdEscape(name), code(report.ShortRev(r.Base)), code(report.ShortRev(r.Head)))
+		fmt.Fprintf(&b, "**%s** compared %s → %s: ", mdEscape(name), code(report.RevLabel(r.BaseName, r.Base)), code(report.RevLabel(r.HeadName, r.Head)))
 	} else {
-		fmt.Fprintf(&b, "**%s** scanned %s: ", mdEscape(name), code(report.ShortRev(r.Head)))
+		fmt.Fprintf(&b, "**%s** scanned %s: ", mdEscape(name), code(report.RevLabel(r.HeadName, r.Head)))
 	}
 	t := failOn(r)
 	verdict := "**pass**"

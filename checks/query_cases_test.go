@@ -125,7 +125,7 @@ func askLine(w *bytes.Buffer, ov query.Overlay, line string) error {
 		return err
 	}
 	a := &query.WhoCanAnswer{Request: r, Overlays: []query.WhoCanOverlay{query.WhoCan(ov, r, o)}}
-	return WriteWhoCan(w, a, "text", TextOptions{})
+	return WriteWhoCan(w, a, "text", QueryTextOptions{ShowBuiltins: true})
 }
 
 func request(pos []string, group, ns, name, url string) (query.Request, error) {

@@ -94,7 +94,7 @@ func TestQueryAnswers_Golden(t *testing.T) {
 		ext    string
 	}{{"text", "txt"}, {"markdown", "md"}, {"json", "json"}} {
 		var b bytes.Buffer
-		if err := WriteWhoCan(&b, whoCanAnswer(), f.format, TextOptions{}); err != nil {
+		if err := WriteWhoCan(&b, whoCanAnswer(), f.format, QueryTextOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, "whocan."+f.ext+".golden", b.Bytes())
@@ -113,7 +113,7 @@ func TestQueryAnswers_Golden(t *testing.T) {
 
 func TestQueryAnswers_Nil(t *testing.T) {
 	var b bytes.Buffer
-	if WriteWhoCan(&b, nil, "text", TextOptions{}) == nil || WriteCanI(&b, nil, "text", TextOptions{}) == nil || WriteList(&b, nil, "text", TextOptions{}) == nil {
+	if WriteWhoCan(&b, nil, "text", QueryTextOptions{}) == nil || WriteCanI(&b, nil, "text", TextOptions{}) == nil || WriteList(&b, nil, "text", TextOptions{}) == nil {
 		t.Error("a nil answer must be an error")
 	}
 }

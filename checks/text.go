@@ -62,9 +62,9 @@ func WriteText(w io.Writer, r *report.Report, o TextOptions) error {
 			mode = "scan"
 		}
 	}
-	revs := report.ShortRev(r.Head)
+	revs := report.RevLabel(r.HeadName, r.Head)
 	if r.Base != "" {
-		revs = report.ShortRev(r.Base) + " → " + report.ShortRev(r.Head)
+		revs = report.RevLabel(r.BaseName, r.Base) + " → " + report.RevLabel(r.HeadName, r.Head)
 	}
 	var cs []string
 	for _, s := range report.Severities {

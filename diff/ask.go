@@ -1,13 +1,16 @@
 package diff
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/query"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -27,28 +30,43 @@ func Overlays(ctx context.Context, t source.Tree, o Options, fn func(query.Overl
 	}
 	qo := o.queryOptions()
 	skipped := skippedFiles(nil, t, o)
+	n := 0
 	err = eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 		ov := rendered(p.Path, p.Head, p.HeadErr)
 		ov.Unread = append(ov.Unread, unreadIn(p.Path, skipped)...)
+		n++
 		fn(ov, qo)
 	})
-	return cmp.Or(err, ctx.Err())
+	if err := cmp.Or(err, ctx.Err()); err != nil {
+		return err
+	}
+	if n == 0 {
+		return noOverlay(t)
+	}
+	return nil
 }
+
 
 // OverlayPairs renders the overlays a change from base to head affects
 // (the policy read from base, as in a diff) and hands each to fn with
 // both sides; base is nil for an overlay new at head. Overlays the change
 // leaves alone, and those it removes, are not handed over: nothing in them
-// is new.
-func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn func(base *query.Overlay, head query.Overlay, qo query.Options)) error {
-	o, _, err := withPolicy(base, o)
+// is new; it returns how many it left alone. Neither tree having an
+// overlay is an error.
+func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn func(base *query.Overlay, head query.Overlay, qo query.Options)) (unchanged int, err error) {
+	o, _, err = withPolicy(base, o)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	qo := o.queryOptions()
 	skipped := skippedFiles(nil, head, o)
+	n := 0
 	err = eachOverlay(ctx, base, head, o, func(p render.Rendered) {
+		n++
 		if p.Status == render.Unchanged || p.Pair.Head == nil {
+			if p.Status == render.Unchanged {
+				unchanged++
+			}
 			return
 		}
 		var b *query.Overlay
@@ -60,7 +78,39 @@ func OverlayPairs(ctx context.Context, base, head source.Tree, o Options, fn fun
 		ov.Unread = append(ov.Unread, unreadIn(p.Path, skipped)...)
 		fn(b, ov, qo)
 	})
-	return cmp.Or(err, ctx.Err())
+	if err := cmp.Or(err, ctx.Err()); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, noOverlay(head)
+	}
+	return unchanged, nil
+}
+
+// Resources is the API surface a request against t resolves in: the
+// built-in one, and, when a's resource is not built in, the resources
+// the CustomResourceDefinitions among t's files define (read as written:
+// a CRD that only a Helm chart or a remote base brings is not seen).
+func Resources(t source.Tree, a query.RequestArgs) query.Resources {
+	rs := query.BuiltinResources()
+	if rs.Builtin(a) {
+		return rs
+	}
+	var crds []*manifest.Object
+	for _, f := range t.Files() {
+		switch path.Ext(f) {
+		case ".yaml", ".yml", ".json":
+		default:
+			continue
+		}
+		data, err := fs.ReadFile(t, f)
+		if err != nil || !bytes.Contains(data, []byte("CustomResourceDefinition")) {
+			continue
+		}
+		objs, _ := manifest.Decode(f, data)
+		crds = append(crds, objs...)
+	}
+	return rs.WithCRDs(crds)
 }
 
 // Drift reports what the cluster export grants beyond the repository and
@@ -80,6 +130,9 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 			want = append(want, path.Clean(ov))
 		}
 		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{From: "the overlays named", Include: want})
+		// Discovery with the selection finds what the user named even
+		// where it would pass it over unnamed: a kustomization other ones
+		// use (argo-cd's manifests/cluster-install), a testdata directory.
 		found := map[string]bool{}
 		for _, ov := range render.Overlays(repo, o.Render) { // with the names selected: one under examples/ counts
 			found[ov.Path] = true
@@ -92,13 +145,20 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 	}
 	r := &report.Report{Mode: "drift", Base: repo.Rev(), Head: cluster.Rev()}
 	var selErr error
+	var partial []report.Finding // paths as named already
 	collect := func(t source.Tree, o Options, name func(string) string) []query.Overlay {
 		var out []query.Overlay
 		selErr = cmp.Or(selErr, eachOverlay(ctx, source.Empty(""), t, o, func(p render.Rendered) {
 			ov := rendered(p.Path, p.Head, p.HeadErr)
 			status := report.Overlay{Path: name(p.Path), Status: report.OverlayRendered}
-			if ov.Err != nil {
+			switch {
+			case ov.Err != nil:
 				status.Status, status.Error = report.OverlayFailed, ov.Err.Error()
+			case len(p.Head.Skipped) > 0:
+				// What a cut input grants is neither drift nor in sync:
+				// said, as a diff says it.
+				status.Status, status.Skipped = report.OverlayPartial, ov.Skipped
+				partial = append(partial, partialRender(name(p.Path), p.Head.Skipped, nil, true, nil))
 			}
 			r.Overlays = append(r.Overlays, status)
 			out = append(out, ov)
@@ -140,6 +200,7 @@ func Drift(ctx context.Context, cluster, repo source.Tree, overlays []string, o 
 			}
 		}
 	}
+	r.Findings = append(r.Findings, partial...)
 	r.Findings = append(r.Findings, skippedFiles(nil, cluster, co)...)
 	r.Findings = append(r.Findings, skippedFiles(nil, repo, o)...)
 	r.SkippedDirs = skippedDirs(o, repo)
@@ -168,6 +229,7 @@ func rendered(p string, res *render.Result, err error) query.Overlay {
 	ov := query.Overlay{Path: p, Err: err}
 	if res != nil {
 		ov.Objects = res.Objects
+		ov.Skipped = skippedInputs(res.Skipped)
 		for _, e := range res.Problems {
 			ov.Unread = append(ov.Unread, e.Error())
 		}

@@ -23,6 +23,9 @@ against a live cluster: yes or no per overlay, with the chain that allows it. Th
 identity is spelled as with kubectl: --as system:serviceaccount:NS:NAME for a
 service account (in its three groups), --as NAME for a user (in
 system:authenticated), --as-group for the groups of an impersonated user.
+RESOURCE is spelled as with kubectl (secret, po, deploy, deployments.apps,
+pods/web-0 for one object, --subresource); an unknown one is an error naming the
+nearest. A "no" from an overlay rendered without some inputs names them.
 
 With --list it prints the identity's whole permission set per overlay and scope,
 merged the way kubectl auth can-i --list merges it; -n narrows it to one namespace.
@@ -43,19 +46,15 @@ one answers no or could not be rendered.`,
 			if err != nil {
 				return err
 			}
-			o, err := f.options()
-			if err != nil {
-				return err
-			}
 			if list {
-				if len(args) > 1 || f.url != "" || f.name != "" || f.group != "" {
+				if len(args) > 1 || f.url != "" || f.name != "" || f.group != "" || f.subresource != "" {
 					return fmt.Errorf("--list takes no request, only the tree (and -n)")
 				}
 				arg := ""
 				if len(args) == 1 {
 					arg = args[0]
 				}
-				t, err := openTree(c, arg)
+				t, o, err := f.open(c, arg)
 				if err != nil {
 					return err
 				}
@@ -63,40 +62,44 @@ one answers no or could not be rendered.`,
 				if f.namespace != "" {
 					namespaces = []string{f.namespace}
 				}
-				a := &query.ListAnswer{Version: query.Version, Identity: id, Head: t.Rev(), Overlays: []query.ListOverlay{}}
-				err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
+				a := &query.ListAnswer{Version: query.Version, Identity: id, Head: t.Rev(), HeadName: arg, Overlays: []query.ListOverlay{}}
+				err = diff.Overlays(c.Context(), t.Tree, o, func(ov query.Overlay, qo query.Options) {
 					a.Overlays = append(a.Overlays, query.List(ov, id, namespaces, qo))
 				})
 				if err != nil {
 					return err
 				}
-				return checks.WriteList(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)})
+				return checks.WriteList(e.stdout, a, format, checks.TextOptions{PathPrefix: t.prefix})
 			}
-			r, arg, err := f.request(args)
+			ra, arg, err := f.args(c, args)
 			if err != nil {
 				return err
 			}
-			t, err := openTree(c, arg)
+			t, o, err := f.open(c, arg)
 			if err != nil {
 				return err
 			}
-			a := &query.CanIAnswer{Version: query.Version, Identity: id, Request: r, Head: t.Rev(), Overlays: []query.CanIOverlay{}}
-			err = diff.Overlays(c.Context(), t, o, func(ov query.Overlay, qo query.Options) {
+			r, err := request(e, t, ra)
+			if err != nil {
+				return err
+			}
+			// kubectl auth can-i -A asks with no namespace: a cluster-wide
+			// request, as here without -n.
+			r.AllNamespaces = false
+			a := &query.CanIAnswer{Version: query.Version, Identity: id, Request: r, Head: t.Rev(), HeadName: arg, Overlays: []query.CanIOverlay{}}
+			err = diff.Overlays(c.Context(), t.Tree, o, func(ov query.Overlay, qo query.Options) {
 				a.Overlays = append(a.Overlays, query.CanI(ov, id, r, qo))
 			})
 			if err != nil {
 				return err
 			}
-			if err := checks.WriteCanI(e.stdout, a, format, checks.TextOptions{PathPrefix: displayPrefix(arg)}); err != nil {
+			if err := checks.WriteCanI(e.stdout, a, format, checks.TextOptions{PathPrefix: t.prefix}); err != nil {
 				return err
 			}
 			for _, ov := range a.Overlays {
 				if !ov.Allowed {
 					return errGateFailed
 				}
-			}
-			if len(a.Overlays) == 0 {
-				return fmt.Errorf("%s has no overlay to ask", t.Rev())
 			}
 			return nil
 		},
@@ -105,5 +108,6 @@ one answers no or could not be rendered.`,
 	c.Flags().StringVar(&as, "as", "", "the user to ask about: a user name, or system:serviceaccount:NS:NAME")
 	c.Flags().StringSliceVar(&asGroups, "as-group", nil, "a group of the user (repeatable)")
 	c.Flags().BoolVar(&list, "list", false, "list everything the user can do instead of answering one request")
+	c.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "ask in all namespaces: a request of no namespace, as kubectl auth can-i -A (the default here)")
 	return c
 }

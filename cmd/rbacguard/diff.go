@@ -129,6 +129,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 			if err != nil {
 				return err
 			}
+			r.BaseName, r.HeadName = args[0], headArg
 			return writeReport(e, r, f.output, head.prefix)
 		},
 	}
@@ -165,6 +166,7 @@ first: a directory, or a git revision of the repository in the current directory
 			if err != nil {
 				return err
 			}
+			r.HeadName = arg
 			return writeReport(e, r, f.output, t.prefix)
 		},
 	}
@@ -225,6 +227,16 @@ func (f *reportFlags) openTree(c *cobra.Command, arg string) (tree, error) {
 // rootHint names the --root that would let dir's ../ references be read
 // when dir lies inside a git work tree: the work tree's top.
 func rootHint(c *cobra.Command, dir string) string {
+	top := workTreeTop(c, dir)
+	if top == "" {
+		return ""
+	}
+	return "to check it with what it names, pass --root " + top + " (the repository's top)"
+}
+
+// workTreeTop is the top of the git work tree holding dir, when dir lies
+// below it; "" otherwise.
+func workTreeTop(c *cobra.Command, dir string) string {
 	out, err := source.Git(c.Context(), dir, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return ""
@@ -234,7 +246,7 @@ func rootHint(c *cobra.Command, dir string) string {
 	if err != nil || top == "" || filepath.Clean(abs) == filepath.Clean(top) {
 		return ""
 	}
-	return "to check it with what it names, pass --root " + top + " (the repository's top)"
+	return top
 }
 
 // rootOf returns the first --root that holds dir and dir's path in it;

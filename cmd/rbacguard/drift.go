@@ -47,6 +47,7 @@ one. The exit code is 1 when a finding is at or above --fail-on, as for diff.`,
 			if err != nil {
 				return err
 			}
+			r.BaseName, r.HeadName = repo, cluster
 			// Paths of both trees are in the report: no one prefix fits.
 			return writeReport(e, r, f.output, "")
 		},

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rbacguard/rbacguard/diff/report"
+	"github.com/rbacguard/rbacguard/diff/spell"
 )
 
 // The fields of each mapping of the policy file, in the order the README
@@ -214,31 +215,11 @@ func orTop(where string) string {
 // suggest names the known field closest to a misspelt one.
 func suggest(got string, known []string) string {
 	for _, k := range known {
-		if strings.EqualFold(k, got) || editDistance(strings.ToLower(k), strings.ToLower(got)) <= 2 {
+		if strings.EqualFold(k, got) || spell.Distance(strings.ToLower(k), strings.ToLower(got)) <= 2 {
 			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
 	}
 	return " (known fields: " + strings.Join(known, ", ") + ")"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // str reads a string scalar. Numbers and booleans are refused (quote them)

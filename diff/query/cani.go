@@ -14,6 +14,7 @@ type CanIAnswer struct {
 	Identity Identity      `json:"identity"`
 	Request  Request       `json:"request"`
 	Head     string        `json:"head"`
+	HeadName string        `json:"headName,omitempty"` // the revision as typed
 	Overlays []CanIOverlay `json:"overlays"`
 }
 
@@ -22,8 +23,14 @@ type CanIOverlay struct {
 	Path  string `json:"path"`
 	Error string `json:"error,omitempty"`
 	// Unread lists what the overlay could not read: a "no" may be wrong.
-	Unread  []string `json:"unread,omitempty"`
-	Allowed bool     `json:"allowed"`
+	Unread []string `json:"unread,omitempty"`
+	// Skipped lists the inputs the overlay was rendered without: a "no"
+	// may be a yes with them.
+	Skipped []report.SkippedInput `json:"skipped,omitempty"`
+	// NamespaceUnset is set when the namespace asked about holds none of
+	// the overlay's objects and some name no namespace.
+	NamespaceUnset *Landed `json:"namespaceUnset,omitempty"`
+	Allowed        bool    `json:"allowed"`
 	// Via is the chain of the first binding and rule that allow the
 	// request, in the authorizer's order.
 	Via []report.Ref `json:"via,omitempty"`
@@ -35,7 +42,7 @@ func CanI(ov Overlay, id Identity, r Request, o Options) CanIOverlay {
 		return CanIOverlay{Path: ov.Path, Error: ov.Err.Error()}
 	}
 	via, ok := o.graph(ov.Objects).Explain(id.user(), r.rbac())
-	return CanIOverlay{Path: ov.Path, Unread: ov.Unread, Allowed: ok, Via: via}
+	return CanIOverlay{Path: ov.Path, Unread: ov.Unread, Skipped: ov.Skipped, NamespaceUnset: landed(ov.Objects, r.Namespace, o), Allowed: ok, Via: via}
 }
 
 // ListAnswer is can-i --list's answer: per overlay and scope, the
@@ -44,6 +51,7 @@ type ListAnswer struct {
 	Version  int           `json:"version"`
 	Identity Identity      `json:"identity"`
 	Head     string        `json:"head"`
+	HeadName string        `json:"headName,omitempty"` // the revision as typed
 	Overlays []ListOverlay `json:"overlays"`
 }
 
@@ -52,8 +60,10 @@ type ListOverlay struct {
 	Path  string `json:"path"`
 	Error string `json:"error,omitempty"`
 	// Unread lists what the overlay could not read: the list may be short.
-	Unread []string     `json:"unread,omitempty"`
-	Scopes []ScopeRules `json:"scopes"`
+	Unread []string `json:"unread,omitempty"`
+	// Skipped lists the inputs the overlay was rendered without.
+	Skipped []report.SkippedInput `json:"skipped,omitempty"`
+	Scopes  []ScopeRules          `json:"scopes"`
 }
 
 // ScopeRules are the permissions granted at one scope: cluster-wide
@@ -124,7 +134,7 @@ func List(ov Overlay, id Identity, namespaces []string, o Options) ListOverlay {
 			}
 		}
 	}
-	out := ListOverlay{Path: ov.Path, Unread: ov.Unread, Scopes: []ScopeRules{}}
+	out := ListOverlay{Path: ov.Path, Unread: ov.Unread, Skipped: ov.Skipped, Scopes: []ScopeRules{}}
 	slices.Sort(scopes) // "" (cluster-wide) first
 	for _, sc := range scopes {
 		sr := ScopeRules{Scope: report.Scope{Cluster: sc == ""}, Rules: []ListRule{}}

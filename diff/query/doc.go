@@ -11,6 +11,14 @@
 // authorizer does (rbac.Graph.WhoCan, Explain, RulesFor), so they mean what
 // Kubernetes means; diff/rbac/conformance holds them to the authorizer.
 //
+// Requests are spelled as kubectl spells them (Resources.Request):
+// plural, singular, short name or kind, RESOURCE.GROUP, TYPE/NAME and
+// --subresource, resolved against Kubernetes' own API surface
+// (resources.txt, held to k8s.io/api by a test) plus a tree's
+// CustomResourceDefinitions; an unknown resource is an error naming the
+// nearest ones. ParseRequest reads a request literally, for callers that
+// spell it exactly (the conformance suite).
+//
 // Identities follow kubectl's impersonation (--as, --as-group):
 //
 //	spelling                          user and groups asked about

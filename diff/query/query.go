@@ -24,6 +24,9 @@ type Overlay struct {
 	// not decode, a file left out of the tree): what it grants is missing
 	// from the answer, which says so.
 	Unread []string
+	// Skipped are the inputs rendering cut out (remote bases, Helm charts,
+	// plugins): what they grant is not in the answer, which says so.
+	Skipped []report.SkippedInput
 }
 
 // Options tune how objects are read, as for a diff.
@@ -62,4 +65,39 @@ func (w workloads) of(s report.Subject) []report.Workload {
 		}
 	}
 	return out
+}
+
+// Landed says where an overlay's objects that name no namespace went
+// when the namespace asked about holds none of the overlay's objects:
+// the overlay is likely deployed with a namespace given at apply time
+// (kubectl apply -n, an Argo CD Application), which --default-namespace
+// stands for.
+type Landed struct {
+	// Objects is how many namespaced objects name no namespace.
+	Objects int `json:"objects"`
+	// Namespace is where they landed: the default namespace.
+	Namespace string `json:"namespace"`
+}
+
+// landed returns the Landed note of objs for a request in namespace ns,
+// or nil: a request of no namespace, some object already in ns, or
+// every namespaced object naming its own.
+func landed(objs []*manifest.Object, ns string, o Options) *Landed {
+	if ns == "" || ns == o.ns() {
+		return nil
+	}
+	rs := BuiltinResources()
+	n := 0
+	for _, obj := range objs {
+		if obj.Namespace == ns {
+			return nil
+		}
+		if r, ok := rs.find(obj.Kind, obj.Group(), false); ok && r.Namespaced && obj.Namespace == "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return &Landed{Objects: n, Namespace: o.ns()}
 }

@@ -1,7 +1,9 @@
 package query
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/rbac"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -14,9 +16,16 @@ type WhoCanAnswer struct {
 	Request Request `json:"request"`
 	// Base is set for "who newly can": the revision the head was compared
 	// with; the subjects listed are those that could not at Base.
-	Base     string          `json:"base,omitempty"`
-	Head     string          `json:"head"`
+	Base string `json:"base,omitempty"`
+	Head string `json:"head"`
+	// BaseName and HeadName are the revisions as typed (a tag, a branch,
+	// a directory) when Base and Head are commits.
+	BaseName string          `json:"baseName,omitempty"`
+	HeadName string          `json:"headName,omitempty"`
 	Overlays []WhoCanOverlay `json:"overlays"`
+	// Unchanged counts, for "who newly can", the overlays the change left
+	// alone: not asked, nobody in them is new.
+	Unchanged int `json:"unchanged,omitempty"`
 }
 
 // WhoCanOverlay answers for one overlay.
@@ -26,8 +35,15 @@ type WhoCanOverlay struct {
 	Error string `json:"error,omitempty"`
 	// Unread lists what the overlay could not read: the answer may miss
 	// what it grants.
-	Unread   []string `json:"unread,omitempty"`
-	Subjects []Holder `json:"subjects"`
+	Unread []string `json:"unread,omitempty"`
+	// Skipped lists the inputs the overlay was rendered without (as a
+	// diff report's overlay lists them): subjects they grant to are
+	// missing.
+	Skipped []report.SkippedInput `json:"skipped,omitempty"`
+	// NamespaceUnset is set when the namespace asked about holds none of
+	// the overlay's objects and some name no namespace.
+	NamespaceUnset *Landed  `json:"namespaceUnset,omitempty"`
+	Subjects       []Holder `json:"subjects"`
 }
 
 // Holder is one subject that can, and every way it can.
@@ -56,16 +72,43 @@ func WhoCan(ov Overlay, r Request, o Options) WhoCanOverlay {
 		return WhoCanOverlay{Path: ov.Path, Error: ov.Err.Error(), Subjects: []Holder{}}
 	}
 	g := o.graph(ov.Objects)
-	return WhoCanOverlay{Path: ov.Path, Unread: ov.Unread, Subjects: holders(g.WhoCan(r.rbac()), newWorkloads(ov.Objects, o))}
+	return WhoCanOverlay{Path: ov.Path, Unread: ov.Unread, Skipped: ov.Skipped, NamespaceUnset: landed(ov.Objects, r.Namespace, o),
+		Subjects: holders(allowances(g, r), newWorkloads(ov.Objects, o))}
+}
+
+// allowances are the engine's answer to r; in every namespace (-A), the
+// cluster-wide bindings' and, for each namespace with RoleBindings, what
+// those add there.
+func allowances(g *rbac.Graph, r Request) []rbac.Allowance {
+	rr := r.rbac()
+	out := g.WhoCan(rr)
+	if !r.AllNamespaces {
+		return out
+	}
+	for _, ns := range g.Namespaces() {
+		rr.Namespace = ns
+		for _, a := range g.WhoCan(rr) {
+			if a.Scope == ns {
+				out = append(out, a)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b rbac.Allowance) int {
+		return cmp.Or(strings.Compare(a.Subject.Kind, b.Subject.Kind), strings.Compare(a.Subject.Namespace, b.Subject.Namespace),
+			strings.Compare(a.Subject.Name, b.Subject.Name), strings.Compare(a.Scope, b.Scope))
+	})
+	return out
 }
 
 // NewlyCan answers "who newly can": the subjects that can make r at head
 // but could not at base, where a subject could when a member of it (with
 // only the groups every member has) was allowed, or, for "everyone bound
 // to ClusterRole X", when X allowed it. An overlay new at head has no
-// base: everyone who can is new.
+// base: everyone who can is new, but for Kubernetes' own bootstrap
+// bindings, which every cluster has.
 func NewlyCan(base *Overlay, head Overlay, r Request, o Options) WhoCanOverlay {
 	ans := WhoCan(head, r, o)
+	ans.Subjects = slices.DeleteFunc(ans.Subjects, func(h Holder) bool { return h.Builtin })
 	if ans.Error != "" || base == nil {
 		return ans
 	}
@@ -74,13 +117,24 @@ func NewlyCan(base *Overlay, head Overlay, r Request, o Options) WhoCanOverlay {
 		return ans
 	}
 	bg := o.graph(base.Objects)
-	rr := r.rbac()
 	ans.Subjects = slices.DeleteFunc(ans.Subjects, func(h Holder) bool {
-		if h.Subject.Kind == "ClusterRole" {
-			return bg.ClusterRoleAllows(h.Subject.Name, rr)
+		// -A: the subject could somewhere at base where it can at head.
+		for _, wy := range h.Ways {
+			rr := r.rbac()
+			if r.AllNamespaces {
+				rr.Namespace = wy.Scope.Namespace
+			}
+			if h.Subject.Kind == "ClusterRole" {
+				if !bg.ClusterRoleAllows(h.Subject.Name, rr) {
+					return false
+				}
+				continue
+			}
+			if u, ok := rbac.Member(h.Subject); !ok || !bg.Allows(u, rr) {
+				return false
+			}
 		}
-		u, ok := rbac.Member(h.Subject)
-		return ok && bg.Allows(u, rr)
+		return true
 	})
 	return ans
 }

@@ -20,10 +20,14 @@ const Version = 1
 
 // Report is the whole result of one diff or scan.
 type Report struct {
-	Version  int              `json:"version"`
-	Mode     string           `json:"mode,omitempty"` // "diff" or "scan"
-	Base     string           `json:"base,omitempty"`
-	Head     string           `json:"head"`
+	Version int    `json:"version"`
+	Mode    string `json:"mode,omitempty"` // "diff" or "scan"
+	Base    string `json:"base,omitempty"`
+	Head    string `json:"head"`
+	// BaseName and HeadName are the revisions as the user typed them (a
+	// tag, a branch, a directory), beside Base and Head's commits.
+	BaseName string           `json:"baseName,omitempty"`
+	HeadName string           `json:"headName,omitempty"`
 	Overlays []Overlay        `json:"overlays"`
 	Findings []Finding        `json:"findings"`
 	Verdict  Verdict          `json:"verdict"`
@@ -272,6 +276,20 @@ func ShortRev(rev string) string {
 		return rev[:7]
 	}
 	return rev
+}
+
+// RevLabel names a revision as the user typed it, with the commit beside
+// it when that differs: "v3.1.0 (03c4ad8)"; the short commit alone when
+// nothing was typed.
+func RevLabel(name, rev string) string {
+	short := ShortRev(rev)
+	if name == "" || name == rev || name == short {
+		return short
+	}
+	if short != rev { // a commit
+		return name + " (" + short + ")"
+	}
+	return name
 }
 
 // Workload is a pod owner that runs as a subject.
