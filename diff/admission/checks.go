@@ -349,5 +349,7 @@ func (c check) classifyCEL() string {
 	for i := len(c.classes) - 1; i >= 0; i-- {
 		chain = fmt.Sprintf("%s ? %d : %s", c.classes[i].cond, i, chain)
 	}
-	return `object.?rules.orValue([]).filter(r, ` + c.ruleSelect + `).map(r, ` + chain + `)`
+	// An aggregated ClusterRole's rules are the aggregation controller's
+	// to write: the CLI judges them in the whole graph.
+	return `has(object.aggregationRule) ? [] : object.?rules.orValue([]).filter(r, ` + c.ruleSelect + `).map(r, ` + chain + `)`
 }
