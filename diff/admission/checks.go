@@ -283,8 +283,8 @@ func namespaceAccountsCheck() check {
 		class: class{finding: report.Finding{Kind: report.RBACIncrease, Severity: report.High},
 			what: "a role to every service account of a namespace", why: "granted to every service account of the namespace"},
 		expression: `!object.?subjects.orValue([]).exists(s, ` + all + `)`,
-		message: `object.subjects.filter(s, ` + all + `).map(s, ` + objectName + ` + " grants " + object.roleRef.kind + " " + object.roleRef.name + " to " + s.name + ": granted to every service account of the namespace")[0]`,
-		subject: bindingSubjects,
+		message:    `object.subjects.filter(s, ` + all + `).map(s, ` + objectName + ` + " grants " + object.roleRef.kind + " " + object.roleRef.name + " to " + s.name + ": granted to every service account of the namespace")[0]`,
+		subject:    bindingSubjects,
 	}
 }
 
