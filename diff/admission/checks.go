@@ -63,15 +63,15 @@ var (
 
 // catalog returns every check, in the order Export writes them.
 func catalog() []check {
-	return []check{
+	checks := []check{
 		ruleCheck("Role", "roles"),
 		ruleCheck("ClusterRole", "clusterroles"),
 		clusterAdminCheck(),
 		broadSubjectCheck(),
 		namespaceAccountsCheck(),
-		defaultTokenCheck(),
-		tokenSecretCheck(),
 	}
+	checks = append(checks, defaultTokenChecks()...)
+	return append(checks, tokenSecretCheck())
 }
 
 // ruleCheck judges the rules of a Role or ClusterRole that have "*" in
@@ -288,30 +288,43 @@ func namespaceAccountsCheck() check {
 	}
 }
 
-// workloadKinds are the objects that run pods, and where their pod spec is.
-var workloadRules = []admissionv1.NamedRuleWithOperations{
-	coreRule(createUpdate, "", "pods", "replicationcontrollers"),
-	coreRule(createUpdate, "apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
-	coreRule(createUpdate, "batch", "jobs", "cronjobs"),
+// defaultTokenChecks judge the objects that run pods, one check per place
+// of the pod spec, so that each expression type-checks against its kinds'
+// schema.
+func defaultTokenChecks() []check {
+	return []check{
+		defaultTokenCheck("pod-default-token", "object.?spec", []string{"Pod"},
+			coreRule(createUpdate, "", "pods")),
+		defaultTokenCheck("template-default-token", "object.?spec.?template.?spec",
+			[]string{"ReplicationController", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"},
+			coreRule(createUpdate, "", "replicationcontrollers"),
+			coreRule(createUpdate, "apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
+			coreRule(createUpdate, "batch", "jobs")),
+		defaultTokenCheck("cronjob-default-token", "object.?spec.?jobTemplate.?spec.?template.?spec", []string{"CronJob"},
+			coreRule(createUpdate, "batch", "cronjobs")),
+	}
 }
 
-func defaultTokenCheck() check {
+func defaultTokenCheck(name, podSpec string, targets []string, rules ...admissionv1.NamedRuleWithOperations) check {
+	const why = "every pod without its own account shares this token; give the workload its own ServiceAccount or set automountServiceAccountToken: false"
 	return check{
-		name:    "pod-default-token",
-		targets: []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"},
-		rules:   workloadRules,
+		name:    name,
+		targets: targets,
+		rules:   rules,
 		class: class{finding: report.Finding{Kind: report.TokenAutomount, Severity: report.Low},
-			what: "the token of the namespace's default ServiceAccount",
-			why:  "every pod without its own account shares this token; give the workload its own ServiceAccount or set automountServiceAccountToken: false"},
+			what: "the token of the namespace's default ServiceAccount", why: why},
+		// The pod spec is reached afresh in each variable: an optional
+		// value does not survive being a variable of its own.
 		variables: []admissionv1.Variable{
-			{Name: "spec", Expression: `(request.kind.kind == "Pod" ? object.?spec : request.kind.kind == "CronJob" ? object.?spec.?jobTemplate.?spec.?template.?spec : object.?spec.?template.?spec).orValue({})`},
-			{Name: "account", Expression: `variables.spec.?serviceAccountName.orValue(variables.spec.?serviceAccount.orValue(""))`},
+			{Name: "account", Expression: podSpec + `.?serviceAccountName.orValue(` + podSpec + `.?serviceAccount.orValue(""))`},
+			{Name: "automountSet", Expression: podSpec + `.?automountServiceAccountToken.hasValue()`},
+			{Name: "automount", Expression: podSpec + `.?automountServiceAccountToken.orValue(true)`},
 			// Pods of a controller are judged at the controller.
 			{Name: "controlled", Expression: `object.metadata.?ownerReferences.orValue([]).exists(o, o.?controller.orValue(false) == true)`},
 		},
-		expression: `variables.controlled || !(variables.account in ["", "default"]) || variables.spec.?automountServiceAccountToken.orValue(true) == false`,
-		message: objectName + ` + " runs as the default ServiceAccount of its namespace and holds its token " + (variables.spec.?automountServiceAccountToken.orValue(false) ? "because its pod sets automountServiceAccountToken: true" : "by default (automountServiceAccountToken unset)") + ": " + ` +
-			quote("every pod without its own account shares this token; give the workload its own ServiceAccount or set automountServiceAccountToken: false"),
+		expression: `variables.controlled || !(variables.account in ["", "default"]) || !variables.automount`,
+		message: objectName + ` + " runs as the default ServiceAccount of its namespace and holds its token " + (variables.automountSet ? "because its pod sets automountServiceAccountToken: true" : "by default (automountServiceAccountToken unset)") + ": " + ` +
+			quote(why),
 		subject: func(p policy.SubjectPattern) string {
 			return and(globCEL(p.Kind, `"ServiceAccount"`), globCEL(p.Namespace, `object.metadata.?namespace.orValue("")`), globCEL(p.Name, `"default"`))
 		},
@@ -349,7 +362,11 @@ func (c check) classifyCEL() string {
 	for i := len(c.classes) - 1; i >= 0; i-- {
 		chain = fmt.Sprintf("%s ? %d : %s", c.classes[i].cond, i, chain)
 	}
-	// An aggregated ClusterRole's rules are the aggregation controller's
-	// to write: the CLI judges them in the whole graph.
-	return `has(object.aggregationRule) ? [] : object.?rules.orValue([]).filter(r, ` + c.ruleSelect + `).map(r, ` + chain + `)`
+	rules := `object.?rules.orValue([]).filter(r, ` + c.ruleSelect + `).map(r, ` + chain + `)`
+	if c.targets[0] == "ClusterRole" {
+		// An aggregated ClusterRole's rules are the aggregation
+		// controller's to write: the CLI judges them in the whole graph.
+		return `has(object.aggregationRule) ? [] : ` + rules
+	}
+	return rules
 }

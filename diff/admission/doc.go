@@ -22,7 +22,8 @@
 //	                                                           system:unauthenticated,
 //	                                                           system:serviceaccounts, system:anonymous
 //	binding-namespace-serviceaccounts (Cluster)RoleBinding     high: system:serviceaccounts:<ns>
-//	pod-default-token                 Pod and pod templates    low: runs as "default", token mounted
+//	pod-default-token, template-      Pod, workloads, CronJob  low: runs as "default", token mounted
+//	default-token, cronjob-default-token
 //	secret-legacy-token               Secret (create)          high: kubernetes.io/service-account-token
 //
 // A rule check is written once per severity its classes end up with after
