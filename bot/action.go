@@ -126,7 +126,7 @@ type ActionResult struct {
 	// (rbacguard export admission), beside the report.
 	AdmissionPath string
 	Increases     int
-	Publish    Result
+	Publish       Result
 	// Degraded is set when the token could not write the check run: the
 	// findings went to workflow commands and the job summary only.
 	Degraded bool
