@@ -233,7 +233,7 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 		}
 		return nil, err
 	}
-	if res.AdmissionPath, err = writeAdmission(filepath.Dir(res.ReportPath), p.policyTree, p.opts, time.Now()); err != nil {
+	if res.AdmissionPath, err = a.writeAdmission(filepath.Dir(res.ReportPath), p, log); err != nil {
 		if runID != 0 {
 			failRun(ctx, log, pub, target, runID, err)
 		}
@@ -466,6 +466,22 @@ func (a *Action) writeFiles(r *report.Report) (jsonPath, sarifPath string, err e
 		return "", "", fmt.Errorf("write SARIF report: %w", err)
 	}
 	return jsonPath, sarifPath, nil
+}
+
+// writeAdmission writes the run's policy's admission checks to
+// admission.yaml in dir, beside the report.
+func (a *Action) writeAdmission(dir string, p *actionPlan, log *slog.Logger) (string, error) {
+	pol, err := diff.PolicyOf(p.policyTree, p.opts)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	path := filepath.Join(dir, "admission.yaml")
+	notes, err := WriteAdmission(path, pol, now, AdmissionHeader(a.Version, pol, now))
+	for _, n := range notes {
+		log.Warn("admission export: " + n)
+	}
+	return path, err
 }
 
 // writeSummary appends the Markdown report to GITHUB_STEP_SUMMARY, under
