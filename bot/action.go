@@ -122,8 +122,11 @@ type ActionResult struct {
 	Report     *report.Report
 	ReportPath string
 	SARIFPath  string
-	Increases  int
-	Publish    Result
+	// AdmissionPath is the policy file's admission checks
+	// (rbacguard export admission), beside the report.
+	AdmissionPath string
+	Increases     int
+	Publish       Result
 	// Degraded is set when the token could not write the check run: the
 	// findings went to workflow commands and the job summary only.
 	Degraded bool
@@ -131,6 +134,9 @@ type ActionResult struct {
 
 // actionPlan is the run's parsed configuration.
 type actionPlan struct {
+	// policyTree is the tree the run read its policy file from (the base
+	// of a pull request, the head of a scan), set by analyse.
+	policyTree  source.Tree
 	owner, repo string
 	event       *Event
 	opts        diff.Options
@@ -222,6 +228,12 @@ func (a *Action) Run(ctx context.Context) (*ActionResult, error) {
 	res.Report = r
 	res.Increases = countIncreases(r)
 	if res.ReportPath, res.SARIFPath, err = a.writeFiles(r); err != nil {
+		if runID != 0 {
+			failRun(ctx, log, pub, target, runID, err)
+		}
+		return nil, err
+	}
+	if res.AdmissionPath, err = a.writeAdmission(filepath.Dir(res.ReportPath), p, log); err != nil {
 		if runID != 0 {
 			failRun(ctx, log, pub, target, runID, err)
 		}
@@ -391,12 +403,14 @@ func (a *Action) analyse(ctx context.Context, g *gitRunner, p *actionPlan) (*rep
 		return nil, fmt.Errorf("read head %s: %w", report.ShortRev(p.head), err)
 	}
 	if p.scan {
+		p.policyTree = head
 		return diff.Scan(ctx, head, p.opts)
 	}
 	base, err := source.GitRev(ctx, g.dir, p.base, lim)
 	if err != nil {
 		return nil, fmt.Errorf("read base %s: %w", report.ShortRev(p.base), err)
 	}
+	p.policyTree = base
 	return diff.Run(ctx, base, head, p.opts)
 }
 
@@ -454,6 +468,22 @@ func (a *Action) writeFiles(r *report.Report) (jsonPath, sarifPath string, err e
 	return jsonPath, sarifPath, nil
 }
 
+// writeAdmission writes the run's policy's admission checks to
+// admission.yaml in dir, beside the report.
+func (a *Action) writeAdmission(dir string, p *actionPlan, log *slog.Logger) (string, error) {
+	pol, err := diff.PolicyOf(p.policyTree, p.opts)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	path := filepath.Join(dir, "admission.yaml")
+	notes, err := WriteAdmission(path, pol, now, AdmissionHeader(a.Version, pol, now))
+	for _, n := range notes {
+		log.Warn("admission export: " + n)
+	}
+	return path, err
+}
+
 // writeSummary appends the Markdown report to GITHUB_STEP_SUMMARY, under
 // 1 MiB, with a note when the findings could not be published as usual.
 func (a *Action) writeSummary(r *report.Report, res *ActionResult, degradedWhy string) error {
@@ -499,6 +529,7 @@ func (a *Action) writeOutputs(res *ActionResult) error {
 		{"increases", fmt.Sprint(res.Increases)},
 		{"report", res.ReportPath},
 		{"sarif", res.SARIFPath},
+		{"admission", res.AdmissionPath},
 	})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write step outputs: %w", cerr)

@@ -198,6 +198,14 @@ func kinds() []kindInfo {
 			Help:  "**What to check:** that the deployment pipeline applied the overlay to this cluster, and that the export was taken from the right cluster.",
 			Tags:  []string{"kubernetes", "rbac", "drift"},
 		},
+		{
+			Kind: report.DriftAdmission, Name: "AdmissionPolicyDrift", Severity: report.High,
+			Short: "The cluster's rbacguard admission policies are not what the policy file exports.",
+			Full: "`rbacguard drift` found, in the cluster's export, a ValidatingAdmissionPolicy or binding that `rbacguard export admission` writes " +
+				"missing, different (checks, validation actions or exemptions) or left over: the cluster's admission gate and the pull-request gate disagree.",
+			Help: "**How to fix:** run `rbacguard export admission` with the current policy file and apply its output; delete leftovers.",
+			Tags: []string{"kubernetes", "admission", "drift"},
+		},
 	}
 }
 

@@ -30,6 +30,12 @@ func driftReport() *report.Report {
 			Message:  "the repository grants ServiceAccount shop/checkout list secrets in namespace shop, but the cluster does not (not yet applied)",
 			Risk:     "the cluster is behind the repository: apply it, or find out why the apply failed",
 		},
+		{
+			Kind: report.DriftAdmission, Severity: report.High, Cause: "ValidatingAdmissionPolicyBinding/rbacguard-binding-cluster-admin",
+			Location: report.Location{Path: "export.yaml", Line: 1138},
+			Message:  "ValidatingAdmissionPolicyBinding rbacguard-binding-cluster-admin in the cluster differs from what the policy file exports (checks, actions or exemptions)",
+			Risk:     "the cluster's admission gate is not the one the policy file says: run rbacguard export admission and apply it",
+		},
 	}
 	for i := range fs {
 		fs[i] = withID(fs[i])

@@ -389,6 +389,9 @@ func TestAction_PullRequest(t *testing.T) {
 	if _, err := os.Stat(outs["sarif"]); err != nil {
 		t.Errorf("sarif output: %v", err)
 	}
+	if adm, err := os.ReadFile(outs["admission"]); err != nil || !strings.Contains(string(adm), "kind: ValidatingAdmissionPolicy") {
+		t.Errorf("admission output %q: %.60q, %v", outs["admission"], adm, err)
+	}
 	if outs["verdict"] != "fail" || outs["increases"] != itoa(int64(increases(r))) || increases(r) == 0 {
 		t.Errorf("outputs %v, want verdict fail and %d increases", outs, increases(r))
 	}

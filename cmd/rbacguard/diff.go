@@ -139,6 +139,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 
 func newScanCmd(e *env) *cobra.Command {
 	var f reportFlags
+	var admissionOut string
 	c := &cobra.Command{
 		Use:   "scan [REV|DIR]",
 		Short: "Report the risky access one tree grants",
@@ -167,10 +168,14 @@ first: a directory, or a git revision of the repository in the current directory
 				return err
 			}
 			r.HeadName = arg
+			if err := writeAdmission(e, admissionOut, t.Tree, o); err != nil {
+				return err
+			}
 			return writeReport(e, r, f.output, t.prefix)
 		},
 	}
 	f.register(c)
+	c.Flags().StringVar(&admissionOut, "admission-out", "", "also write the policy's admission checks (rbacguard export admission) to this file, for a repository to commit or a pipeline to apply")
 	return c
 }
 

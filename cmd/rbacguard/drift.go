@@ -20,7 +20,10 @@ func newDriftCmd(e *env) *cobra.Command {
 subject by subject: what the cluster grants beyond the repository (drift.out-of-band,
 high: somebody applied RBAC by hand) and what the repository grants that the cluster
 lacks (drift.not-applied, info). Kubernetes' own bootstrap roles and bindings in the
-export are built-ins, not drift.
+export are built-ins, not drift. When the export holds rbacguard's ValidatingAdmission-
+Policies (kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings -o yaml),
+each that differs from what "rbacguard export admission" writes for the repository's
+policy file is drift.admission (high; medium for a leftover).
 
 OVERLAY names the overlays of the repository meant for that cluster (paths in the
 tree given by --repo, default the working tree); with none, every overlay is read as
@@ -48,6 +51,9 @@ one. The exit code is 1 when a finding is at or above --fail-on, as for diff.`,
 				return err
 			}
 			r.BaseName, r.HeadName = repo, cluster
+			if err := admissionDrift(r, ct, rt, o); err != nil {
+				return err
+			}
 			// Paths of both trees are in the report: no one prefix fits.
 			return writeReport(e, r, f.output, "")
 		},

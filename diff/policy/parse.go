@@ -36,7 +36,7 @@ var (
 		report.RBACIncrease, report.RBACDecrease, report.RBACUnresolvedRole, report.RBACInert, report.RBACGrant, report.RBACEscalation,
 		report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected, report.TokenJWTLiteral,
 		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.ManifestError, report.ManifestTemplate, report.ManifestUnused, report.OverlayInherited,
-		report.PolicyChange, report.PolicyExpired, report.DriftOutOfBand, report.DriftNotApplied,
+		report.PolicyChange, report.PolicyExpired, report.DriftOutOfBand, report.DriftNotApplied, report.DriftAdmission,
 	}
 	subjectKinds  = []string{"ServiceAccount", "User", "Group", "ClusterRole"}
 	workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}

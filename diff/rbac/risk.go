@@ -152,9 +152,9 @@ func classifyAtom(scope string, a rbacv1.PolicyRule) (report.Severity, string) {
 	}
 	if verb == "*" && a.APIGroups[0] == "*" && a.Resources[0] == "*" && len(a.ResourceNames) == 0 {
 		if scope == "" {
-			return report.Critical, "full control of the cluster, including every resource added later"
+			return report.Critical, whyFullCluster
 		}
-		return report.Critical, "full control of the namespace, including its Secrets, pods and RBAC"
+		return report.Critical, whyFullNamespace
 	}
 	for _, r := range risks {
 		if r.cluster && scope != "" || r.namespace != "" && scope != r.namespace {

@@ -100,6 +100,7 @@ const (
 	PolicyExpired      Kind = "policy.expired-exemption"
 	DriftOutOfBand     Kind = "drift.out-of-band" // the cluster grants beyond the repository
 	DriftNotApplied    Kind = "drift.not-applied" // the repository grants beyond the cluster
+	DriftAdmission     Kind = "drift.admission"   // the cluster's rbacguard admission policies differ from the policy file's export
 )
 
 // Finding is one thing a reviewer should know.
