@@ -92,6 +92,9 @@ const (
 	PolicyExpired      Kind = "policy.expired-exemption"
 	DriftOutOfBand     Kind = "drift.out-of-band" // the cluster grants beyond the repository
 	DriftNotApplied    Kind = "drift.not-applied" // the repository grants beyond the cluster
+	AuditWeakened      Kind = "audit.weakened"    // a watched request stops reaching the audit log
+	AuditUnlogged      Kind = "audit.unlogged"    // scan: a watched request is logged for nobody
+	RBACUnused         Kind = "rbac.unused"       // rbacguard unused: a grant no logged request used
 )
 
 // Finding is one thing a reviewer should know.

@@ -1,0 +1,36 @@
+// Package audit is the compare stage for the API server's audit settings,
+// and the reader of its audit log for `rbacguard unused`.
+//
+// # Audit policy (policy.go, check.go)
+//
+// An audit.k8s.io Policy is found by kind, as a file of its own or in a
+// ConfigMap value (diff/token's configuration reader), and evaluated as
+// kube-apiserver evaluates it (k8s.io/apiserver/pkg/audit/policy): the
+// first rule that matches decides the level and the omitted stages (the
+// policy's omitStages added to the rule's); no match is None. The
+// conformance module holds Evaluate to the API server's evaluator on
+// random policies. A request is logged when its level is above None and
+// its ResponseComplete stage (with the authorization decision) is kept.
+//
+// The watched requests (requests.go) are: create serviceaccounts/token,
+// tokenreviews and subjectaccessreviews; writes of roles, clusterroles and
+// their bindings; escalate and bind; impersonate users, groups and service
+// accounts; get, list and watch secrets; exec and attach (create and get).
+// Each is asked for probes (probe.go): any other user, any other service
+// account, anonymous requests, and every user and group the policies name,
+// in every namespace and for every object name they name.
+//
+//	finding          when                                              severity
+//	audit.weakened   a watched request logged for a probe at base      high
+//	                 is not at head (at the head rule that decides)
+//	audit.weakened   kube-apiserver drops --audit-policy-file, or      high
+//	                 both --audit-log-path and the webhook config
+//	audit.weakened   the policy leaves the tree                        medium
+//	audit.unlogged   scan: a watched request logged for no probe       medium
+//	audit.unlogged   scan: kube-apiserver without policy or backend    medium
+//
+// The audit filter runs before impersonation, so a policy's users and
+// groups are the authenticated caller's. A level that drops from Request
+// to Metadata is not reported: who did what, and the decision, stay in the
+// log.
+package audit
