@@ -58,6 +58,7 @@ GitHub check runs and review comments.`,
 	root.AddCommand(newWhoCanCmd(e))
 	root.AddCommand(newCanICmd(e))
 	root.AddCommand(newDriftCmd(e))
+	root.AddCommand(newUnusedCmd(e))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil:
