@@ -35,6 +35,9 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	}
 	r.Findings = append(r.Findings, skippedFiles(base, head)...)
 	r.Findings = append(r.Findings, unusedRBAC(base, head, o)...)
+	if err := auditEvidence(r, o.AuditLogs); err != nil {
+		return nil, err
+	}
 	finish(r, pol, o, base, head)
 	return r, nil
 }

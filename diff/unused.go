@@ -67,6 +67,20 @@ func Unused(ctx context.Context, t source.Tree, logs []string, o Options) (*Unus
 	return res, nil
 }
 
+// auditEvidence reads the logs, if any, into evidence on r's increases.
+func auditEvidence(r *report.Report, logs []string) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	asked := audit.NewUsage("", nil)
+	var t audit.Tally
+	if err := ReadAuditLogs(logs, []*audit.Usage{asked}, &t); err != nil {
+		return err
+	}
+	AddEvidence(r, asked, t.Window)
+	return nil
+}
+
 // AddEvidence says, on each rbac.increase of a service account or user,
 // whether the audit log shows it ever asked for the permission: evidence
 // for the reviewer, not a change of severity.

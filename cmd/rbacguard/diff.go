@@ -96,6 +96,7 @@ func (f *reportFlags) options(trees ...tree) (diff.Options, error) {
 
 func newDiffCmd(e *env) *cobra.Command {
 	var f reportFlags
+	var auditLogs []string
 	c := &cobra.Command{
 		Use:   "diff BASE [HEAD]",
 		Short: "Report what HEAD grants that BASE did not",
@@ -125,6 +126,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 			if err != nil {
 				return err
 			}
+			o.AuditLogs = auditLogs
 			r, err := diff.Run(ctx, base.Tree, head.Tree, o)
 			if err != nil {
 				return err
@@ -133,6 +135,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 		},
 	}
 	f.register(c)
+	c.Flags().StringSliceVar(&auditLogs, "audit-log", nil, "API server audit log (JSON lines, plain or gzip; repeatable): each increase says whether its account ever asked for it")
 	return c
 }
 
