@@ -73,7 +73,7 @@ func TestEvent_Request(t *testing.T) {
 		t.Errorf("non-resource request = %+v", r)
 	}
 	e = Event{Verb: "create", ObjectRef: &ObjectReference{Resource: "pods", Subresource: "exec", Namespace: "shop", Name: "p"},
-		User: UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
+		User:             UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
 		ImpersonatedUser: &UserInfo{Username: "system:serviceaccount:shop:sa", Groups: []string{"system:serviceaccounts", "system:serviceaccounts:shop", "system:authenticated", "ops"}}}
 	if u := e.Subject(); u.Name != "system:serviceaccount:shop:sa" {
 		t.Errorf("subject %q, want the impersonated account", u.Name)
