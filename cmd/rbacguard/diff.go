@@ -152,15 +152,7 @@ first: a directory, or a git revision of the repository in the current directory
   rbacguard scan main --fail-on critical`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			arg := ""
-			if len(args) == 1 {
-				arg = args[0]
-			}
-			t, err := f.openTree(c, arg)
-			if err != nil {
-				return err
-			}
-			o, err := f.options(t)
+			t, o, err := f.openOne(c, args)
 			if err != nil {
 				return err
 			}
@@ -173,6 +165,21 @@ first: a directory, or a git revision of the repository in the current directory
 	}
 	f.register(c)
 	return c
+}
+
+// openOne opens the one optional tree argument of a command (default:
+// the working tree) and the run's options for it.
+func (f *reportFlags) openOne(c *cobra.Command, args []string) (tree, diff.Options, error) {
+	arg := ""
+	if len(args) == 1 {
+		arg = args[0]
+	}
+	t, err := f.openTree(c, arg)
+	if err != nil {
+		return t, diff.Options{}, err
+	}
+	o, err := f.options(t)
+	return t, o, err
 }
 
 // tree is what an argument names: the tree to read, the overlay a

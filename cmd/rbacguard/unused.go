@@ -37,15 +37,7 @@ covers what it did, with its binding. The exit code is 0 whatever the answer.`,
 			if len(logs) == 0 {
 				return fmt.Errorf("no audit log: name one or more with --audit-log FILE")
 			}
-			arg := ""
-			if len(args) == 1 {
-				arg = args[0]
-			}
-			t, err := f.openTree(c, arg)
-			if err != nil {
-				return err
-			}
-			o, err := f.options(t)
+			t, o, err := f.openOne(c, args)
 			if err != nil {
 				return err
 			}

@@ -28,6 +28,20 @@ type Usage struct {
 	everyone     rbac.User
 	// budget is how many more distinct requests may be kept in all.
 	budget int
+	// common remembers requests every authenticated user may make
+	// (discovery, self reviews), the most frequent in any log.
+	common map[rbac.Request]bool
+}
+
+func (us *Usage) everyoneMay(r rbac.Request) bool {
+	if ok, known := us.common[r]; known {
+		return ok
+	}
+	ok := us.g.Allows(us.everyone, r)
+	if len(us.common) < maxDistinct {
+		us.common[r] = ok
+	}
+	return ok
 }
 
 type grantUse struct {
@@ -67,7 +81,7 @@ func (s *requestSet) add(r rbac.Request) {
 func NewUsage(overlay string, g *rbac.Graph) *Usage {
 	u := &Usage{Overlay: overlay, g: g, grants: map[report.Subject][]*grantUse{},
 		used: map[report.Subject]*requestSet{}, denied: map[report.Subject]*requestSet{},
-		everyone: rbac.User{Name: "\x00anyone", Groups: []string{"system:authenticated"}}, budget: maxTotal}
+		everyone: rbac.User{Name: "\x00anyone", Groups: []string{"system:authenticated"}}, budget: maxTotal, common: map[rbac.Request]bool{}}
 	if g == nil {
 		return u
 	}
@@ -135,9 +149,13 @@ func (us *Usage) Observe(u rbac.User, r rbac.Request, denied bool) {
 			allowed = allowed || rbac.RuleAllows(gu.Rule, r)
 		}
 		// What the subject needs: its own requests (for a group, the
-		// requests its grants allowed), less what everyone may do.
-		if (i == 0 || allowed) && !us.g.Allows(us.everyone, r) {
-			us.set(us.used, s).add(r)
+		// requests its grants allowed), less what everyone may do (asked
+		// once per distinct request).
+		if i == 0 || allowed {
+			set := us.set(us.used, s)
+			if _, seen := set.reqs[r]; seen || !us.everyoneMay(r) {
+				set.add(r)
+			}
 		}
 	}
 }
@@ -191,7 +209,7 @@ func (us *Usage) Findings(w Window) []report.Finding {
 			at := ruleLine(gu.Via)
 			subj := s
 			out = append(out, report.Finding{
-				ID:         report.ID(report.RBACUnused, us.Overlay, s, scope, perm.Key(), at.Path, at.Line),
+				ID:         report.ID(report.RBACUnused, us.Overlay, s, scope, perm.Key(), chainKey(gu.Via)),
 				Kind:       report.RBACUnused,
 				Severity:   report.Info,
 				Overlay:    us.Overlay,
@@ -216,6 +234,16 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// chainKey names a chain by its objects and fields, not its lines, so
+// that an id survives an edit above the rule.
+func chainKey(via []report.Ref) string {
+	var b strings.Builder
+	for _, r := range via {
+		fmt.Fprintf(&b, "%s/%s/%s/%s|", r.Kind, r.Namespace, r.Name, r.Field)
+	}
+	return b.String()
 }
 
 // ruleLine is the line of the rule at the end of a chain.
