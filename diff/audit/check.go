@@ -143,19 +143,24 @@ func comparePolicies(overlay string, b, h namedPolicy) []report.Finding {
 	ps := newProbeSet(b.p, h.p)
 	var out []report.Finding
 	for _, w := range WatchedRequests {
-		var lost, verbs []string
-		rule, where := -2, ""
+		var lost, verbs, nss, names []string
+		rule := -2
 		ps.each(w, func(pb probe, r rbac.Request) bool {
 			hd := h.p.Evaluate(pb.user, r)
 			if b.p.Evaluate(pb.user, r).Logged() && !hd.Logged() {
 				if !slices.Contains(lost, pb.who) {
 					lost = append(lost, pb.who)
 				}
-				if !slices.Contains(verbs, r.Verb) {
-					verbs = append(verbs, r.Verb)
+				for _, x := range []struct {
+					list *[]string
+					v    string
+				}{{&verbs, r.Verb}, {&nss, r.Namespace}, {&names, r.Name}} {
+					if !slices.Contains(*x.list, x.v) {
+						*x.list = append(*x.list, x.v)
+					}
 				}
 				if rule == -2 {
-					rule, where = hd.Rule, placeOf(r)
+					rule = hd.Rule
 				}
 			}
 			return true
@@ -172,7 +177,7 @@ func comparePolicies(overlay string, b, h namedPolicy) []report.Finding {
 		}
 		id := w.Name()
 		w.Verbs = verbs
-		msg := fmt.Sprintf("%s: %s%s is no longer logged for %s (%s)", h.cfg.Desc, w.Name(), where, strings.Join(lost, ", "), why)
+		msg := fmt.Sprintf("%s: %s%s is no longer logged for %s (%s)", h.cfg.Desc, w.Name(), placeOf(nss, names), strings.Join(lost, ", "), why)
 		f := policyFinding(overlay, report.AuditWeakened, report.High, h, w, rule, msg)
 		f.ID, f.Cause = report.ID(f.Kind, overlay, h.cfg.ID, id), h.cfg.ID+"|"+id
 		out = append(out, f)
@@ -180,15 +185,15 @@ func comparePolicies(overlay string, b, h namedPolicy) []report.Finding {
 	return out
 }
 
-// placeOf names the namespace or object a probe asked about, when the
-// policy singles it out.
-func placeOf(r rbac.Request) string {
+// placeOf names the namespaces and objects the loss is limited to, when
+// it is: not when it reaches one no rule names.
+func placeOf(nss, names []string) string {
 	var parts []string
-	if r.Name != "" && r.Name != otherName {
-		parts = append(parts, "named "+r.Name)
+	if !slices.Contains(names, otherName) && !slices.Contains(names, "") {
+		parts = append(parts, "named "+strings.Join(names, ", "))
 	}
-	if r.Namespace != "" && r.Namespace != otherNamespace {
-		parts = append(parts, "in namespace "+r.Namespace)
+	if !slices.Contains(nss, otherNamespace) && !slices.Contains(nss, "") {
+		parts = append(parts, "in namespace "+strings.Join(nss, ", "))
 	}
 	if len(parts) == 0 {
 		return ""
