@@ -143,24 +143,22 @@ func comparePolicies(overlay string, b, h namedPolicy) []report.Finding {
 	ps := newProbeSet(b.p, h.p)
 	var out []report.Finding
 	for _, w := range WatchedRequests {
-		var lost, verbs, nss, names []string
-		rule := -2
+		var verbs, nss, names []string
+		var lost []loss // one per probe, in probe order
 		ps.each(w, func(pb probe, r rbac.Request) bool {
 			hd := h.p.Evaluate(pb.user, r)
-			if b.p.Evaluate(pb.user, r).Logged() && !hd.Logged() {
-				if !slices.Contains(lost, pb.who) {
-					lost = append(lost, pb.who)
-				}
-				for _, x := range []struct {
-					list *[]string
-					v    string
-				}{{&verbs, r.Verb}, {&nss, r.Namespace}, {&names, r.Name}} {
-					if !slices.Contains(*x.list, x.v) {
-						*x.list = append(*x.list, x.v)
-					}
-				}
-				if rule == -2 {
-					rule = hd.Rule
+			if !b.p.Evaluate(pb.user, r).Logged() || hd.Logged() {
+				return true
+			}
+			if !slices.ContainsFunc(lost, func(l loss) bool { return l.who == pb.who }) {
+				lost = append(lost, loss{pb.who, hd.Rule})
+			}
+			for _, x := range []struct {
+				list *[]string
+				v    string
+			}{{&verbs, r.Verb}, {&nss, r.Namespace}, {&names, r.Name}} {
+				if !slices.Contains(*x.list, x.v) {
+					*x.list = append(*x.list, x.v)
 				}
 			}
 			return true
@@ -168,21 +166,69 @@ func comparePolicies(overlay string, b, h namedPolicy) []report.Finding {
 		if len(lost) == 0 {
 			continue
 		}
-		why := "no rule matches it, so its level is None"
-		if rule >= 0 {
-			why = fmt.Sprintf("rules[%d] decides it: level %s", rule, h.p.Rules[rule].Level)
-			if lv := h.p.Rules[rule].Level; lv != LevelNone {
-				why = fmt.Sprintf("rules[%d] decides it and omits the ResponseComplete stage", rule)
-			}
-		}
+		rule := lost[0].rule
 		id := w.Name()
 		w.Verbs = verbs
-		msg := fmt.Sprintf("%s: %s%s is no longer logged for %s (%s)", h.cfg.Desc, w.Name(), placeOf(nss, names), strings.Join(lost, ", "), why)
+		msg := fmt.Sprintf("%s: %s%s is no longer logged for %s", h.cfg.Desc, w.Name(), placeOf(nss, names), whoLost(lost, len(ps.probes), h.p))
 		f := policyFinding(overlay, report.AuditWeakened, report.High, h, w, rule, msg)
 		f.ID, f.Cause = report.ID(f.Kind, overlay, h.cfg.ID, id), h.cfg.ID+"|"+id
 		out = append(out, f)
 	}
 	return out
+}
+
+// loss is a probe whose request the head policy stops logging, and the
+// rule that decides it there (-1: none matches).
+type loss struct {
+	who  string
+	rule int
+}
+
+// whoLost reads the losses grouped by the deciding rule: "group
+// system:nodes (rules[0]: level None), everyone else (rules[3] omits the
+// ResponseComplete stage)".
+func whoLost(lost []loss, probes int, p *Policy) string {
+	var rules []int
+	for _, l := range lost {
+		if !slices.Contains(rules, l.rule) {
+			rules = append(rules, l.rule)
+		}
+	}
+	var parts []string
+	var rest string // the generic probes' part, said last
+	for _, rule := range rules {
+		var who []string
+		for _, l := range lost {
+			if l.rule == rule {
+				who = append(who, l.who)
+			}
+		}
+		text := strings.Join(who, ", ") + " (" + p.decides(rule) + ")"
+		// The generic probes stand for everyone no rule names.
+		if slices.Contains(who, "any other user") && slices.Contains(who, "any other service account") {
+			rest = "everyone else (" + p.decides(rule) + ")"
+			if len(who) == probes {
+				rest = "everyone (" + p.decides(rule) + ")"
+			}
+			continue
+		}
+		parts = append(parts, text)
+	}
+	if rest != "" {
+		parts = append(parts, rest)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// decides says why rule i does not log a request.
+func (p *Policy) decides(i int) string {
+	switch {
+	case i < 0:
+		return "no rule matches, so the level is None"
+	case p.Rules[i].Level == LevelNone:
+		return fmt.Sprintf("rules[%d]: level None", i)
+	}
+	return fmt.Sprintf("rules[%d] omits the ResponseComplete stage", i)
 }
 
 // placeOf names the namespaces and objects the loss is limited to, when
