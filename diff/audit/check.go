@@ -27,7 +27,7 @@ func Compare(overlay string, base, head []*manifest.Object, defaultNS string) []
 			out = append(out, comparePolicies(overlay, *pr.base, *pr.head)...)
 		}
 	}
-	bs, hs := token.APIServers(base, defaultNS), token.APIServers(head, defaultNS)
+	bs, hs := servers(base, defaultNS), servers(head, defaultNS)
 	for _, pr := range pairs(bs, hs, func(a token.APIServer) string { return a.ID }) {
 		if pr.base != nil && pr.head != nil {
 			out = append(out, compareFlags(overlay, *pr.base, *pr.head)...)
@@ -70,7 +70,7 @@ func Scan(overlay string, objs []*manifest.Object, defaultNS string) []report.Fi
 			}
 		}
 	}
-	for _, a := range token.APIServers(objs, defaultNS) {
+	for _, a := range servers(objs, defaultNS) {
 		if why := notAuditing(a); why != "" {
 			out = append(out, flagFinding(overlay, report.AuditUnlogged, report.Medium, a, a.At, "none", a.Desc+" audits nothing: "+why))
 		}
@@ -310,6 +310,12 @@ func policyRemoved(overlay string, np namedPolicy) report.Finding {
 		Risk:     "token use and RBAC changes may no longer be logged",
 		Cause:    np.cfg.ID + "|removed",
 	}
+}
+
+// servers are the kube-apiserver command lines of a tree: static pods,
+// kubeadm and kind configurations.
+func servers(objs []*manifest.Object, defaultNS string) []token.APIServer {
+	return append(token.APIServers(objs, defaultNS), token.KindAPIServers(objs)...)
 }
 
 // notAuditing says why a kube-apiserver writes no audit events: no

@@ -1,6 +1,8 @@
 package token
 
 import (
+	"go.yaml.in/yaml/v3"
+
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/report"
 )
@@ -57,4 +59,77 @@ func Configs(objs []*manifest.Object, kind string) []Config {
 		}
 	}
 	return out
+}
+
+// KindAPIServers reads the kube-apiserver flags that kind cluster
+// configurations (kind.x-k8s.io Cluster) pass in ClusterConfiguration
+// patches (kubeadmConfigPatches, at the top and per node): one server per
+// configuration, the flags of later patches after those of earlier ones,
+// as kubeadm merges them, each at its patch's line. This package does not
+// check them itself: they configure throwaway clusters.
+func KindAPIServers(objs []*manifest.Object) []APIServer {
+	var out []APIServer
+	for _, cf := range configs(objs) {
+		if cf.obj.Kind != "Cluster" {
+			continue
+		}
+		merged := apiserver{id: "kind|" + cf.ident(), desc: "kube-apiserver of kind " + cf.String(), holder: cf.holder,
+			anchor: cf.obj.Origin, flags: map[string][]flagVal{}}
+		var patches [][]any
+		for i := range len(strs(cf.obj.Get("kubeadmConfigPatches"))) {
+			patches = append(patches, []any{"kubeadmConfigPatches", i})
+		}
+		nodes, _ := cf.obj.Get("nodes").([]any)
+		for n, nv := range nodes {
+			node, _ := nv.(map[string]any)
+			for i := range len(strs(node["kubeadmConfigPatches"])) {
+				patches = append(patches, []any{"nodes", n, "kubeadmConfigPatches", i})
+			}
+		}
+		for _, p := range patches {
+			text, _ := valueAt(cf.obj.Body, p).(string)
+			at := cf.obj.LineOf(p...)
+			var node yaml.Node
+			if len(text) > maxConfigBytes || yaml.Unmarshal([]byte(text), &node) != nil || len(node.Content) == 0 {
+				continue
+			}
+			flattenLines(&node, at.Line)
+			v, _, err := manifest.Value(node.Content[0])
+			m, ok := v.(map[string]any)
+			if err != nil || !ok || m["kind"] != "ClusterConfiguration" {
+				continue
+			}
+			patch := manifest.FromBody(m).WithSource(at.Path, &node)
+			a, ok := kubeadmServer(cfg{obj: patch, holder: cf.holder}, "")
+			if !ok {
+				continue
+			}
+			if merged.anchor == cf.obj.Origin {
+				merged.anchor = at
+			}
+			for name, vs := range a.flags {
+				merged.flags[name] = append(merged.flags[name], vs...)
+			}
+		}
+		out = append(out, APIServer{ID: merged.id, Desc: merged.desc, At: loc(merged.anchor), srv: merged})
+	}
+	return out
+}
+
+// valueAt walks a decoded body by map keys and list indexes.
+func valueAt(v any, path []any) any {
+	for _, step := range path {
+		switch s := step.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[s]
+		case int:
+			l, _ := v.([]any)
+			if s >= len(l) {
+				return nil
+			}
+			v = l[s]
+		}
+	}
+	return v
 }
