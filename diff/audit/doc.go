@@ -32,5 +32,27 @@
 // The audit filter runs before impersonation, so a policy's users and
 // groups are the authenticated caller's. A level that drops from Request
 // to Metadata is not reported: who did what, and the decision, stay in the
-// log.
+// log. kube-apiserver command lines come from diff/token: static pods,
+// kubeadm ClusterConfiguration, and the ClusterConfiguration patches of
+// kind Clusters.
+//
+// # Audit log (log.go, tally.go, usage.go, suggest.go)
+//
+// ReadLog streams audit.k8s.io Events (JSON lines as the log backend
+// writes them, gzip found by its magic bytes) with bounded memory: one
+// line at a time, at most Limits.MaxLine long, and a gzip stream may not
+// expand more than Limits.MaxRatio times; bad input is a *LogError at a
+// line. Tally counts each request once, at its ResponseComplete (or
+// Panic) event, and hands every event after RequestReceived to the
+// usages: the subject is the impersonated user when there is one (the
+// authorizer asks about it), and the authenticated user is credited with
+// the impersonate checks the impersonation filter made.
+//
+// Usage holds one overlay's grants (rbac.Graph.BoundTo, per subject the
+// bindings name) broken into atoms like the escalation check does, and
+// marks each atom some logged request of a member of the subject (its own
+// name, or a group it is in) was allowed by: Findings reports the rest as
+// rbac.unused (info). It keeps the distinct requests each subject made
+// (capped) for Suggestions, the audit2rbac-style smallest roles, and for
+// Asked, the evidence a diff adds to an increase.
 package audit
