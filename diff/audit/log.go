@@ -137,8 +137,10 @@ type Limits struct {
 }
 
 // DefaultLimits: events of up to 16 MiB (a RequestResponse event of a
-// large object), gzip expanding up to 100 times.
-func DefaultLimits() Limits { return Limits{MaxLine: 16 << 20, MaxRatio: 100} }
+// large object), gzip expanding up to 500 times (deflate cannot pass
+// about 1,030; a generated 1 GiB audit log compresses 55 times, a bomb of one byte
+// repeated reaches the maximum).
+func DefaultLimits() Limits { return Limits{MaxLine: 16 << 20, MaxRatio: 500} }
 
 // LogError is a log that cannot be read, at a line.
 type LogError struct {
