@@ -48,6 +48,12 @@ func Scan(overlay string, objs []*manifest.Object, defaultNS string) []report.Fi
 			continue
 		}
 		ps := newProbeSet(np.p)
+		if ps.capped {
+			out = append(out, tooLarge(overlay, np, report.AuditUnlogged))
+		}
+		if len(np.p.Rules) > maxRules {
+			continue
+		}
 		for _, w := range WatchedRequests {
 			var unlogged []string
 			for _, verb := range w.Verbs {
@@ -140,8 +146,14 @@ func comparePolicies(overlay string, b, h namedPolicy) []report.Finding {
 	if h.err != nil {
 		return []report.Finding{unreadable(overlay, h, report.AuditWeakened, report.High)}
 	}
+	if len(b.p.Rules) > maxRules || len(h.p.Rules) > maxRules {
+		return []report.Finding{tooLarge(overlay, h, report.AuditWeakened)}
+	}
 	ps := newProbeSet(b.p, h.p)
 	var out []report.Finding
+	if ps.capped {
+		out = append(out, tooLarge(overlay, h, report.AuditWeakened))
+	}
 	for _, w := range WatchedRequests {
 		var verbs, nss, names []string
 		var lost []loss // one per probe, in probe order
@@ -298,6 +310,19 @@ func unreadable(overlay string, np namedPolicy, kind report.Kind, sev report.Sev
 		Location: report.Location{Path: l.Path, Line: l.Line},
 		Message:  fmt.Sprintf("%s cannot be read (%v): kube-apiserver refuses to start with it, so what it logs is unknown; fix the field named", np.cfg.Desc, np.err),
 		Cause:    np.cfg.ID + "|unreadable",
+	}
+}
+
+// tooLarge says that not every user, group, namespace or name a policy
+// mentions was asked about: what it does to those is not checked.
+func tooLarge(overlay string, np namedPolicy, kind report.Kind) report.Finding {
+	l := np.cfg.Obj.Origin
+	return report.Finding{
+		ID: report.ID(kind, overlay, np.cfg.ID, "too-large"), Kind: kind, Severity: report.Medium, Overlay: overlay,
+		Location: report.Location{Path: l.Path, Line: l.Line},
+		Message: fmt.Sprintf("%s has more than %d rules, or names more than %d users and groups, %d namespaces or %d object names: only the first were checked (none past %d rules), so what it logs for the others is not",
+			np.cfg.Desc, maxRules, maxProbes, maxNamespaces, maxProbedNames, maxRules),
+		Cause: np.cfg.ID + "|too-large",
 	}
 }
 

@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/report"
 )
 
 func objects(t *testing.T, path, yaml string) []*manifest.Object {
@@ -86,5 +88,20 @@ rules:
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A policy that names more users than are probed says what was not
+// checked rather than passing silently, and stays fast.
+func TestCompare_TooManyNames(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n")
+	for i := range 900 {
+		fmt.Fprintf(&b, "- level: Metadata\n  users: [u%d]\n  namespaces: [n%d]\n  resources: [{group: '', resources: [secrets], resourceNames: [s%d]}]\n", i, i, i)
+	}
+	b.WriteString("- level: None\n  users: [u899]\n- level: Metadata\n")
+	fs := Compare("o", objects(t, "p.yaml", basePolicy), objects(t, "p.yaml", b.String()), "default")
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, "only the first were checked") || fs[0].Severity != report.Medium {
+		t.Errorf("findings %v, want only the medium note that not everything was checked", fs)
 	}
 }

@@ -22,12 +22,30 @@ type probe struct {
 type probeSet struct {
 	probes            []probe // the first is "any other user"
 	namespaces, names []string
+	// capped is set when the policies name more users and groups,
+	// namespaces or names than are probed (maxProbes…): a policy of a
+	// pull request must not make the check run for hours.
+	capped bool
 }
+
+// What is probed at most, besides the generic probes.
+const (
+	maxProbes      = 16
+	maxNamespaces  = 8
+	maxProbedNames = 8
+	// maxRules bounds the rules of a policy that is evaluated at all
+	// (the API server's own examples have a few dozen).
+	maxRules = 1000
+)
 
 func newProbeSet(ps ...*Policy) probeSet {
 	var s probeSet
 	add := func(who string, u rbac.User) {
 		if !slices.ContainsFunc(s.probes, func(p probe) bool { return p.who == who }) {
+			if len(s.probes) >= maxProbes+3 {
+				s.capped = true
+				return
+			}
 			s.probes = append(s.probes, probe{who, u})
 		}
 	}
@@ -35,7 +53,10 @@ func newProbeSet(ps ...*Policy) probeSet {
 	add("any other service account", rbac.User{Name: "system:serviceaccount:\x00ns:\x00sa", Groups: []string{"system:serviceaccounts", "system:serviceaccounts:\x00ns", "system:authenticated"}})
 	add("anonymous requests", rbac.User{Name: "system:anonymous", Groups: []string{"system:unauthenticated"}})
 	for _, p := range ps {
-		for _, ru := range p.Rules {
+		if len(p.Rules) > maxRules {
+			s.capped = true
+		}
+		for _, ru := range p.Rules[:min(len(p.Rules), maxRules)] {
 			for _, u := range ru.Users {
 				groups := []string{"system:authenticated"}
 				if rest, ok := strings.CutPrefix(u, "system:serviceaccount:"); ok {
@@ -48,15 +69,11 @@ func newProbeSet(ps ...*Policy) probeSet {
 				add("group "+g, rbac.User{Name: "\x00member", Groups: []string{g, "system:authenticated"}})
 			}
 			for _, ns := range ru.Namespaces {
-				if !slices.Contains(s.namespaces, ns) && ns != "" {
-					s.namespaces = append(s.namespaces, ns)
-				}
+				s.namespaces = s.addCapped(s.namespaces, ns, maxNamespaces)
 			}
 			for _, gr := range ru.Resources {
 				for _, n := range gr.ResourceNames {
-					if !slices.Contains(s.names, n) {
-						s.names = append(s.names, n)
-					}
+					s.names = s.addCapped(s.names, n, maxProbedNames)
 				}
 			}
 		}
@@ -64,6 +81,17 @@ func newProbeSet(ps ...*Policy) probeSet {
 	s.namespaces = append(s.namespaces, otherNamespace)
 	s.names = append(s.names, otherName)
 	return s
+}
+
+func (s *probeSet) addCapped(list []string, v string, max int) []string {
+	if v == "" || slices.Contains(list, v) {
+		return list
+	}
+	if len(list) >= max {
+		s.capped = true
+		return list
+	}
+	return append(list, v)
 }
 
 // each calls fn with every probe and every variant of w (each namespace
