@@ -28,6 +28,9 @@
 //	audit.weakened   the policy leaves the tree                        medium
 //	audit.unlogged   scan: a watched request logged for no probe       medium
 //	audit.unlogged   scan: kube-apiserver without policy or backend    medium
+//	either           the policy has over 1,000 rules, or names more     medium
+//	                 users and groups (16), namespaces or names (8)
+//	                 than are probed: what was not checked is named
 //
 // The audit filter runs before impersonation, so a policy's users and
 // groups are the authenticated caller's. A level that drops from Request

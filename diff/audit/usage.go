@@ -200,8 +200,11 @@ func (us *Usage) Findings(w Window) []report.Finding {
 			what := "never used " + perm.String()
 			if len(unused) < len(gu.atoms) {
 				var parts []string
-				for _, a := range unused {
+				for _, a := range unused[:min(len(unused), maxListed)] {
 					parts = append(parts, atomString(a))
+				}
+				if len(unused) > maxListed {
+					parts = append(parts, fmt.Sprintf("and %d more", len(unused)-maxListed))
 				}
 				what = fmt.Sprintf("used part of %s; never %s", perm.String(), strings.Join(parts, ", "))
 			}
@@ -224,6 +227,9 @@ func (us *Usage) Findings(w Window) []report.Finding {
 	}
 	return out
 }
+
+// maxListed is how many unused atoms of a rule a message spells out.
+const maxListed = 8
 
 func atomString(a rbacv1.PolicyRule) string {
 	return report.Permission{Verbs: a.Verbs, APIGroups: a.APIGroups, Resources: a.Resources, ResourceNames: a.ResourceNames, NonResourceURLs: a.NonResourceURLs}.String()
