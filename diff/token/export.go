@@ -75,20 +75,23 @@ func KindAPIServers(objs []*manifest.Object) []APIServer {
 		}
 		merged := apiserver{id: "kind|" + cf.ident(), desc: "kube-apiserver of kind " + cf.String(), holder: cf.holder,
 			anchor: cf.obj.Origin, flags: map[string][]flagVal{}}
-		var patches [][]any
-		for i := range len(strs(cf.obj.Get("kubeadmConfigPatches"))) {
-			patches = append(patches, []any{"kubeadmConfigPatches", i})
+		type patch struct {
+			at   []any
+			text string
+		}
+		var patches []patch
+		for i, text := range strs(cf.obj.Get("kubeadmConfigPatches")) {
+			patches = append(patches, patch{[]any{"kubeadmConfigPatches", i}, text})
 		}
 		nodes, _ := cf.obj.Get("nodes").([]any)
 		for n, nv := range nodes {
 			node, _ := nv.(map[string]any)
-			for i := range len(strs(node["kubeadmConfigPatches"])) {
-				patches = append(patches, []any{"nodes", n, "kubeadmConfigPatches", i})
+			for i, text := range strs(node["kubeadmConfigPatches"]) {
+				patches = append(patches, patch{[]any{"nodes", n, "kubeadmConfigPatches", i}, text})
 			}
 		}
 		for _, p := range patches {
-			text, _ := valueAt(cf.obj.Body, p).(string)
-			at := cf.obj.LineOf(p...)
+			text, at := p.text, cf.obj.LineOf(p.at...)
 			var node yaml.Node
 			if len(text) > maxConfigBytes || yaml.Unmarshal([]byte(text), &node) != nil || len(node.Content) == 0 {
 				continue
@@ -114,22 +117,4 @@ func KindAPIServers(objs []*manifest.Object) []APIServer {
 		out = append(out, APIServer{ID: merged.id, Desc: merged.desc, At: loc(merged.anchor), srv: merged})
 	}
 	return out
-}
-
-// valueAt walks a decoded body by map keys and list indexes.
-func valueAt(v any, path []any) any {
-	for _, step := range path {
-		switch s := step.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[s]
-		case int:
-			l, _ := v.([]any)
-			if s >= len(l) {
-				return nil
-			}
-			v = l[s]
-		}
-	}
-	return v
 }
