@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
@@ -92,7 +91,7 @@ func AddEvidence(r *report.Report, asked *audit.Usage, w audit.Window) {
 			continue
 		}
 		n := asked.Asked(*f.Subject, rbacRule(*f.Permission), f.Scope.Namespace)
-		f.Usage = &report.Usage{Requests: n, From: w.First.UTC().Format(time.RFC3339), To: w.Last.UTC().Format(time.RFC3339), Days: w.Days()}
+		f.Usage = w.Evidence(n)
 		if n == 0 {
 			f.Message += fmt.Sprintf(" (never requested in the %d days of the audit log)", w.Days())
 		} else {

@@ -37,6 +37,9 @@ covers what it did, with its binding. The exit code is 0 whatever the answer.`,
 			if len(logs) == 0 {
 				return fmt.Errorf("no audit log: name one or more with --audit-log FILE")
 			}
+			if f.output != "text" && f.output != "json" {
+				return fmt.Errorf("--output %s: the answer of unused is text or json", f.output)
+			}
 			t, o, err := f.openOne(c, args)
 			if err != nil {
 				return err

@@ -176,6 +176,11 @@ func (w Window) String() string {
 	return w.First.UTC().Format(time.RFC3339) + " and " + w.Last.UTC().Format(time.RFC3339)
 }
 
+// Evidence is the usage field of a finding: n requests in the window.
+func (w Window) Evidence(n int) *report.Usage {
+	return &report.Usage{Requests: n, From: w.First.UTC().Format(time.RFC3339), To: w.Last.UTC().Format(time.RFC3339), Days: w.Days()}
+}
+
 // Days is the window's length in whole days, at least 1.
 func (w Window) Days() int { return max(1, int(w.Last.Sub(w.First).Hours()/24+0.5)) }
 
@@ -222,6 +227,7 @@ func (us *Usage) Findings(w Window) []report.Finding {
 				Via:        gu.Via,
 				Location:   at,
 				Message:    fmt.Sprintf("%s %s %s between %s (no logged request)", s, what, scope, w),
+				Usage:      w.Evidence(0),
 			})
 		}
 	}
