@@ -58,6 +58,7 @@ type ActionInputs struct {
 	CommentMode string // comment-mode
 	BaseRef     string // base-ref: overrides the pull request's merge base
 	CheckName   string // check-name
+	AuditLog    string // audit-log: API server audit log files, comma or newline separated
 }
 
 // ReadActionEnv reads the Actions environment through getenv. Inputs are
@@ -99,6 +100,7 @@ func ReadActionEnv(getenv func(string) string) ActionEnv {
 			CommentMode: input("comment-mode"),
 			BaseRef:     input("base-ref"),
 			CheckName:   input("check-name"),
+			AuditLog:    input("audit-log"),
 		},
 	}
 }
@@ -350,6 +352,7 @@ func (p *actionPlan) setInputs(in ActionInputs) error {
 		p.opts.Render.Selections = append(p.opts.Render.Selections, *sel)
 	}
 	p.opts.PolicyPath = in.Config
+	p.opts.AuditLogs = strings.FieldsFunc(in.AuditLog, func(r rune) bool { return r == ',' || r == '\n' })
 	p.baseRef = in.BaseRef
 	return nil
 }

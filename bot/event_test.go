@@ -103,6 +103,7 @@ func TestReadActionEnv(t *testing.T) {
 		"INPUT_COMMENT-MODE":       "annotations",
 		"INPUT_BASE-REF":           "origin/main",
 		"INPUT_CHECK-NAME":         "rbac",
+		"INPUT_AUDIT_LOG":          "audit.log.gz",
 	}
 	got := ReadActionEnv(func(k string) string { return env[k] })
 	want := ActionEnv{
@@ -112,7 +113,7 @@ func TestReadActionEnv(t *testing.T) {
 		WorkflowRef: "acme/platform/.github/workflows/rbacguard.yml@refs/pull/7/merge", WorkflowSHA: "def",
 		Job: "rbac-diff", ActionID: "rbacguard.run", ActionPath: "/a/_actions/rbacguard/rbacguard/v1", ActionRepository: "rbacguard/rbacguard",
 		Inputs: ActionInputs{Token: "secret-value", Paths: "overlays/*", Config: "policy.yaml", FailOn: "medium",
-			CommentMode: "annotations", BaseRef: "origin/main", CheckName: "rbac"},
+			CommentMode: "annotations", BaseRef: "origin/main", CheckName: "rbac", AuditLog: "audit.log.gz"},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ReadActionEnv (-want +got):\n%s", d)

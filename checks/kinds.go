@@ -206,6 +206,30 @@ func kinds() []kindInfo {
 			Help: "**How to fix:** run `rbacguard export admission` with the current policy file and apply its output; delete leftovers.",
 			Tags: []string{"kubernetes", "admission", "drift"},
 		},
+		{
+			Kind: report.AuditWeakened, Name: "AuditLoggingWeakened", Severity: report.High,
+			Short: "A request the cluster must log stops reaching the audit log for some users or groups.",
+			Full: "The API server's audit policy (audit.k8s.io Policy, evaluated as kube-apiserver does: first matching rule wins) logged one of the watched requests " +
+				"(minting or reviewing tokens, writing RBAC, impersonation, reading secrets, exec/attach, escalate/bind) at the base and no longer does at the head " +
+				"for the users or groups named, or kube-apiserver stops loading a policy or writing events anywhere.",
+			Help: "**How to fix:** keep a rule that logs the request at `Metadata` or above, placed before any broader `None` rule, and do not omit the `ResponseComplete` stage for it. " +
+				"Keep `--audit-policy-file` and `--audit-log-path` (or `--audit-webhook-config-file`) on kube-apiserver.",
+			Tags: []string{"security", "kubernetes", "audit"},
+		},
+		{
+			Kind: report.AuditUnlogged, Name: "AuditRequestUnlogged", Severity: report.Medium,
+			Short: "A request the cluster must log is logged for nobody (scan mode).",
+			Full:  "In scan mode, the audit policy logs one of the watched requests for no user, or a kube-apiserver has no audit policy or no audit backend.",
+			Help:  "**How to fix:** add a rule logging the request at `Metadata` or above before any `None` rule, and set `--audit-policy-file` and `--audit-log-path`.",
+			Tags:  []string{"security", "kubernetes", "audit"},
+		},
+		{
+			Kind: report.RBACUnused, Name: "RBACGrantUnused", Severity: report.Info,
+			Short: "A grant no request in the audit log used.",
+			Full:  "`rbacguard unused` read the cluster's audit log: no logged request of the subject was allowed by this rule (or by these verbs and resources of it) between the first and last event of the log.",
+			Help:  "**What to check:** whether the grant is needed for rare work (backups, upgrades) the log does not cover; if not, remove it. `--suggest` prints the smallest rules that cover what the subject did.",
+			Tags:  []string{"kubernetes", "rbac", "least-privilege"},
+		},
 	}
 }
 

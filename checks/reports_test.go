@@ -209,6 +209,14 @@ func fullReport() *report.Report {
 			Location: report.Location{Path: "rbacguard.yaml", Line: 20},
 			Message:  "the exemption for ServiceAccount payments/batch expired on 2026-10-01",
 		},
+		report.Finding{
+			Kind: report.AuditWeakened, Severity: report.High, Overlay: "clusters/control-plane",
+			Permission: perm("get", "", "secrets"),
+			Via:        []report.Ref{{Kind: "Policy", Name: "clusters/control-plane/audit-policy.yaml", Path: "clusters/control-plane/audit-policy.yaml", Line: 5, Field: "rules[0]"}},
+			Location:   report.Location{Path: "clusters/control-plane/audit-policy.yaml", Line: 5},
+			Message:    "Policy in clusters/control-plane/audit-policy.yaml: get secrets is no longer logged for group system:nodes (rules[0] decides it: level None)",
+			Risk:       "reads of Secrets (tokens, passwords, keys) can no longer be traced",
+		},
 	)
 	for i := range fs {
 		fs[i] = withID(fs[i])
@@ -247,6 +255,20 @@ func scanReport() *report.Report {
 			Subject: sa("payments", "api"), Scope: nsScope("payments"), Permission: perm("patch", "apps", "deployments"),
 			Location: report.Location{Path: "overlays/prod/debug.yaml", Line: 14},
 			Message:  "ServiceAccount payments/api can patch apps/deployments in namespace payments",
+		},
+		{
+			Kind: report.AuditUnlogged, Severity: report.Medium, Overlay: "control-plane",
+			Permission: perm("create", "", "serviceaccounts/token"),
+			Via:        []report.Ref{{Kind: "Policy", Name: "control-plane/audit-policy.yaml", Path: "control-plane/audit-policy.yaml", Line: 9, Field: "rules[1]"}},
+			Location:   report.Location{Path: "control-plane/audit-policy.yaml", Line: 9},
+			Message:    "Policy in control-plane/audit-policy.yaml: create serviceaccounts/token is logged for nobody",
+			Risk:       "who minted or checked a token, and who asked what they may do, can no longer be traced",
+		},
+		{
+			Kind: report.RBACUnused, Severity: report.Info, Overlay: "overlays/prod",
+			Subject: sa("payments", "api"), Scope: nsScope("payments"), Permission: perm("patch", "apps", "deployments"),
+			Location: report.Location{Path: "overlays/prod/debug.yaml", Line: 14},
+			Message:  "ServiceAccount payments/api never used patch apps/deployments in namespace payments between 2026-11-01T00:00:00Z and 2026-11-30T23:59:59Z",
 		},
 	}
 	for i := range fs {

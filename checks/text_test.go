@@ -73,7 +73,7 @@ func TestWriteText_Verdict(t *testing.T) {
 		r    *report.Report
 		want string
 	}{
-		{"fail", fullReport(), "FAIL: 12 findings at or above high (2 findings exempted)"},
+		{"fail", fullReport(), "FAIL: 13 findings at or above high (2 findings exempted)"},
 		{"pass", emptyReport(), "PASS: no findings at or above high"},
 		{"scan", scanReport(), "PASS: no findings at or above critical"},
 	} {

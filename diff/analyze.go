@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rbacguard/rbacguard/diff/audit"
 	"github.com/rbacguard/rbacguard/diff/escalation"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/rbac"
@@ -30,6 +31,7 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 		AccountRisk:      hg.AccountRisk,
 		AccountIncrease:  accountIncreases(findings),
 	}
+	findings = append(findings, audit.Compare(overlay, base, head, o.DefaultNamespace)...)
 	return append(findings, token.Compare(overlay, base, head, to)...)
 }
 
@@ -114,6 +116,7 @@ func scanOverlay(overlay string, objs []*manifest.Object, o Options) []report.Fi
 	findings = append(findings, escalation.Scan(overlay, escalation.Build(g, objs, o.escalationOptions(nil)))...)
 	addWorkloads(findings, objs, o.DefaultNamespace)
 	to := token.Options{DefaultNamespace: o.DefaultNamespace, AccountRisk: g.AccountRisk}
+	findings = append(findings, audit.Scan(overlay, objs, o.DefaultNamespace)...)
 	return append(findings, token.Scan(overlay, objs, to)...)
 }
 

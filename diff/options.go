@@ -33,6 +33,10 @@ type Options struct {
 	Now func() time.Time
 	// LegacyTokens is the policy's legacyTokens (policy.LegacyTokens*).
 	LegacyTokens string
+	// AuditLogs are API server audit logs (local files, never the tree's):
+	// each rbac.increase then says whether its subject ever asked for the
+	// permission in the log's window (AddEvidence).
+	AuditLogs []string
 }
 
 // DefaultOptions render with render.DefaultOptions and leave the gate

@@ -43,7 +43,14 @@ func Run(ctx context.Context, base, head source.Tree, o Options) (*report.Report
 	r.Findings = append(r.Findings, skippedFiles(base, head, o)...)
 	r.SkippedDirs = skippedDirs(o, base, head)
 	r.Findings = append(r.Findings, unusedRBAC(base, head, o)...)
+	evidence, err := auditEvidence(o.AuditLogs)
+	if err != nil {
+		return nil, err
+	}
 	finish(r, pol, o, base, head, changed.Line)
+	if evidence != nil { // on the findings as shown, one per rule
+		evidence(r)
+	}
 	return r, nil
 }
 

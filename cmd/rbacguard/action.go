@@ -14,7 +14,7 @@ func newActionCmd(e *env) *cobra.Command {
 		Long: `action is the runtime of rbacguard's GitHub Action (action.yml). It reads the
 Actions environment (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_WORKSPACE, …)
 and the action's inputs (INPUT_GITHUB-TOKEN, INPUT_PATHS, INPUT_CONFIG,
-INPUT_FAIL-ON, INPUT_COMMENT-MODE, INPUT_BASE-REF, INPUT_CHECK-NAME).
+INPUT_FAIL-ON, INPUT_COMMENT-MODE, INPUT_BASE-REF, INPUT_CHECK-NAME, INPUT_AUDIT-LOG).
 
 On pull_request and pull_request_target it compares the merge base of the pull
 request with its head commit, both read from git objects of the checkout; on

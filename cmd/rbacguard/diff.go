@@ -96,6 +96,7 @@ func (f *reportFlags) options(trees ...tree) (diff.Options, error) {
 
 func newDiffCmd(e *env) *cobra.Command {
 	var f reportFlags
+	var auditLogs []string
 	c := &cobra.Command{
 		Use:   "diff BASE [HEAD]",
 		Short: "Report what HEAD grants that BASE did not",
@@ -125,6 +126,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 			if err != nil {
 				return err
 			}
+			o.AuditLogs = auditLogs
 			r, err := diff.Run(ctx, base.Tree, head.Tree, o)
 			if err != nil {
 				return err
@@ -134,6 +136,7 @@ working tree. The exit code is 1 when a finding is at or above --fail-on.`,
 		},
 	}
 	f.register(c)
+	c.Flags().StringSliceVar(&auditLogs, "audit-log", nil, "API server audit log (JSON lines, plain or gzip; repeatable): each increase says whether its account ever asked for it")
 	return c
 }
 
@@ -151,15 +154,7 @@ first: a directory, or a git revision of the repository in the current directory
   rbacguard scan main --fail-on critical`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			arg := ""
-			if len(args) == 1 {
-				arg = args[0]
-			}
-			t, err := f.openTree(c, arg)
-			if err != nil {
-				return err
-			}
-			o, err := f.options(t)
+			t, o, err := f.openOne(c, args)
 			if err != nil {
 				return err
 			}
@@ -167,7 +162,9 @@ first: a directory, or a git revision of the repository in the current directory
 			if err != nil {
 				return err
 			}
-			r.HeadName = arg
+			if len(args) == 1 {
+				r.HeadName = args[0]
+			}
 			if err := writeAdmission(e, admissionOut, t.Tree, o); err != nil {
 				return err
 			}
@@ -177,6 +174,21 @@ first: a directory, or a git revision of the repository in the current directory
 	f.register(c)
 	c.Flags().StringVar(&admissionOut, "admission-out", "", "also write the policy's admission checks (rbacguard export admission) to this file, for a repository to commit or a pipeline to apply")
 	return c
+}
+
+// openOne opens the one optional tree argument of a command (default:
+// the working tree) and the run's options for it.
+func (f *reportFlags) openOne(c *cobra.Command, args []string) (tree, diff.Options, error) {
+	arg := ""
+	if len(args) == 1 {
+		arg = args[0]
+	}
+	t, err := f.openTree(c, arg)
+	if err != nil {
+		return t, diff.Options{}, err
+	}
+	o, err := f.options(t)
+	return t, o, err
 }
 
 // tree is what an argument names: the tree to read, the overlay a

@@ -59,6 +59,7 @@ GitHub check runs and review comments.`,
 	root.AddCommand(newCanICmd(e))
 	root.AddCommand(newDriftCmd(e))
 	root.AddCommand(newExportCmd(e))
+	root.AddCommand(newUnusedCmd(e))
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil:

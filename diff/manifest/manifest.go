@@ -300,7 +300,7 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 // metadata.name.
 func isConfigFile(o *Object) bool {
 	g := o.Group()
-	return g == "kubeadm.k8s.io" || strings.HasSuffix(g, ".config.k8s.io") ||
+	return g == "kubeadm.k8s.io" || strings.HasSuffix(g, ".config.k8s.io") || g == "audit.k8s.io" || g == "kind.x-k8s.io" ||
 		o.APIVersion == "v1" && o.Kind == "Config"
 }
 

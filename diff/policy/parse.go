@@ -37,6 +37,7 @@ var (
 		report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected, report.TokenJWTLiteral,
 		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.ManifestError, report.ManifestTemplate, report.ManifestUnused, report.OverlayInherited,
 		report.PolicyChange, report.PolicyExpired, report.DriftOutOfBand, report.DriftNotApplied, report.DriftAdmission,
+		report.AuditWeakened, report.AuditUnlogged, report.RBACUnused,
 	}
 	subjectKinds  = []string{"ServiceAccount", "User", "Group", "ClusterRole"}
 	workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}

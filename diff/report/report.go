@@ -101,6 +101,9 @@ const (
 	DriftOutOfBand     Kind = "drift.out-of-band" // the cluster grants beyond the repository
 	DriftNotApplied    Kind = "drift.not-applied" // the repository grants beyond the cluster
 	DriftAdmission     Kind = "drift.admission"   // the cluster's rbacguard admission policies differ from the policy file's export
+	AuditWeakened      Kind = "audit.weakened"    // a watched request stops reaching the audit log
+	AuditUnlogged      Kind = "audit.unlogged"    // scan: a watched request is logged for nobody
+	RBACUnused         Kind = "rbac.unused"       // rbacguard unused: a grant no logged request used
 )
 
 // Finding is one thing a reviewer should know.
@@ -134,10 +137,23 @@ type Finding struct {
 	// Preexisting marks, in a diff, a problem whose cause exists at the
 	// base too: not the change's doing, kept at info for tools to see.
 	Preexisting bool `json:"preexisting,omitempty"`
+	// Usage is the audit log's evidence on an increase (diff --audit-log):
+	// how often the subject asked for the permission in the log's window.
+	Usage *Usage `json:"usage,omitempty"`
 	// Cause identifies what a finding without a permission is about (an
 	// object and what is wrong with it), for its id and for matching it
 	// across base and head; never shown, never a message.
 	Cause string `json:"-"`
+}
+
+// Usage is what an audit log says of a permission: the requests of the
+// subject it allows (allowed or denied, 0 = never requested) between the
+// log's first and last event.
+type Usage struct {
+	Requests int    `json:"requests"`
+	From     string `json:"from"` // RFC 3339
+	To       string `json:"to"`
+	Days     int    `json:"days"`
 }
 
 // Exemption records why a finding does not count against the gate.

@@ -16,7 +16,9 @@ import (
 var configKinds = map[string]string{
 	"ClusterConfiguration":        "kubeadm.k8s.io",
 	"AuthenticationConfiguration": "apiserver.config.k8s.io",
-	"Config":                      "", // kubeconfig: apiVersion v1, kind Config
+	"Config":                      "",              // kubeconfig: apiVersion v1, kind Config
+	"Policy":                      "audit.k8s.io",  // read by diff/audit
+	"Cluster":                     "kind.x-k8s.io", // read by diff/audit
 }
 
 func isConfig(apiVersion, kind string) bool {
