@@ -17,7 +17,7 @@ import (
 // The fields of each mapping of the policy file, in the order the README
 // documents them. Parse rejects any other key.
 var (
-	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "legacyTokens"}
+	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "legacyTokens", "controllerAccounts"}
 	ruleFields       = []string{"kind", "overlay", "subject", "permission", "workload", "severity"}
 	exemptionFields  = []string{"kind", "overlay", "subject", "permission", "workload", "reason", "expires"}
 	allowFields      = []string{"kind", "namespace", "name", "reason"}
@@ -355,6 +355,14 @@ func (ps *parser) top(n *yaml.Node) {
 					return
 				}
 				p.LegacyTokens = s
+			}
+		case "controllerAccounts":
+			if s, ok := ps.str(v, key); ok {
+				if s != ControllerAccountsKubeSystem && s != ControllerAccountsNone {
+					ps.errorf(v, key, "%q is not one of %s, %s", s, ControllerAccountsKubeSystem, ControllerAccountsNone)
+					return
+				}
+				p.ControllerAccounts = s
 			}
 		}
 	})
