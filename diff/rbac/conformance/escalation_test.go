@@ -33,9 +33,9 @@ var escGraphs = flag.Int("escalation-graphs", 300, "number of generated graphs f
 // identity the engine reaches that the authorizer does not let it reach,
 // none the authorizer lets it reach that the engine misses. The identities
 // and namespaces are the model's (that is a definition); every step
-// between them is the authorizer's.  Rules name resources from escNames, and
+// between them is the authorizer's. Rules name objects from escNames, and
 // the brute force tries each of them where a step takes a name of the
-// rule's choosing (a named webhook configuration); it fails when a new
+// rule's choosing (a named webhook configuration). It fails when a new
 // primitive (token minting, named admission writes, mutating admission
 // policies, a step to a controller account) is never taken.
 func TestEscalationClosure(t *testing.T) {
