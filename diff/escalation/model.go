@@ -247,7 +247,7 @@ func (m *Model) init() {
 		// kube-system, bound to their roles by the bootstrap policy. They
 		// are reached, and take steps, but are not starts: their own
 		// grants are Kubernetes'.
-		for _, s := range g.Subjects(false) {
+		for _, s := range g.BootstrapSubjects() {
 			id := Identity{s.Kind, s.Namespace, s.Name}
 			if _, known := m.index[id]; !known && s.Kind == "ServiceAccount" {
 				m.nodes[m.add(id)].assumed = true
