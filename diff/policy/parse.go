@@ -256,6 +256,16 @@ func (ps *parser) str(n *yaml.Node, field string) (string, bool) {
 	return "", false
 }
 
+// oneOf reads a string scalar that must be one of want.
+func (ps *parser) oneOf(n *yaml.Node, field string, want ...string) (string, bool) {
+	s, ok := ps.str(n, field)
+	if ok && !slices.Contains(want, s) {
+		ps.errorf(n, field, "%q is not one of %s", s, strings.Join(want, ", "))
+		return "", false
+	}
+	return s, ok
+}
+
 func (ps *parser) strList(n *yaml.Node, field string) []string {
 	if n.Kind != yaml.SequenceNode {
 		ps.errorf(n, field, "want a list of strings, found %s", describe(n))
@@ -349,19 +359,11 @@ func (ps *parser) top(n *yaml.Node) {
 				p.RemoteBases = append(p.RemoteBases, e)
 			}
 		case "legacyTokens":
-			if s, ok := ps.str(v, key); ok {
-				if s != LegacyTokensCluster && s != LegacyTokensRepository {
-					ps.errorf(v, key, "%q is not one of %s, %s", s, LegacyTokensCluster, LegacyTokensRepository)
-					return
-				}
+			if s, ok := ps.oneOf(v, key, LegacyTokensCluster, LegacyTokensRepository); ok {
 				p.LegacyTokens = s
 			}
 		case "controllerAccounts":
-			if s, ok := ps.str(v, key); ok {
-				if s != ControllerAccountsKubeSystem && s != ControllerAccountsNone {
-					ps.errorf(v, key, "%q is not one of %s, %s", s, ControllerAccountsKubeSystem, ControllerAccountsNone)
-					return
-				}
+			if s, ok := ps.oneOf(v, key, ControllerAccountsKubeSystem, ControllerAccountsNone); ok {
 				p.ControllerAccounts = s
 			}
 		}
