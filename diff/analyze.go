@@ -150,5 +150,6 @@ func addWorkloads(findings []report.Finding, objs []*manifest.Object, defaultNS 
 // escalationOptions tune the escalation paths of one side (changed is
 // set for head only).
 func (o Options) escalationOptions(changed func(string, int) bool) escalation.Options {
-	return escalation.Options{DefaultNamespace: o.DefaultNamespace, LegacyTokens: escalation.LegacyTokens(o.LegacyTokens), Changed: changed}
+	return escalation.Options{DefaultNamespace: o.DefaultNamespace, LegacyTokens: escalation.LegacyTokens(o.LegacyTokens),
+		ControllerAccounts: escalation.ControllerAccounts(o.ControllerAccounts), Changed: changed}
 }

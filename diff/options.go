@@ -37,6 +37,9 @@ type Options struct {
 	// each rbac.increase then says whether its subject ever asked for the
 	// permission in the log's window (AddEvidence).
 	AuditLogs []string
+	// ControllerAccounts is the policy's controllerAccounts
+	// (policy.ControllerAccounts*).
+	ControllerAccounts string
 }
 
 // DefaultOptions render with render.DefaultOptions and leave the gate
@@ -61,6 +64,7 @@ func withPolicy(t source.Tree, o Options) (Options, *policy.Policy, error) {
 	o.DefaultNamespace = cmp.Or(o.DefaultNamespace, p.DefaultNamespace, "default")
 	o.FailOn = cmp.Or(o.FailOn, p.FailOn, report.High)
 	o.LegacyTokens = cmp.Or(o.LegacyTokens, p.LegacyTokens)
+	o.ControllerAccounts = cmp.Or(o.ControllerAccounts, p.ControllerAccounts)
 	o.ExternalRoles = append(append([]*manifest.Object(nil), o.ExternalRoles...), p.ExternalRoles...)
 	o.Render.RemoteBases = append(append([]string(nil), o.Render.RemoteBases...), p.RemoteBases...)
 	if len(p.Overlays.Include) > 0 || len(p.Overlays.Exclude) > 0 {

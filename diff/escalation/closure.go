@@ -233,10 +233,12 @@ func powerString(p rbac.Power) string {
 }
 
 // pathSteps turns steps into the report's form, each grant explained by
-// the engine, and returns the locations of each step's grants.
-func (m *Model) pathSteps(steps []Step) ([]report.PathStep, [][]report.Location) {
+// the engine, and returns the locations of each step's grants and whether
+// every grant is the built-in policy's (the path is Kubernetes' own).
+func (m *Model) pathSteps(steps []Step) ([]report.PathStep, [][]report.Location, bool) {
 	out := make([]report.PathStep, len(steps))
 	locs := make([][]report.Location, len(steps))
+	builtin := true
 	for k, st := range steps {
 		ps := report.PathStep{From: st.From.Subject(), Primitive: st.Primitive, To: st.To.Subject()}
 		c := m.decider(m.index[st.From])
@@ -247,8 +249,9 @@ func (m *Model) pathSteps(steps []Step) ([]report.PathStep, [][]report.Location)
 			}
 			ps.Grants = append(ps.Grants, report.PathGrant{Permission: ev.Permission, Scope: ev.Scope, Via: ev.Via})
 			locs[k] = append(locs[k], ev.Location)
+			builtin = builtin && ev.Builtin
 		}
 		out[k] = ps
 	}
-	return out, locs
+	return out, locs, builtin
 }

@@ -6,13 +6,35 @@
 // Build reads one revision of one overlay (its rbac.Graph and objects)
 // into a graph of identities: the subjects the repository's bindings name,
 // its ServiceAccounts (defined, named by a workload, or by a legacy token
-// Secret), the group system:masters, and "any role" in a namespace or
-// cluster-wide (Identity kind ClusterRole, name cluster-admin). The edges
-// are the primitives below, computed on demand. Compare walks the graph
-// from every subject at base and at head and reports each identity a
-// subject can become at head and could not at base (kind rbac.escalation);
-// Scan reports every subject that can become an identity holding
-// everything cluster-wide.
+// Secret), the accounts kube-system's controllers run as (below), the group
+// system:masters, and "any role" in a namespace or cluster-wide (Identity
+// kind ClusterRole, name cluster-admin). The edges are the primitives
+// below, computed on demand. Compare walks the graph from every subject at
+// base and at head and reports each identity a subject can become at head
+// and could not at base (kind rbac.escalation); Scan reports what Compare
+// would from a tree holding only Kubernetes' built-in policy: every
+// identity a subject can become that is more powerful than itself.
+//
+// # The controllers' accounts
+//
+// kube-controller-manager with --use-service-account-credentials
+// (kubeadm's default) runs each controller as its own ServiceAccount of
+// kube-system, and the API server binds each to its bootstrap role
+// (system:controller:*, in diff/rbac's bootstrap.yaml, generated from
+// Kubernetes' plugin/pkg/auth/authorizer/rbac/bootstrappolicy). Those
+// accounts are identities of every model, reached and taking steps like
+// the repository's: clusterrole-aggregation-controller may escalate and
+// update ClusterRoles, so whoever can run a pod or mint a token in
+// kube-system holds any role. rbacguard cannot see how the controllers
+// run, so this is an assumption (Options.ControllerAccounts, the policy's
+// controllerAccounts: kube-system by default, none for a cluster whose
+// controllers share one credential), and a finding whose path goes
+// through such an account says so (assumptions.go holds the words). The
+// accounts are not starts: their own grants are Kubernetes', and a path
+// every grant of which is the built-in policy's is not reported from an
+// account the repository binds either.
+//
+// https://kubernetes.io/docs/reference/access-authn-authz/rbac/#controller-roles
 //
 // # Correct by construction
 //
@@ -63,6 +85,16 @@
 //	    The TokenRequest API returns a token of the account.
 //	    https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-request-v1/
 //
+//	create secrets, with get (of any name), list or watch of secrets, in N
+//	→ every account of N.
+//	    The token controller fills in any Secret of type
+//	    kubernetes.io/service-account-token annotated with an account's
+//	    name, whoever made it, and reading it back gives the token. This
+//	    holds whatever legacyTokens says: that setting is about Secrets that
+//	    already exist. A get named in resourceNames does not count: a Secret
+//	    of that name may exist already, holding something else.
+//	    https://kubernetes.io/docs/concepts/configuration/secret/#serviceaccount-token-secrets
+//
 //	get secrets (by name) or list/watch secrets in N → the accounts of the
 //	legacy token Secrets the repository defines there; with the policy's
 //	legacyTokens: cluster (the default), list or watch → every account of N.
@@ -102,19 +134,27 @@
 //	    organization once approved, and an organization is a group.
 //	    https://kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#kubernetes-signers
 //
-//	create, update or patch mutatingwebhookconfigurations → every account.
+//	create mutatingwebhookconfigurations, or update or patch them (of any
+//	name, or of one a rule names) → every account.
 //	    A mutating webhook may rewrite every pod the cluster admits: its
-//	    account, image and command.
+//	    account, image and command. A rule naming a webhook configuration
+//	    is written for one that exists (its holder's own, as tekton's
+//	    webhook.pipeline.tekton.dev), and rewriting its rules makes it
+//	    mutate every pod.
 //	    https://kubernetes.io/docs/concepts/security/rbac-good-practices/#control-admission-webhooks
 //
-// Decided against: validating webhook configurations see every object
-// admitted but cannot act with it; pods/portforward reaches a pod's ports,
-// not its token; creating Secrets makes a token Secret whose contents then
-// take a read (counted when the read is there). Those stay rbac.increase
-// findings (critical or high) without a path. The built-in policy's own
-// subjects (kube-system's controllers) are not followed: every path into
-// them starts with a permission that is already a high or critical
-// increase.
+//	a write (create; update or patch, of any name or a named one) of
+//	mutatingadmissionpolicies together with one of
+//	mutatingadmissionpolicybindings → every account.
+//	    A mutating admission policy changes objects as a webhook does, once
+//	    a binding applies it; the policy alone changes nothing.
+//	    https://kubernetes.io/docs/reference/access-authn-authz/mutating-admission-policy/
+//
+// Decided against: validating webhook configurations and validating
+// admission policies (and their bindings) see, and deny, every object
+// admitted but change none; pods/portforward reaches a pod's ports, not
+// its token. Those stay rbac.increase findings (critical or high) without
+// a path.
 //
 // # What is reported
 //
@@ -129,7 +169,8 @@
 // subject's path when a group it is always in has it too (reported for the
 // group); everything else a subject reaches once it can become an identity
 // holding everything cluster-wide (that one finding says it). Paths that
-// existed at base are not reported. Besides the repository's subjects, a
+// existed at base are not reported. A path that rests on an assumption
+// about the cluster (controllerAccounts) ends its message with it. Besides the repository's subjects, a
 // diff follows "everyone bound to ClusterRole X" for the ClusterRoles whose
 // rules the change extends while their holders live outside the
 // repository (a built-in role grown by an aggregation label, a role no

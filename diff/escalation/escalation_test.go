@@ -1,6 +1,8 @@
 package escalation_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,5 +96,41 @@ func TestCompare_NewPathOnly(t *testing.T) {
 	}
 	if fs := escalation.Scan("o", head); len(fs) != 1 || fs[0].Subject.Name != "ci" {
 		t.Errorf("Scan: want ci's path to cluster-admin, got %v", fs)
+	}
+}
+
+const kubeSystemJobs = `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ci, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: ci, namespace: kube-system}
+rules: [{apiGroups: [batch], resources: [jobs], verbs: [create]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ci, namespace: kube-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ci}
+subjects: [{kind: ServiceAccount, name: ci, namespace: shop}]
+`
+
+func TestModel_ControllerAccounts(t *testing.T) {
+	aggregator := escalation.Identity{Kind: "ServiceAccount", Namespace: "kube-system", Name: "clusterrole-aggregation-controller"}
+	anyRole := escalation.Identity{Kind: "ClusterRole", Name: "cluster-admin"}
+	m := model(t, kubeSystemJobs, escalation.Options{})
+	reach := m.Reach(ci)
+	if !slices.Contains(reach, aggregator) || !slices.Contains(reach, anyRole) {
+		t.Errorf("by default, jobs in kube-system reach the controllers' accounts and, through the aggregator, any role; got %v", reach)
+	}
+	if slices.Contains(m.Starts(), aggregator) {
+		t.Error("a controller account the repository does not bind is not a start: its grants are Kubernetes' own")
+	}
+	if fs := escalation.Scan("o", m); len(fs) != 1 || !strings.HasSuffix(fs[0].Message, "(if kube-system's controllers run as their own service accounts — policy controllerAccounts: kube-system)") {
+		t.Errorf("Scan: want ci's one path to cluster-admin, saying the assumption it rests on; got %v", fs)
+	}
+	none := model(t, kubeSystemJobs, escalation.Options{ControllerAccounts: escalation.ControllerAccountsNone})
+	if got := none.Reach(ci); len(got) != 0 {
+		t.Errorf("controllerAccounts none: kube-system has no accounts the repository does not name, got %v", got)
 	}
 }

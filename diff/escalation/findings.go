@@ -17,13 +17,32 @@ import (
 // already hold at that level), nor for a subject when a group it is
 // always in reaches it too: that finding is the group's. A subject that
 // can newly become an identity holding everything cluster-wide gets that
-// one finding only: everything else is part of it.
+// one finding only: everything else is part of it. A path every grant of
+// which is the built-in policy's, from an account of that policy (a
+// controller of kube-system the repository binds), is Kubernetes' own and
+// not reported.
 //
 // Besides the subjects of the repository, the ClusterRoles whose rules the
 // change extends while their holders are outside the repository (built-in
 // roles grown by aggregation labels, roles no binding of the tree uses)
 // are followed, as "everyone bound to" them, cluster-wide.
 func Compare(overlay string, base, head *Model) []report.Finding {
+	return compare(overlay, base, head, true)
+}
+
+// Scan reports, for every subject of m, each identity it can become that
+// is more powerful than itself, as Compare would from a tree holding
+// nothing but Kubernetes' built-in policy: the same identities left out,
+// the same folding into one finding for a subject that can become one
+// holding everything cluster-wide.
+func Scan(overlay string, m *Model) []report.Finding {
+	o := m.o
+	o.Changed = nil
+	bare := Build(rbac.Build(nil, rbac.Options{DefaultNamespace: o.DefaultNamespace}), nil, o)
+	return compare(overlay, bare, m, false)
+}
+
+func compare(overlay string, base, head *Model, diff bool) []report.Finding {
 	var out []report.Finding
 	head.init()
 	starts := slices.Clone(head.starts)
@@ -56,7 +75,10 @@ func Compare(overlay string, base, head *Model) []report.Finding {
 			if before[tn.id] || head.groupReaches(sn.id, tn.id) {
 				continue
 			}
-			f := head.finding(overlay, base, w, s, t, pw, true)
+			f, own := head.finding(overlay, base, w, s, t, pw, diff)
+			if own && sn.id.Kind != "ClusterRole" {
+				continue // Kubernetes' own path, from its own account
+			}
 			if head.isAdmin(t) {
 				// Becoming cluster-admin says all: the rest is part of it.
 				found = []report.Finding{f}
@@ -65,29 +87,6 @@ func Compare(overlay string, base, head *Model) []report.Finding {
 			found = append(found, f)
 		}
 		out = append(out, found...)
-	}
-	return out
-}
-
-// Scan reports every subject of m that can become an identity holding
-// everything cluster-wide (system:masters, cluster-admin, a subject bound
-// to "*" on "*"), by a shortest path.
-func Scan(overlay string, m *Model) []report.Finding {
-	m.init()
-	var out []report.Finding
-	for _, s := range m.starts {
-		sn := m.nodes[s]
-		if m.isAdmin(s) || m.groupReachesAdmin(sn.id) {
-			continue
-		}
-		w := m.walk(s)
-		for _, t := range w.order[1:] {
-			if m.isAdmin(t) {
-				pw, _ := m.power(t)
-				out = append(out, m.finding(overlay, nil, w, s, t, pw, false))
-				break
-			}
-		}
 	}
 	return out
 }
@@ -103,27 +102,15 @@ func (m *Model) groupReaches(id, to Identity) bool {
 	return false
 }
 
-func (m *Model) groupReachesAdmin(id Identity) bool {
-	for _, g := range supergroups(id) {
-		if _, ok := m.index[g]; !ok {
-			continue
-		}
-		for t := range m.reachSet(g) {
-			if m.Admin(t) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // finding describes the path w takes from s to t. In a diff (base set),
 // its location is a line of the first step base did not have: the
 // changed line among that step's grants, else the changed line that gave
 // t its power, else the step's first grant.
-func (m *Model) finding(overlay string, base *Model, w walk, s, t int, pw rbac.Power, diff bool) report.Finding {
+//
+// builtin is set when every grant of the path is the built-in policy's.
+func (m *Model) finding(overlay string, base *Model, w walk, s, t int, pw rbac.Power, diff bool) (f report.Finding, builtin bool) {
 	steps := m.steps(w, t)
-	path, locs := m.pathSteps(steps)
+	path, locs, builtin := m.pathSteps(steps)
 	first := 0
 	if base != nil {
 		for k, st := range steps {
@@ -163,7 +150,11 @@ func (m *Model) finding(overlay string, base *Model, w walk, s, t int, pw rbac.P
 	subj := from.Subject()
 	scope := pw.Scope
 	perm := pw.Permission
-	f := report.Finding{
+	msg := fmt.Sprintf("%s %s %s: %s", describe(from), verb, describe(to), oneLine(steps, pw))
+	for _, a := range m.assumptions(steps) {
+		msg += " (" + a + ")"
+	}
+	f = report.Finding{
 		Kind:       report.RBACEscalation,
 		Severity:   pw.Severity,
 		Overlay:    overlay,
@@ -173,9 +164,9 @@ func (m *Model) finding(overlay string, base *Model, w walk, s, t int, pw rbac.P
 		Via:        via,
 		Location:   loc,
 		Path:       path,
-		Message:    fmt.Sprintf("%s %s %s: %s", describe(from), verb, describe(to), oneLine(steps, pw)),
+		Message:    msg,
 		Risk:       fmt.Sprintf("%s holds %s: %s", to, powerString(pw), pw.Risk),
 	}
 	f.ID = report.ID(f.Kind, overlay, subj, to.Subject())
-	return f
+	return f, builtin
 }

@@ -22,6 +22,10 @@ type Options struct {
 	// Secrets of a namespace reaches every account of it. See the package
 	// doc for why that is the default.
 	LegacyTokens LegacyTokens
+	// ControllerAccounts says whether kube-controller-manager runs each
+	// controller as its own ServiceAccount of kube-system, bound to its
+	// bootstrap role (see the package doc).
+	ControllerAccounts ControllerAccounts
 	// Changed reports whether the pull request changed a line; findings
 	// point at the changed line that opened a path. Nil: none known.
 	Changed func(path string, line int) bool
@@ -43,6 +47,21 @@ const (
 	// LegacyTokensRepository: only the token Secrets the repository
 	// defines exist.
 	LegacyTokensRepository LegacyTokens = "repository"
+)
+
+// ControllerAccounts is what the cluster is assumed to run its
+// controllers as.
+type ControllerAccounts string
+
+const (
+	// ControllerAccountsKubeSystem: each controller runs as its own
+	// ServiceAccount of kube-system (kube-controller-manager's
+	// --use-service-account-credentials, kubeadm's default), with the
+	// bootstrap role the API server binds to it (the default).
+	ControllerAccountsKubeSystem ControllerAccounts = "kube-system"
+	// ControllerAccountsNone: the controllers share one credential; their
+	// accounts are known only where the repository names them.
+	ControllerAccountsNone ControllerAccounts = "none"
 )
 
 // Identity is someone a subject can become: a ServiceAccount, a User, a
@@ -92,6 +111,7 @@ type decider interface {
 	MayAllowNamed(rbac.Request) bool
 	Namespaces() []string
 	Explain(rbac.Request) (rbac.Evidence, bool)
+	NamesFor(rbac.Request) []string
 }
 
 type node struct {
@@ -104,6 +124,9 @@ type node struct {
 	edges    []edge
 	power    *rbac.Power // nil until asked; see Model.power
 	hasPower bool
+	// assumed is set for a controller account the repository does not
+	// name: it is known only by Options.ControllerAccounts.
+	assumed bool
 }
 
 // edge is one primitive from a node: the requests it takes (all allowed)
@@ -168,13 +191,13 @@ type tokenSecret struct {
 
 // Build reads the identities of one revision: the subjects the
 // repository's bindings name, the ServiceAccounts, workloads and legacy
-// token Secrets of objs, the group system:masters, and "any role" (in a
-// namespace, or cluster-wide) as bind and escalate reach it. The subjects
-// of the built-in policy (kube-system's controllers, the scheduler…) are
-// not followed: they are Kubernetes' own, and every path into them starts
-// with a permission that is already a high or critical rbac.increase.
+// token Secrets of objs, the accounts kube-system's controllers run as
+// (unless Options.ControllerAccounts is none), the group system:masters,
+// and "any role" (in a namespace, or cluster-wide) as bind and escalate
+// reach it.
 func Build(g *rbac.Graph, objs []*manifest.Object, o Options) *Model {
 	o.LegacyTokens = cmp.Or(o.LegacyTokens, LegacyTokensCluster)
+	o.ControllerAccounts = cmp.Or(o.ControllerAccounts, ControllerAccountsKubeSystem)
 	return &Model{g: g, o: o, objs: objs}
 }
 
@@ -223,6 +246,18 @@ func (m *Model) init() {
 		ns := cmp.Or(obj.Namespace, defNS)
 		i := m.add(Identity{"ServiceAccount", ns, sa})
 		m.tokenSecrets[ns] = append(m.tokenSecrets[ns], tokenSecret{obj.Name, i})
+	}
+	if o.ControllerAccounts == ControllerAccountsKubeSystem {
+		// The built-in policy's service accounts: the controllers of
+		// kube-system, bound to their roles by the bootstrap policy. They
+		// are reached, and take steps, but are not starts: their own
+		// grants are Kubernetes'.
+		for _, s := range g.BootstrapSubjects() {
+			id := Identity{s.Kind, s.Namespace, s.Name}
+			if _, known := m.index[id]; !known && s.Kind == "ServiceAccount" {
+				m.nodes[m.add(id)].assumed = true
+			}
+		}
 	}
 	m.add(Identity{"Group", "", groupMasters})
 	m.add(Identity{"ClusterRole", "", anyRole})
@@ -359,6 +394,8 @@ func (e everything) Allows(r rbac.Request) bool {
 
 func (e everything) MayAllowNamed(r rbac.Request) bool { return e.Allows(r) }
 
+func (e everything) NamesFor(rbac.Request) []string { return nil }
+
 func (e everything) Namespaces() []string {
 	if e == "" {
 		return nil
@@ -389,6 +426,7 @@ type nothing struct{}
 func (nothing) Allows(rbac.Request) bool                   { return false }
 func (nothing) MayAllowNamed(rbac.Request) bool            { return false }
 func (nothing) Namespaces() []string                       { return nil }
+func (nothing) NamesFor(rbac.Request) []string             { return nil }
 func (nothing) Explain(rbac.Request) (rbac.Evidence, bool) { return rbac.Evidence{}, false }
 
 // power is the most severe permission of node i, and false when it holds

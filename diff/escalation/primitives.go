@@ -28,9 +28,14 @@ var podEntries = []struct{ verb, sub string }{
 	{"update", "ephemeralcontainers"}, {"patch", "ephemeralcontainers"},
 }
 
+// admissionWrites are the verbs that rewrite an admission object: create
+// (unnamed) and update or patch (of any name, or of one a rule names).
+var admissionWrites = []string{"create", "update", "patch"}
+
 const (
-	rbacGroup = "rbac.authorization.k8s.io"
-	csrGroup  = "certificates.k8s.io"
+	rbacGroup      = "rbac.authorization.k8s.io"
+	admissionGroup = "admissionregistration.k8s.io"
+	csrGroup       = "certificates.k8s.io"
 	// clientSigner signs client certificates for any name and group the
 	// request asks, system:masters included, once a request is approved.
 	clientSigner = "kubernetes.io/kube-apiserver-client"
@@ -47,7 +52,7 @@ func probes() []rbac.Request {
 	for _, pe := range podEntries {
 		out = append(out, req(pe.verb, "", "pods", pe.sub, "", ""))
 	}
-	return append(out,
+	out = append(out,
 		req("get", "", "nodes", "proxy", "", ""), req("create", "", "nodes", "proxy", "", ""),
 		req("create", "", "serviceaccounts", "token", "", ""),
 		req("impersonate", "", "serviceaccounts", "", "", ""), req("impersonate", "", "users", "", "", ""),
@@ -57,9 +62,13 @@ func probes() []rbac.Request {
 		req("escalate", rbacGroup, "roles", "", "", ""),
 		req("update", csrGroup, "certificatesigningrequests", "approval", "", ""),
 		req("patch", csrGroup, "certificatesigningrequests", "approval", "", ""),
-		req("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", ""),
-		req("update", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", ""),
-		req("patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", ""))
+		req("create", "", "secrets", "", "", ""))
+	for _, res := range []string{"mutatingwebhookconfigurations", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"} {
+		for _, v := range admissionWrites {
+			out = append(out, req(v, admissionGroup, res, "", "", ""))
+		}
+	}
+	return out
 }
 
 func req(verb, group, resource, sub, ns, name string) rbac.Request {
@@ -178,6 +187,16 @@ func (m *Model) expand(i int) []edge {
 	m.perAccount(c, req("create", "", "serviceaccounts", "token", "", ""), add)
 	m.perAccount(c, req("impersonate", "", "serviceaccounts", "", "", ""), add)
 
+	// Mint a token Secret and read it back: the token controller fills in
+	// any Secret of type kubernetes.io/service-account-token, whoever
+	// made it (before the legacy-token reads, which rest on an assumption).
+	for _, ns := range inNamespaces(c, req("create", "", "secrets", "", "", ""), m.namespaces) {
+		read, ok := firstAllowed(c, req("get", "", "secrets", "", ns, ""), req("list", "", "secrets", "", ns, ""), req("watch", "", "secrets", "", ns, ""))
+		if ok {
+			add(fmt.Sprintf("create and %s secrets in %s (a token Secret it makes)", read.Verb, ns), m.accounts[ns], req("create", "", "secrets", "", ns, ""), read)
+		}
+	}
+
 	// Read a legacy token Secret.
 	for _, v := range []string{"get", "list", "watch"} {
 		for _, ns := range mayNamespaces(c, req(v, "", "secrets", "", "", ""), m.tokenNS) {
@@ -251,15 +270,41 @@ func (m *Model) expand(i int) []edge {
 		}
 	}
 
-	// Rewrite every pod the cluster admits.
-	if r, ok := firstAllowed(c, req("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", ""),
-		req("update", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", ""),
-		req("patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", "")); ok {
+	// Rewrite every pod the cluster admits: with a mutating webhook, or
+	// with a mutating admission policy and a binding that applies it.
+	if r, ok := admissionWrite(c, "mutatingwebhookconfigurations"); ok {
 		add(label(r), m.allAccounts, r)
+	} else if p, ok := admissionWrite(c, "mutatingadmissionpolicies"); ok {
+		if b, ok := admissionWrite(c, "mutatingadmissionpolicybindings"); ok {
+			add(label(p)+" and "+label(b), m.allAccounts, p, b)
+		}
 	}
 
 	n.edges = es
 	return es
+}
+
+// admissionWrite returns a request c may make that rewrites an admission
+// object of the resource (cluster-scoped): create, or update or patch of
+// any name, else of a name one of its rules names. A named rule is written
+// for an object that exists (its holder's own webhook), and rewriting it
+// rewrites what it admits.
+func admissionWrite(c decider, resource string) (rbac.Request, bool) {
+	for _, v := range admissionWrites {
+		if r := req(v, admissionGroup, resource, "", "", ""); c.Allows(r) {
+			return r, true
+		}
+	}
+	for _, v := range admissionWrites[1:] {
+		r := req(v, admissionGroup, resource, "", "", "")
+		for _, name := range c.NamesFor(r) {
+			r.Name = name
+			if c.Allows(r) {
+				return r, true
+			}
+		}
+	}
+	return rbac.Request{}, false
 }
 
 // perAccount adds the steps of a per-account request (serviceaccounts/token

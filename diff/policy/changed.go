@@ -120,6 +120,13 @@ func compare(cs *changes, b, h *Policy) {
 		}
 		cs.note(d, "legacyTokens changed from %s to %s", b.LegacyTokens, h.LegacyTokens)
 	}
+	if b.ControllerAccounts != h.ControllerAccounts {
+		d := tighten // assuming the controllers' accounts finds more paths
+		if h.ControllerAccounts == ControllerAccountsNone {
+			d = loosen
+		}
+		cs.note(d, "controllerAccounts changed from %s to %s", b.ControllerAccounts, h.ControllerAccounts)
+	}
 	compareRules(cs, b, h)
 	compareExemptions(cs, b, h)
 	compareAllow(cs, b, h)

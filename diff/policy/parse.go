@@ -18,7 +18,7 @@ import (
 // The fields of each mapping of the policy file, in the order the README
 // documents them. Parse rejects any other key.
 var (
-	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "legacyTokens"}
+	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "legacyTokens", "controllerAccounts"}
 	ruleFields       = []string{"kind", "overlay", "subject", "permission", "workload", "severity"}
 	exemptionFields  = []string{"kind", "overlay", "subject", "permission", "workload", "reason", "expires"}
 	allowFields      = []string{"kind", "namespace", "name", "reason"}
@@ -238,6 +238,16 @@ func (ps *parser) str(n *yaml.Node, field string) (string, bool) {
 	return "", false
 }
 
+// oneOf reads a string scalar that must be one of want.
+func (ps *parser) oneOf(n *yaml.Node, field string, want ...string) (string, bool) {
+	s, ok := ps.str(n, field)
+	if ok && !slices.Contains(want, s) {
+		ps.errorf(n, field, "%q is not one of %s", s, strings.Join(want, ", "))
+		return "", false
+	}
+	return s, ok
+}
+
 func (ps *parser) strList(n *yaml.Node, field string) []string {
 	if n.Kind != yaml.SequenceNode {
 		ps.errorf(n, field, "want a list of strings, found %s", describe(n))
@@ -331,12 +341,12 @@ func (ps *parser) top(n *yaml.Node) {
 				p.RemoteBases = append(p.RemoteBases, e)
 			}
 		case "legacyTokens":
-			if s, ok := ps.str(v, key); ok {
-				if s != LegacyTokensCluster && s != LegacyTokensRepository {
-					ps.errorf(v, key, "%q is not one of %s, %s", s, LegacyTokensCluster, LegacyTokensRepository)
-					return
-				}
+			if s, ok := ps.oneOf(v, key, LegacyTokensCluster, LegacyTokensRepository); ok {
 				p.LegacyTokens = s
+			}
+		case "controllerAccounts":
+			if s, ok := ps.oneOf(v, key, ControllerAccountsKubeSystem, ControllerAccountsNone); ok {
+				p.ControllerAccounts = s
 			}
 		}
 	})

@@ -54,6 +54,10 @@ type Policy struct {
 	// service-account token Secrets the repository does not define:
 	// LegacyTokensCluster (the default) or LegacyTokensRepository.
 	LegacyTokens string
+	// ControllerAccounts is what rbac.escalation assumes about the accounts
+	// kube-system's controllers run as: ControllerAccountsKubeSystem (the
+	// default) or ControllerAccountsNone.
+	ControllerAccounts string
 
 	pathLines []int // line of each ExternalRolePaths entry
 }
@@ -134,9 +138,21 @@ const (
 	LegacyTokensRepository = "repository"
 )
 
+// The values of ControllerAccounts.
+const (
+	// ControllerAccountsKubeSystem: kube-controller-manager runs each
+	// controller as its own ServiceAccount of kube-system
+	// (--use-service-account-credentials, kubeadm's default), bound to its
+	// bootstrap role; whoever can become those accounts holds their roles.
+	ControllerAccountsKubeSystem = "kube-system"
+	// ControllerAccountsNone: the controllers share one credential.
+	ControllerAccountsNone = "none"
+)
+
 // Default is the policy used when the repository has no policy file.
 func Default() *Policy {
-	return &Policy{Path: DefaultPath, FailOn: report.High, DefaultNamespace: "default", LegacyTokens: LegacyTokensCluster}
+	return &Policy{Path: DefaultPath, FailOn: report.High, DefaultNamespace: "default", LegacyTokens: LegacyTokensCluster,
+		ControllerAccounts: ControllerAccountsKubeSystem}
 }
 
 // Expired reports whether the exemption no longer applies at now: an

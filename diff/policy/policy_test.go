@@ -111,6 +111,9 @@ func runPolicy(t *testing.T, fsys fstest.MapFS, sec map[string][]byte) (string, 
 	if p.LegacyTokens != policy.LegacyTokensCluster {
 		fmt.Fprintf(&b, "legacyTokens %s\n", p.LegacyTokens)
 	}
+	if p.ControllerAccounts != policy.ControllerAccountsKubeSystem {
+		fmt.Fprintf(&b, "controllerAccounts %s\n", p.ControllerAccounts)
+	}
 	for _, line := range strings.Split(strings.TrimSpace(string(sec["probe"])), "\n") {
 		what, arg, _ := strings.Cut(line, " ")
 		switch what {

@@ -344,20 +344,7 @@ func (b *binding) subjectAt(i int) subject {
 // subjects; with repositoryOnly, only those of the repository's bindings
 // (not the built-in policy's).
 func (g *Graph) Subjects(repositoryOnly bool) []report.Subject {
-	var out []report.Subject
-	seen := map[subject]bool{}
-	for _, b := range g.bindings {
-		if repositoryOnly && b.builtin {
-			continue
-		}
-		for _, rs := range b.subjects {
-			if s, ok := subjectOf(rs, b); ok && !seen[s] {
-				seen[s] = true
-				out = append(out, *s.report())
-			}
-		}
-	}
-	return out
+	return g.subjectsOf(func(b *binding) bool { return !repositoryOnly || !b.builtin })
 }
 
 // Touches returns the subjects that some grant may allow one of the

@@ -24,7 +24,8 @@ var escGraphs = flag.Int("escalation-graphs", 300, "number of generated graphs f
 
 // TestEscalationClosure holds diff/escalation to the authorizer. On
 // generated graphs with service accounts, workloads and legacy token
-// Secrets, it computes for every identity of the model the closure of
+// Secrets, and kube-system's controller accounts with their bootstrap
+// roles (under both controllerAccounts settings), it computes for every identity of the model the closure of
 // identities it can become by brute force — every primitive of the
 // package doc written out again here as the requests it takes, each
 // request asked of the Kubernetes RBAC authorizer, every pair of
@@ -32,7 +33,11 @@ var escGraphs = flag.Int("escalation-graphs", 300, "number of generated graphs f
 // identity the engine reaches that the authorizer does not let it reach,
 // none the authorizer lets it reach that the engine misses. The identities
 // and namespaces are the model's (that is a definition); every step
-// between them is the authorizer's.
+// between them is the authorizer's. Rules name objects from escNames, and
+// the brute force tries each of them where a step takes a name of the
+// rule's choosing (a named webhook configuration). It fails when a new
+// primitive (token minting, named admission writes, mutating admission
+// policies, a step to a controller account) is never taken.
 func TestEscalationClosure(t *testing.T) {
 	n := *escGraphs
 	if testing.Short() {
@@ -56,17 +61,26 @@ func TestEscalationClosure(t *testing.T) {
 			reached += len(got[id])
 			if extra, missing := setDiff(got[id], want[id]), setDiff(want[id], got[id]); len(extra)+len(missing) > 0 {
 				y, _ := p.MarshalYAML()
-				t.Errorf("graph %d (seed %d), identity %v:\nengine reaches, authorizer does not: %v\nauthorizer reaches, engine does not: %v\nlegacy tokens: %s\nworld:\n%s\npolicy:\n%s",
-					i, *seedFlag, id, extra, missing, w.legacy, w.yaml(), y)
+				t.Errorf("graph %d (seed %d), identity %v:\nengine reaches, authorizer does not: %v\nauthorizer reaches, engine does not: %v\nlegacy tokens: %s, controller accounts: %s\nworld:\n%s\npolicy:\n%s",
+					i, *seedFlag, id, extra, missing, w.legacy, w.controllers, w.yaml(), y)
 				return
 			}
 		}
 	}
-	t.Logf("%d graphs, %d identities, %d (identity, reached identity) pairs agreed", n, identities, reached)
+	t.Logf("%d graphs, %d identities, %d (identity, reached identity) pairs agreed; steps taken: %v", n, identities, reached, stepsTaken)
 	if reached == 0 {
 		t.Error("no identity reached another: the generator does not exercise the primitives")
 	}
+	for _, s := range []string{"mint", "named admission write", "admission policy", "controller account"} {
+		if stepsTaken[s] == 0 {
+			t.Errorf("no %s step was taken: the generator does not exercise it", s)
+		}
+	}
 }
+
+// stepsTaken counts the brute force's steps of the primitives the
+// generator must exercise.
+var stepsTaken = map[string]int{}
 
 func setDiff(a, b map[escalation.Identity]bool) []escalation.Identity {
 	var out []escalation.Identity
@@ -100,7 +114,7 @@ func (g *gen) escalationRule() rbacv1.PolicyRule {
 	case 5:
 		out = r([]string{"impersonate"}, []string{""}, g.some([]string{"users", "groups", "serviceaccounts"}, 2))
 	case 6:
-		out = r(g.some([]string{"get", "list", "watch"}, 2), []string{""}, []string{"secrets"})
+		out = r(g.some([]string{"get", "list", "watch", "create"}, 2), []string{""}, []string{"secrets"})
 	case 7:
 		out = r(g.some([]string{"bind", "escalate"}, 2), []string{"rbac.authorization.k8s.io"}, g.some([]string{"roles", "clusterroles"}, 2))
 	case 8:
@@ -109,16 +123,22 @@ func (g *gen) escalationRule() rbacv1.PolicyRule {
 		out = r(g.some([]string{"create", "update", "approve"}, 3), []string{"certificates.k8s.io"},
 			g.some([]string{"certificatesigningrequests", "certificatesigningrequests/approval", "signers"}, 3))
 	case 10:
-		out = r(g.some([]string{"create", "patch"}, 1), []string{"admissionregistration.k8s.io"}, g.some([]string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"}, 1))
+		out = r(g.some([]string{"create", "update", "patch"}, 1), []string{"admissionregistration.k8s.io"},
+			g.some([]string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations", "mutatingadmissionpolicies",
+				"mutatingadmissionpolicybindings", "validatingadmissionpolicies"}, 2))
 	default:
 		out = r([]string{"*"}, []string{"*"}, []string{"*"})
 	}
 	if g.chance(0.3) {
-		out.ResourceNames = g.some([]string{"sa0", "sa1", "alice", "system:masters", "devs", "cluster-admin", "sa0-token",
-			"kubernetes.io/kube-apiserver-client", "kubernetes.io/*", "web", "pod0"}, 2)
+		out.ResourceNames = g.some(escNames, 2)
 	}
 	return out
 }
+
+// escNames are the resourceNames generated rules name: every name the
+// brute force tries where a primitive takes a name of the rule's choosing.
+var escNames = []string{"sa0", "sa1", "alice", "system:masters", "devs", "cluster-admin", "sa0-token",
+	"kubernetes.io/kube-apiserver-client", "kubernetes.io/*", "web", "pod0", "hook0"}
 
 // addEscalationRules adds such rules to some of the graph's roles, and
 // binds one ClusterRole of them to a generated subject.
@@ -141,6 +161,17 @@ func (g *gen) addEscalationRules(p *Policy) {
 			rbacv1.PolicyRule{Verbs: []string{pick(g, []string{"approve", "sign"})}, APIGroups: []string{cg}, Resources: []string{"signers"},
 				ResourceNames: []string{pick(g, []string{"kubernetes.io/kube-apiserver-client", "kubernetes.io/*", "kubernetes.io/kubelet-serving"})}})
 	}
+	if g.chance(0.15) {
+		// A mutating admission policy takes a policy and a binding.
+		const ag = "admissionregistration.k8s.io"
+		for _, res := range []string{"mutatingadmissionpolicies", "mutatingadmissionpolicybindings"} {
+			r := rbacv1.PolicyRule{Verbs: []string{pick(g, []string{"create", "update", "patch"})}, APIGroups: []string{ag}, Resources: []string{res}}
+			if g.chance(0.3) {
+				r.ResourceNames = []string{"hook0"}
+			}
+			cr.Rules = append(cr.Rules, r)
+		}
+	}
 	p.ClusterRoles = append(p.ClusterRoles, cr)
 	ns := pick(g, genNamespaces[:5])
 	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: cr.Name}
@@ -159,6 +190,9 @@ type world struct {
 	pods      []escWorkload
 	secrets   []tokenSecret
 	legacy    escalation.LegacyTokens
+	// controllers is whether the model knows kube-system's controller
+	// accounts; the brute force reads them from the model.
+	controllers escalation.ControllerAccounts
 }
 
 type escWorkload struct {
@@ -169,9 +203,12 @@ type escWorkload struct {
 type tokenSecret struct{ ns, name, account string }
 
 func (g *gen) world() world {
-	w := world{automount: map[escalation.Identity]*bool{}, legacy: escalation.LegacyTokensCluster}
+	w := world{automount: map[escalation.Identity]*bool{}, legacy: escalation.LegacyTokensCluster, controllers: escalation.ControllerAccountsKubeSystem}
 	if g.chance(0.5) {
 		w.legacy = escalation.LegacyTokensRepository
+	}
+	if g.chance(0.2) {
+		w.controllers = escalation.ControllerAccountsNone
 	}
 	flag := func() *bool {
 		switch g.r.IntN(4) {
@@ -248,7 +285,7 @@ func escalationClosures(p Policy, w world) ([]escalation.Identity, map[escalatio
 	if len(errs) > 0 {
 		return nil, nil, nil, fmt.Errorf("decode: %v", errs[0])
 	}
-	m := escalation.Build(rbac.Build(objs, rbac.Options{}), objs, escalation.Options{LegacyTokens: w.legacy})
+	m := escalation.Build(rbac.Build(objs, rbac.Options{}), objs, escalation.Options{LegacyTokens: w.legacy, ControllerAccounts: w.controllers})
 
 	got := map[escalation.Identity]map[escalation.Identity]bool{}
 	for _, id := range m.Identities() {
@@ -297,6 +334,9 @@ type bruteForce struct {
 	groups     []escalation.Identity
 	namespaces []string // where "any role" may be taken: the model's
 	running    []escWorkload
+	// stepsOf remembers steps: every closure of a graph walks the same
+	// identities (kube-system's controllers among them).
+	stepsOf map[escalation.Identity][]escalation.Identity
 }
 
 const anyRoleUser = "rbacguard:any-role"
@@ -306,7 +346,7 @@ func newBruteForce(p Policy, w world, m *escalation.Model) (*bruteForce, error) 
 	if err != nil {
 		return nil, err
 	}
-	bf := &bruteForce{w: w, accounts: map[string][]escalation.Identity{}, namespaces: m.Namespaces()}
+	bf := &bruteForce{w: w, accounts: map[string][]escalation.Identity{}, namespaces: m.Namespaces(), stepsOf: map[escalation.Identity][]escalation.Identity{}}
 	for _, id := range m.Identities() {
 		switch id.Kind {
 		case "ServiceAccount":
@@ -394,7 +434,12 @@ func (bf *bruteForce) closure(from escalation.Identity) map[escalation.Identity]
 		if bf.admin(id) {
 			continue // nothing lies beyond an identity that holds everything
 		}
-		for _, t := range bf.steps(id) {
+		ts, ok := bf.stepsOf[id]
+		if !ok {
+			ts = bf.steps(id)
+			bf.stepsOf[id] = ts
+		}
+		for _, t := range ts {
 			if !seen[t] {
 				seen[t] = true
 				queue = append(queue, t)
@@ -429,6 +474,12 @@ func (bf *bruteForce) steps(id escalation.Identity) []escalation.Identity {
 		}
 		if bf.w.legacy == escalation.LegacyTokensCluster && any([6]string{"list", "", "secrets", "", ns, ""}, [6]string{"watch", "", "secrets", "", ns, ""}) {
 			out = append(out, accts...)
+		}
+		// A token Secret of one's own making, read back.
+		if any([6]string{"create", "", "secrets", "", ns, ""}) &&
+			any([6]string{"get", "", "secrets", "", ns, ""}, [6]string{"list", "", "secrets", "", ns, ""}, [6]string{"watch", "", "secrets", "", ns, ""}) {
+			out = append(out, accts...)
+			stepsTaken["mint"]++
 		}
 		for _, a := range accts {
 			if any([6]string{"create", "", "serviceaccounts", "token", ns, a.Name}, [6]string{"impersonate", "", "serviceaccounts", "", ns, a.Name}) {
@@ -494,10 +545,33 @@ func (bf *bruteForce) steps(id escalation.Identity) []escalation.Identity {
 		any([6]string{"approve", cg, "signers", "", "", "kubernetes.io/kube-apiserver-client"}, [6]string{"approve", cg, "signers", "", "", "kubernetes.io/*"}) {
 		out = append(out, escalation.Identity{Kind: "Group", Name: "system:masters"})
 	}
+	// An admission object rewritten: created, or updated or patched under
+	// any name or one a rule may name.
 	const ag = "admissionregistration.k8s.io"
-	if any([6]string{"create", ag, "mutatingwebhookconfigurations", "", "", ""}, [6]string{"update", ag, "mutatingwebhookconfigurations", "", "", ""},
-		[6]string{"patch", ag, "mutatingwebhookconfigurations", "", "", ""}) {
+	rewrite := func(res string) bool {
+		if any([6]string{"create", ag, res, "", "", ""}, [6]string{"update", ag, res, "", "", ""}, [6]string{"patch", ag, res, "", "", ""}) {
+			return true
+		}
+		for _, name := range escNames {
+			if any([6]string{"update", ag, res, "", "", name}, [6]string{"patch", ag, res, "", "", name}) {
+				stepsTaken["named admission write"]++
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case rewrite("mutatingwebhookconfigurations"):
 		out = append(out, bf.all...)
+	case rewrite("mutatingadmissionpolicies") && rewrite("mutatingadmissionpolicybindings"):
+		out = append(out, bf.all...)
+		stepsTaken["admission policy"]++
+	}
+	for _, t := range out {
+		if t.Namespace == "kube-system" && strings.HasSuffix(t.Name, "-controller") {
+			stepsTaken["controller account"]++
+			break
+		}
 	}
 	return out
 }
