@@ -46,7 +46,6 @@ func Overlays(ctx context.Context, t source.Tree, o Options, fn func(query.Overl
 	return nil
 }
 
-
 // OverlayPairs renders the overlays a change from base to head affects
 // (the policy read from base, as in a diff) and hands each to fn with
 // both sides; base is nil for an overlay new at head. Overlays the change

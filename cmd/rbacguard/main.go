@@ -11,12 +11,25 @@ import (
 	"syscall"
 )
 
+// defaultMemoryLimit is the heap a one-shot run keeps within (Go's soft
+// memory limit), unless GOMEMLIMIT says otherwise.
+const defaultMemoryLimit = 400 << 20
+
 func main() {
-	if os.Getenv("GOGC") == "" && (len(os.Args) < 2 || os.Args[1] != "serve") {
-		// A one-shot run holds two parsed trees at once; collecting less
-		// often trades some of the idle memory for about a fifth of the
-		// time. The long-running server keeps Go's default.
-		debug.SetGCPercent(200)
+	if len(os.Args) < 2 || os.Args[1] != "serve" {
+		if os.Getenv("GOGC") == "" {
+			// A one-shot run holds two parsed trees at once; collecting
+			// less often trades some of the idle memory for about a fifth
+			// of the time. The long-running server keeps Go's default.
+			debug.SetGCPercent(200)
+		}
+		if os.Getenv("GOMEMLIMIT") == "" {
+			// ... but never past what a CI runner or a pod holds: near the
+			// limit the collector works harder instead (argo-cd's release
+			// diff: 1.55 GB of RSS unbounded, under 500 MB within it, for
+			// a third more time). GOMEMLIMIT sets another limit.
+			debug.SetMemoryLimit(defaultMemoryLimit)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)

@@ -23,6 +23,10 @@ type Options struct {
 	Limits Limits
 	// Workers bounds how many renders run at once (0: GOMAXPROCS).
 	Workers int
+	// MemoryBudget bounds the bytes of input the renders running at once
+	// may read together (0: DefaultMemoryBudget): concurrency is bounded
+	// by memory as well as by cores.
+	MemoryBudget int64
 	// StrictRoot makes a reference leaving the tree an error rather than a
 	// skipped input: the tree is a directory the user chose, which may be
 	// narrower than the repository, and OutsideHint says how to widen it.

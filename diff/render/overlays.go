@@ -22,8 +22,6 @@ type Overlay struct {
 	Kustomize bool
 	// Files are the manifests of a plain overlay.
 	Files []string
-	// decoded are Files as discovery decoded them, for Render to reuse.
-	decoded []decoded
 }
 
 // Overlays finds every kustomize root of t (a directory with a

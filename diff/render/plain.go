@@ -41,6 +41,9 @@ import (
 // The grouping is computed over all trees at once (base and head of a
 // diff), so that an overlay has the same path on both sides; the result
 // holds, for each tree, the overlays with the files that tree has.
+// decodeBatch is how many files discovery decodes at once.
+const decodeBatch = 64
+
 func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache) [][]Overlay {
 	var dirs []string
 	index := map[string]int{}
@@ -49,19 +52,21 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 	// an object, a document that cannot be read, a template. One that
 	// holds only other YAML (configs, test specs) is no overlay.
 	manifests := map[string]bool{}
-	docs := make([]map[string]decoded, len(trees))
 	for i, t := range trees {
-		docs[i] = map[string]decoded{}
-		for j, d := range decodeFiles(t, files[i], cache) {
-			docs[i][files[i][j]] = d
-			dir := path.Dir(files[i][j])
-			if _, ok := index[dir]; !ok {
-				index[dir] = len(dirs)
-				dirs = append(dirs, dir)
-			}
-			refs.add(index[dir], d.objs)
-			if len(d.objs) > 0 || len(d.errs) > 0 || d.template {
-				manifests[dir] = true
+		// In batches: only the names and references of a file are kept,
+		// so a repository's objects are never all decoded at once.
+		for from := 0; from < len(files[i]); from += decodeBatch {
+			batch := files[i][from:min(from+decodeBatch, len(files[i]))]
+			for j, d := range decodeFiles(t, batch, cache) {
+				dir := path.Dir(batch[j])
+				if _, ok := index[dir]; !ok {
+					index[dir] = len(dirs)
+					dirs = append(dirs, dir)
+				}
+				refs.add(index[dir], d.objs)
+				if len(d.objs) > 0 || len(d.errs) > 0 || d.template {
+					manifests[dir] = true
+				}
 			}
 		}
 	}
@@ -98,17 +103,17 @@ func plainOverlays(files [][]string, trees []source.Tree, cache *manifest.Cache)
 			members[n] = append(members[n], f)
 		}
 		for _, n := range sortedKeys(members) {
+			// The documents decoded here are not kept for Render: held for
+			// every overlay of both trees until its turn, they were most of
+			// a large repository's memory; the bounded cache serves Render
+			// what is still in it.
 			ov := Overlay{Path: n, Files: members[n]}
 			slices.Sort(ov.Files)
-			for _, f := range ov.Files {
-				ov.decoded = append(ov.decoded, docs[ti][f])
-			}
 			out[ti] = append(out[ti], ov)
 		}
 	}
 	return out
 }
-
 
 // commonDir is the deepest directory that holds both a and b.
 func commonDir(a, b string) string {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -158,7 +159,8 @@ type Rendered struct {
 }
 
 // RenderEach renders both sides of every pair that is not Unchanged on a
-// pool of o.Workers goroutines (base and head at once) and hands each pair
+// pool of o.Workers goroutines (base and head at once, as the memory
+// budget allows: o.MemoryBudget bytes of input in flight) and hands each pair
 // to fn, in the order of pairs, as soon as it and every pair before it are
 // done. The pool renders at most a few pairs ahead of fn, so that a caller
 // keeping only what it derives from each holds a few overlays' objects at
@@ -179,19 +181,28 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 		isHead bool
 	}
 	next := make(chan job)
+	mem := newBudget(cmp.Or(o.MemoryBudget, DefaultMemoryBudget))
+	held := make([]int64, len(pairs)) // budget each pair holds, written before its jobs are sent
+	sideDone := make([]chan struct{}, len(pairs))
+	for i := range sideDone {
+		sideDone[i] = make(chan struct{}, 1) // the first side of a pair is done
+	}
 	for range workers {
 		go func() {
 			for j := range next {
 				r := &out[j.i]
-				if j.isHead {
+				switch {
+				case j.isHead:
 					r.Head, r.HeadErr = Render(ctx, head, *r.Pair.Head, o)
-				} else if r.Pair.Base == nil {
+				case r.Pair.Base == nil:
 					r.Base, r.BaseErr = renderBuiltOn(ctx, base, r.Pair, o)
-				} else {
+				default:
 					r.Base, r.BaseErr = Render(ctx, base, *r.Pair.Base, o)
 				}
 				if pending[j.i].Add(-1) == 0 {
 					close(ready[j.i])
+				} else {
+					sideDone[j.i] <- struct{}{}
 				}
 			}
 		}()
@@ -218,8 +229,20 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 				close(ready[i])
 				continue
 			}
+			// A pair holds its share of the budget from its dispatch, in
+			// order, until fn is done with it: what is rendered ahead is
+			// memory too, and taking it in order cannot deadlock.
+			held[i] = mem.acquire(pairWeight(base, head, p, o))
 			pending[i].Store(int32(len(sides)))
-			for _, j := range sides {
+			// A pair that weighs half the budget or more renders one side
+			// after the other: kustomize holds some forty times its
+			// input, and two sides of a large bundle at once were most of
+			// a large diff's peak.
+			heavy := held[i]*2 >= mem.total && len(sides) == 2
+			for k, j := range sides {
+				if heavy && k == 1 {
+					<-sideDone[i]
+				}
 				next <- j
 			}
 		}
@@ -228,6 +251,7 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 		<-ready[i]
 		fn(out[i])
 		out[i] = Rendered{} // release its objects
+		mem.release(held[i])
 		<-ahead
 	}
 }

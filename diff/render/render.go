@@ -75,10 +75,7 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 }
 
 func renderPlain(t source.Tree, ov Overlay, cache *manifest.Cache) *Result {
-	docs := ov.decoded
-	if len(docs) != len(ov.Files) {
-		docs = decodeFiles(t, ov.Files, cache)
-	}
+	docs := decodeFiles(t, ov.Files, cache)
 	res := &Result{}
 	for i, d := range docs {
 		res.Objects = append(res.Objects, d.objs...)

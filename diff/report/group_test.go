@@ -57,7 +57,11 @@ func TestRectangles(t *testing.T) {
 func TestMergeAcrossOverlays(t *testing.T) {
 	f := atom(High, "create", "", "secrets", "")
 	f.Kind, f.Subject, f.Location = RBACIncrease, &Subject{Kind: "ServiceAccount", Namespace: "a", Name: "b"}, Location{Path: "base/rbac.yaml", Line: 9}
-	in := func(overlay string, sev Severity) Finding { g := f; g.Overlay, g.Severity, g.ID = overlay, sev, ID(g.Kind, overlay); return g }
+	in := func(overlay string, sev Severity) Finding {
+		g := f
+		g.Overlay, g.Severity, g.ID = overlay, sev, ID(g.Kind, overlay)
+		return g
+	}
 	got := MergeAcrossOverlays([]Finding{in("prod", High), in("staging", High), in("dev", Low), in("qa", High)})
 	if len(got) != 2 {
 		t.Fatalf("got %d findings, want 2 (a different severity stays apart): %+v", len(got), got)

@@ -1,0 +1,90 @@
+package render
+
+import (
+	"io/fs"
+	"sync"
+
+	"github.com/rbacguard/rbacguard/diff/source"
+)
+
+// DefaultMemoryBudget bounds, in bytes of input YAML, what the render pool
+// works on at once. Rendered and decoded, YAML takes some twenty to forty
+// times its size (kustomize's node trees, then rbacguard's objects), so
+// this keeps a large repository's diff within a few hundred megabytes: two
+// small overlays render side by side, two sides of argo-cd's 7 MB bundles
+// one after the other. One overlay larger than the budget still renders,
+// alone.
+const DefaultMemoryBudget = 8 << 20
+
+// budget is a counting semaphore over bytes: renders acquire what their
+// inputs weigh and wait while the pool holds too much.
+type budget struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	left  int64
+	total int64
+}
+
+func newBudget(total int64) *budget {
+	b := &budget{left: total, total: total}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// acquire waits until n bytes (at most the whole budget) are free and
+// takes them; it returns what was taken, for release.
+func (b *budget) acquire(n int64) int64 {
+	n = min(max(n, 0), b.total)
+	b.mu.Lock()
+	for b.left < n {
+		b.cond.Wait()
+	}
+	b.left -= n
+	b.mu.Unlock()
+	return n
+}
+
+func (b *budget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.left += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+// weight is what rendering ov is expected to hold: the bytes of the files
+// it reads (those that could be followed).
+func weight(t source.Tree, ov Overlay, o Options) int64 {
+	c, _ := inputs(t, ov, o)
+	if c == nil {
+		return 0
+	}
+	var n int64
+	for _, f := range c.files {
+		if info, err := fs.Stat(t, f); err == nil {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
+// pairWeight is what rendering both sides of p holds until its caller is
+// done with them; an unchanged pair renders nothing.
+func pairWeight(base, head source.Tree, p Pair, o Options) int64 {
+	if p.Status == Unchanged {
+		return 0
+	}
+	var n int64
+	if p.Base != nil {
+		n += weight(base, *p.Base, o)
+	}
+	if p.Head != nil {
+		n += weight(head, *p.Head, o)
+		if p.Base == nil && len(p.BuiltOn) > 0 {
+			n *= 2 // what it builds on weighs about as much as itself
+		}
+	}
+	return n
+}
