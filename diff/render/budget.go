@@ -10,11 +10,11 @@ import (
 // DefaultMemoryBudget bounds, in bytes of input YAML, what the render pool
 // works on at once. Rendered and decoded, YAML takes some twenty to forty
 // times its size (kustomize's node trees, then rbacguard's objects), so
-// this keeps a large repository's diff within a few hundred megabytes: two
-// small overlays render side by side, two sides of argo-cd's 7 MB bundles
-// one after the other. One overlay larger than the budget still renders,
-// alone.
-const DefaultMemoryBudget = 8 << 20
+// this keeps a large repository's diff within a few hundred megabytes:
+// small overlays render side by side, the two sides of argo-cd's 3 MB
+// install one after the other. One overlay larger than the budget still
+// renders, alone.
+const DefaultMemoryBudget = 4 << 20
 
 // budget is a counting semaphore over bytes: renders acquire what their
 // inputs weigh and wait while the pool holds too much.
