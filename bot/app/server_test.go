@@ -895,12 +895,21 @@ func TestSweep_TwoReplicas(t *testing.T) {
 			t.Errorf("outcome %s", o)
 		}
 	}
-	if verdicts != n {
-		t.Errorf("%d verdicts published for %d pull requests (swept %v)", verdicts, n, counts)
-	}
 	latest := map[string]githubtest.CheckRun{}
+	runs := map[string]int{}
 	for _, cr := range e.fake.CheckRuns(owner, repoName) {
 		latest[cr.HeadSHA] = cr
+		runs[cr.HeadSHA]++
+	}
+	// Two replicas may create a run for one head at the same moment: then
+	// both finish theirs (GitHub shows the newest, which is concluded), and
+	// only then may a head get two verdicts.
+	extra := 0
+	for _, k := range runs {
+		extra += k - 1
+	}
+	if verdicts < n || verdicts > n+extra {
+		t.Errorf("%d verdicts published for %d pull requests with %d duplicate runs (swept %v)", verdicts, n, extra, counts)
 	}
 	for _, p := range open {
 		if cr := latest[p.HeadSHA]; cr.Status != "completed" || cr.Conclusion != "failure" {
