@@ -28,28 +28,32 @@ func newRenderCache(cfg Config) *render.ResultCache {
 // overlays that cannot be cached, and what the cache holds. They read the
 // cache's counters when scraped; with the cache off they stay 0.
 func renderCacheMetrics(c *render.ResultCache) []prometheus.Collector {
-	counter := func(name, help string, v func(render.CacheStats) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "rbacguard", Subsystem: "render_cache", Name: name, Help: help},
-			func() float64 { return v(c.Stats()) })
+	type stat func(render.CacheStats) float64
+	counters := []struct {
+		name, help string
+		v          stat
+	}{
+		{"hits_total", "Overlay renders answered from the cache of rendered overlays.", func(s render.CacheStats) float64 { return float64(s.Hits) }},
+		{"misses_total", "Overlay renders the cache did not hold: rendered, then kept.", func(s render.CacheStats) float64 { return float64(s.Misses) }},
+		{"uncacheable_total", "Overlay renders whose inputs could not all be followed: rendered, never kept.", func(s render.CacheStats) float64 { return float64(s.Uncacheable) }},
+		{"evictions_total", "Rendered overlays dropped to stay within --render-cache-bytes.", func(s render.CacheStats) float64 { return float64(s.Evictions) }},
 	}
-	gauge := func(name, help string, v func(render.CacheStats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rbacguard", Subsystem: "render_cache", Name: name, Help: help},
-			func() float64 { return v(c.Stats()) })
+	gauges := []struct {
+		name, help string
+		v          stat
+	}{
+		{"bytes", "Estimated bytes the cache of rendered overlays holds.", func(s render.CacheStats) float64 { return float64(s.Bytes) }},
+		{"entries", "Rendered overlays the cache holds.", func(s render.CacheStats) float64 { return float64(s.Entries) }},
+		{"hit_ratio", "Hits over hits and misses since the replica started (0 before any render).", render.CacheStats.HitRate},
 	}
-	return []prometheus.Collector{
-		counter("hits_total", "Overlay renders answered from the cache of rendered overlays.",
-			func(s render.CacheStats) float64 { return float64(s.Hits) }),
-		counter("misses_total", "Overlay renders the cache did not hold: rendered, then kept.",
-			func(s render.CacheStats) float64 { return float64(s.Misses) }),
-		counter("uncacheable_total", "Overlay renders whose inputs could not all be followed: rendered, never kept.",
-			func(s render.CacheStats) float64 { return float64(s.Uncacheable) }),
-		counter("evictions_total", "Rendered overlays dropped to stay within --render-cache-bytes.",
-			func(s render.CacheStats) float64 { return float64(s.Evictions) }),
-		gauge("bytes", "Estimated bytes the cache of rendered overlays holds.",
-			func(s render.CacheStats) float64 { return float64(s.Bytes) }),
-		gauge("entries", "Rendered overlays the cache holds.",
-			func(s render.CacheStats) float64 { return float64(s.Entries) }),
-		gauge("hit_ratio", "Hits over hits and misses since the replica started (0 before any render).",
-			func(s render.CacheStats) float64 { return s.HitRate() }),
+	var out []prometheus.Collector
+	for _, m := range counters {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "rbacguard", Subsystem: "render_cache", Name: m.name, Help: m.help},
+			func() float64 { return m.v(c.Stats()) }))
 	}
+	for _, m := range gauges {
+		out = append(out, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rbacguard", Subsystem: "render_cache", Name: m.name, Help: m.help},
+			func() float64 { return m.v(c.Stats()) }))
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,29 +23,7 @@ var renderCacheRoles = flag.Int("render-cache-roles", 10, "Roles in the shared b
 func renderCacheRepo(n int) map[string]string {
 	var roles strings.Builder
 	for i := range n {
-		fmt.Fprintf(&roles, `apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata:
-  name: app-%[1]d
-rules:
-- apiGroups: [""]
-  resources: ["configmaps"]
-  verbs: ["get", "list"]
-  resourceNames: ["app-%[1]d"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: app-%[1]d
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: Role
-  name: app-%[1]d
-subjects:
-- kind: ServiceAccount
-  name: app
----
-`, i)
+		roles.WriteString(boundRole(fmt.Sprint("app-", i), "configmaps", fmt.Sprintf("\n  resourceNames: [\"app-%d\"]", i)) + "---\n")
 	}
 	files := map[string]string{
 		"base/kustomization.yaml":  "resources: [serviceaccount.yaml, roles.yaml]\n",
@@ -59,39 +38,42 @@ subjects:
 
 var renderCacheEnvs = []string{"dev", "qa", "staging", "prod", "dr"}
 
-// renderCachePR is pull request i's head: the base plus one Role of its
-// own, bound to the app's account; even pull requests let it read Secrets
-// (the gate fails), odd ones a ConfigMap.
-func renderCachePR(base map[string]string, i int) map[string]string {
-	head := map[string]string{}
-	for k, v := range base {
-		head[k] = v
-	}
-	resource := "configmaps"
-	if i%2 == 0 {
-		resource = "secrets"
-	}
-	head["base/roles.yaml"] += fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
+// boundRole is a Role that may get resource (then extra, more of its
+// rule) and its binding to the app's account.
+func boundRole(name, resource, extra string) string {
+	return fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
-  name: pr-%[1]d
+  name: %[1]s
 rules:
 - apiGroups: [""]
   resources: [%[2]q]
-  verbs: ["get"]
+  verbs: ["get"]%[3]s
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
-  name: pr-%[1]d
+  name: %[1]s
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
-  name: pr-%[1]d
+  name: %[1]s
 subjects:
 - kind: ServiceAccount
   name: app
-`, i, resource)
+`, name, resource, extra)
+}
+
+// renderCachePR is pull request i's head: the base plus one Role of its
+// own, bound to the app's account; even pull requests let it read Secrets
+// (the gate fails), odd ones a ConfigMap.
+func renderCachePR(base map[string]string, i int) map[string]string {
+	head := maps.Clone(base)
+	resource := "configmaps"
+	if i%2 == 0 {
+		resource = "secrets"
+	}
+	head["base/roles.yaml"] += boundRole(fmt.Sprint("pr-", i), resource, "")
 	return head
 }
 

@@ -72,13 +72,8 @@ func TestResultCache_AnyInputMisses(t *testing.T) {
 				t.Fatalf("first render: %v, %+v; want a miss and no error", err, st)
 			}
 			files := maps.Clone(planRepo)
-			for k, v := range tt.change {
-				if v == "" {
-					delete(files, k)
-				} else {
-					files[k] = v
-				}
-			}
+			maps.Copy(files, tt.change)
+			maps.DeleteFunc(files, func(_, v string) bool { return v == "" })
 			o := render.DefaultOptions()
 			if tt.opts != nil {
 				tt.opts(&o)
