@@ -9,19 +9,22 @@ import (
 	"io/fs"
 	"slices"
 	"sync"
-	"unsafe"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
 // ResultCache keeps rendered overlays, keyed by a content hash of
 // everything a render reads, so that pull requests against one base
-// commit render the base's overlays once. It is bounded in bytes (an
-// estimate of what the results hold, erring high) and drops the least
-// recently used results first. It is safe for concurrent use: two renders
-// of the same inputs at once render once, the second waiting for the first.
+// commit render the base's overlays once. It is safe for concurrent use:
+// two renders of the same inputs at once render once, the second waiting
+// for the first.
+//
+// It is bounded in bytes, an estimate of what the results hold (sizes.go)
+// in which objects and parsed YAML that several results share count once.
+// Eviction is a segmented LRU: a result enters on probation and is
+// protected once it is used again, so that a stream of pull request heads,
+// each rendered once, never pushes out the base renders every one of them
+// reuses. Probation is evicted first, least recently used first.
 //
 // Results are shared between every caller that renders the same inputs
 // and must be treated as read-only, as the objects manifest.Cache shares
@@ -35,12 +38,31 @@ import (
 type ResultCache struct {
 	max int64
 
-	mu       sync.Mutex
-	bytes    int64
-	lru      *list.List // of *cached, most recently used first
-	entries  map[cacheKey]*list.Element
-	inflight map[cacheKey]chan struct{}
-	stats    CacheStats
+	mu        sync.Mutex
+	bytes     int64
+	probation segment // entered once, not used since
+	protected segment // used again: at most protectedShare of max
+	entries   map[cacheKey]*list.Element
+	shared    map[any]*sharedPart // what results hold in common, by pointer
+	inflight  map[cacheKey]chan struct{}
+	stats     CacheStats
+}
+
+// protectedShare is the part of the bound results used twice may hold:
+// the rest leaves room for new results to prove themselves.
+const protectedShare = 0.8
+
+// segment is a list of *cached, most recently used first, and the bytes
+// its results would hold alone.
+type segment struct {
+	l     *list.List
+	bytes int64
+}
+
+// sharedPart is an object or a parsed document held by n results.
+type sharedPart struct {
+	n     int
+	bytes int64
 }
 
 // CacheStats count what a ResultCache did since it was made.
@@ -65,15 +87,17 @@ func (s CacheStats) HitRate() float64 {
 type cacheKey [sha256.Size]byte
 
 type cached struct {
-	key   cacheKey
-	res   *Result
-	err   error
-	bytes int64
+	key       cacheKey
+	res       *Result
+	err       error
+	size      resultSize
+	protected bool
 }
 
 // NewResultCache returns a cache holding at most maxBytes of results.
 func NewResultCache(maxBytes int64) *ResultCache {
-	return &ResultCache{max: maxBytes, lru: list.New(), entries: map[cacheKey]*list.Element{}, inflight: map[cacheKey]chan struct{}{}}
+	return &ResultCache{max: maxBytes, probation: segment{l: list.New()}, protected: segment{l: list.New()},
+		entries: map[cacheKey]*list.Element{}, shared: map[any]*sharedPart{}, inflight: map[cacheKey]chan struct{}{}}
 }
 
 // Stats returns the cache's counters; nil reports zeros.
@@ -84,7 +108,7 @@ func (c *ResultCache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stats
-	s.Entries, s.Bytes = c.lru.Len(), c.bytes
+	s.Entries, s.Bytes = len(c.entries), c.bytes
 	return s
 }
 
@@ -108,9 +132,8 @@ func (c *ResultCache) render(ctx context.Context, t source.Tree, ov Overlay, o O
 	for {
 		c.mu.Lock()
 		if el, ok := c.entries[key]; ok {
-			c.lru.MoveToFront(el)
+			e := c.use(el)
 			c.stats.Hits++
-			e := el.Value.(*cached)
 			c.mu.Unlock()
 			return e.shared()
 		}
@@ -146,7 +169,7 @@ func (c *ResultCache) render(ctx context.Context, t source.Tree, ov Overlay, o O
 	}
 	e := &cached{key: key, res: res, err: err}
 	if cacheable(err) {
-		e.bytes = approxBytes(res, err)
+		e.size = sizeOf(res, err)
 		c.mu.Lock()
 		c.store(e)
 		c.mu.Unlock()
@@ -160,22 +183,83 @@ func (c *ResultCache) count(f func(*CacheStats)) {
 	c.mu.Unlock()
 }
 
-// store adds e and evicts the least recently used results beyond the
-// bound; a result larger than the whole bound is not kept. c.mu is held.
+// use moves a result used again to the front of the protected segment,
+// and the protected results beyond its share back to probation. c.mu is
+// held.
+func (c *ResultCache) use(el *list.Element) *cached {
+	e := el.Value.(*cached)
+	if e.protected {
+		c.protected.l.MoveToFront(el)
+		return e
+	}
+	c.probation.remove(el)
+	e.protected = true
+	c.entries[e.key] = c.protected.push(e)
+	for c.protected.bytes > int64(protectedShare*float64(c.max)) && c.protected.l.Len() > 1 {
+		old := c.protected.l.Back()
+		oe := old.Value.(*cached)
+		c.protected.remove(old)
+		oe.protected = false
+		c.entries[oe.key] = c.probation.push(oe)
+	}
+	return e
+}
+
+// store adds e on probation and evicts results beyond the bound, from
+// probation first; a result larger than the whole bound is not kept.
+// c.mu is held.
 func (c *ResultCache) store(e *cached) {
-	if e.bytes > c.max {
+	if e.size.total() > c.max {
 		return
 	}
-	c.entries[e.key] = c.lru.PushFront(e)
-	c.bytes += e.bytes
-	for c.bytes > c.max {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		oe := old.Value.(*cached)
-		delete(c.entries, oe.key)
-		c.bytes -= oe.bytes
-		c.stats.Evictions++
+	c.entries[e.key] = c.probation.push(e)
+	c.bytes += e.size.own
+	for _, p := range e.size.parts {
+		sp := c.shared[p.key]
+		if sp == nil {
+			sp = &sharedPart{bytes: p.bytes}
+			c.shared[p.key] = sp
+			c.bytes += p.bytes
+		}
+		sp.n++
 	}
+	for c.bytes > c.max {
+		victim := c.probation.l.Back()
+		if victim == nil {
+			victim = c.protected.l.Back()
+		}
+		c.evict(victim)
+	}
+}
+
+// evict drops one result, and what it alone held. c.mu is held.
+func (c *ResultCache) evict(el *list.Element) {
+	e := el.Value.(*cached)
+	if e.protected {
+		c.protected.remove(el)
+	} else {
+		c.probation.remove(el)
+	}
+	delete(c.entries, e.key)
+	c.bytes -= e.size.own
+	for _, p := range e.size.parts {
+		sp := c.shared[p.key]
+		if sp.n--; sp.n == 0 {
+			delete(c.shared, p.key)
+			c.bytes -= sp.bytes
+		}
+	}
+	c.stats.Evictions++
+}
+
+func (s *segment) push(e *cached) *list.Element {
+	s.bytes += e.size.total()
+	return s.l.PushFront(e)
+}
+
+func (s *segment) remove(el *list.Element) {
+	s.bytes -= el.Value.(*cached).size.total()
+	s.l.Remove(el)
 }
 
 // shared returns the result for one more caller: a copy of the Result
@@ -274,80 +358,4 @@ func resultKey(t source.Tree, ov Overlay, files []string, cl *closure, o Options
 	var k cacheKey
 	h.Sum(k[:0])
 	return k
-}
-
-// approxBytes estimates the memory a result holds: its objects' decoded
-// bodies and the YAML nodes they keep for lines. It errs high: YAML nodes
-// that results of one diff share count in each, and a fifth is added for
-// what it does not see.
-func approxBytes(res *Result, err error) int64 {
-	n := int64(256)
-	if err != nil {
-		n += int64(len(err.Error()))
-	}
-	if res == nil {
-		return n
-	}
-	seen := map[*yaml.Node]bool{}
-	for _, o := range res.Objects {
-		n += int64(unsafe.Sizeof(*o)) + 256 // the object and its written lines
-		n += valueBytes(o.Body)
-		n += nodeBytes(o.Source(), seen)
-	}
-	for _, p := range res.Problems {
-		n += int64(unsafe.Sizeof(*p)) + int64(len(p.Path)) + 64
-		if p.Err != nil {
-			n += int64(len(p.Err.Error()))
-		}
-	}
-	for _, s := range res.Skipped {
-		n += int64(unsafe.Sizeof(s)) + int64(len(s.Path)+len(s.What)+len(s.Why))
-		for _, in := range s.Inputs {
-			n += 16 + int64(len(in))
-		}
-	}
-	for _, tpl := range res.Templates {
-		n += 16 + int64(len(tpl))
-	}
-	// Allocation size classes and the lines objects record round every
-	// allocation up; measured on real releases (kube-prometheus,
-	// cluster-api) the sum above is 5-10% under the heap the results hold.
-	return n + n/5
-}
-
-// valueBytes estimates a decoded JSON value as Go's runtime holds it: a
-// map is a header and groups of eight slots of 16-byte keys and values, at
-// most seven full; a string in an interface is a boxed header and its bytes.
-func valueBytes(v any) int64 {
-	const iface, header, group = 16, 64, 8 + 8*(16+16)
-	switch v := v.(type) {
-	case map[string]any:
-		n := int64(header + group*max(1, (len(v)+6)/7))
-		for k, x := range v {
-			n += int64(len(k)) + valueBytes(x)
-		}
-		return n
-	case []any:
-		n := int64(24 + iface*cap(v))
-		for _, x := range v {
-			n += valueBytes(x)
-		}
-		return n
-	case string:
-		return 16 + int64(len(v))
-	default:
-		return 8
-	}
-}
-
-func nodeBytes(y *yaml.Node, seen map[*yaml.Node]bool) int64 {
-	if y == nil || seen[y] {
-		return 0
-	}
-	seen[y] = true
-	n := int64(unsafe.Sizeof(*y)) + int64(len(y.Value)+len(y.Tag)+len(y.HeadComment)+len(y.LineComment)+len(y.FootComment)) + 8*int64(cap(y.Content))
-	for _, c := range y.Content {
-		n += nodeBytes(c, seen)
-	}
-	return n
 }

@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -201,5 +202,58 @@ func TestResultCache_Bound(t *testing.T) {
 	cachedRender(t, tiny, planRepo, render.Overlay{Path: "o1", Kustomize: true}, render.DefaultOptions())
 	if st := tiny.Stats(); st.Entries != 0 || st.Bytes != 0 {
 		t.Errorf("a result over the whole bound was kept: %+v", st)
+	}
+}
+
+// TestResultCache_HeadsDoNotFlushBases: a result used again is protected
+// from a stream of results used once, as pull request heads are.
+func TestResultCache_HeadsDoNotFlushBases(t *testing.T) {
+	files := maps.Clone(planRepo)
+	for i := range 6 {
+		files[fmt.Sprintf("h%d/kustomization.yaml", i)] = fmt.Sprintf("resources: [../b1]\nnamespace: h%02d\n", i) // the size of o1
+	}
+	one := render.NewResultCache(1 << 30)
+	cachedRender(t, one, files, render.Overlay{Path: "o1", Kustomize: true}, render.DefaultOptions())
+	size := one.Stats().Bytes
+
+	c := render.NewResultCache(3*size + size/2)
+	base := render.Overlay{Path: "o1", Kustomize: true}
+	cachedRender(t, c, files, base, render.DefaultOptions())
+	cachedRender(t, c, files, base, render.DefaultOptions()) // the second pull request
+	for i := range 6 {
+		cachedRender(t, c, files, render.Overlay{Path: fmt.Sprintf("h%d", i), Kustomize: true}, render.DefaultOptions())
+	}
+	if _, _, st := cachedRender(t, c, files, base, render.DefaultOptions()); st.Hits != 1 {
+		t.Errorf("the base was pushed out by heads used once: %+v", c.Stats())
+	}
+	if st := c.Stats(); st.Evictions != 4 || st.Bytes > 3*size+size/2 {
+		t.Errorf("stats %+v, want 4 heads evicted within %d bytes", st, 3*size+size/2)
+	}
+}
+
+// TestResultCache_SharedCountsOnce: overlays rendered in one diff point
+// into one parse of the files they share, which the cache counts once.
+func TestResultCache_SharedCountsOnce(t *testing.T) {
+	tr := memTree(t, planRepo)
+	separate := int64(0)
+	for _, p := range []string{"o1", "o2"} {
+		c := render.NewResultCache(1 << 30)
+		o := render.DefaultOptions()
+		o.ResultCache = c
+		if _, err := render.Render(context.Background(), tr, render.Overlay{Path: p, Kustomize: true}, o); err != nil {
+			t.Fatal(err)
+		}
+		separate += c.Stats().Bytes
+	}
+	c := render.NewResultCache(1 << 30)
+	o := render.DefaultOptions().Shared() // one diff
+	o.ResultCache = c
+	for _, p := range []string{"o1", "o2"} {
+		if _, err := render.Render(context.Background(), tr, render.Overlay{Path: p, Kustomize: true}, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.Stats().Bytes; got >= separate {
+		t.Errorf("o1 and o2 in one diff: %d bytes, apart %d: their base's parse was counted twice", got, separate)
 	}
 }
