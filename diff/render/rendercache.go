@@ -24,7 +24,13 @@ import (
 // Eviction is a segmented LRU: a result enters on probation and is
 // protected once it is used again, so that a stream of pull request heads,
 // each rendered once, never pushes out the base renders every one of them
-// reuses. Probation is evicted first, least recently used first.
+// reuses. Probation is evicted first, least recently used first. When the
+// cache is full a new result is kept only if its inputs were asked for
+// more often than those of the result it would push out (a count per key
+// that halves as it grows, as TinyLFU keeps): a pull request whose
+// overlays need more than the whole bound then keeps the first ones it
+// rendered for the next pull request, rather than each render pushing out
+// the one the next pull request needs first.
 //
 // Results are shared between every caller that renders the same inputs
 // and must be treated as read-only, as the objects manifest.Cache shares
@@ -45,8 +51,12 @@ type ResultCache struct {
 	entries   map[cacheKey]*list.Element
 	shared    map[any]*sharedPart // what results hold in common, by pointer
 	inflight  map[cacheKey]chan struct{}
+	asked     map[cacheKey]uint8 // lookups per key, halved when it grows
 	stats     CacheStats
 }
+
+// maxAsked bounds the lookup counts kept (about 50 bytes each).
+const maxAsked = 1 << 15
 
 // protectedShare is the part of the bound results used twice may hold:
 // the rest leaves room for new results to prove themselves.
@@ -72,8 +82,11 @@ type CacheStats struct {
 	// followed: rendered, never stored.
 	Uncacheable int64
 	Evictions   int64 // results dropped to stay within the bound
-	Entries     int   // results held now
-	Bytes       int64 // their estimated size
+	// Declined are results not kept: larger than the bound, or asked for
+	// no more often than the result they would have pushed out.
+	Declined int64
+	Entries  int   // results held now
+	Bytes    int64 // their estimated size
 }
 
 // HitRate is Hits / (Hits + Misses), 0 before any lookup.
@@ -97,7 +110,7 @@ type cached struct {
 // NewResultCache returns a cache holding at most maxBytes of results.
 func NewResultCache(maxBytes int64) *ResultCache {
 	return &ResultCache{max: maxBytes, probation: segment{l: list.New()}, protected: segment{l: list.New()},
-		entries: map[cacheKey]*list.Element{}, shared: map[any]*sharedPart{}, inflight: map[cacheKey]chan struct{}{}}
+		entries: map[cacheKey]*list.Element{}, shared: map[any]*sharedPart{}, inflight: map[cacheKey]chan struct{}{}, asked: map[cacheKey]uint8{}}
 }
 
 // Stats returns the cache's counters; nil reports zeros.
@@ -131,6 +144,7 @@ func (c *ResultCache) render(ctx context.Context, t source.Tree, ov Overlay, o O
 	key := resultKey(t, ov, files, cl, o)
 	for {
 		c.mu.Lock()
+		c.ask(key)
 		if el, ok := c.entries[key]; ok {
 			e := c.use(el)
 			c.stats.Hits++
@@ -205,12 +219,43 @@ func (c *ResultCache) use(el *list.Element) *cached {
 	return e
 }
 
+// ask counts a lookup of key. c.mu is held.
+func (c *ResultCache) ask(key cacheKey) {
+	if len(c.asked) >= maxAsked {
+		for k, n := range c.asked {
+			if n /= 2; n == 0 {
+				delete(c.asked, k)
+			} else {
+				c.asked[k] = n
+			}
+		}
+	}
+	if n := c.asked[key]; n < 255 {
+		c.asked[key] = n + 1
+	}
+}
+
 // store adds e on probation and evicts results beyond the bound, from
-// probation first; a result larger than the whole bound is not kept.
-// c.mu is held.
+// probation first, as long as e was asked for more often than each; else
+// e is not kept. c.mu is held.
 func (c *ResultCache) store(e *cached) {
 	if e.size.total() > c.max {
+		c.stats.Declined++
 		return
+	}
+	for room := c.max - e.size.total(); c.bytes > room; {
+		victim := c.probation.l.Back()
+		if victim == nil {
+			victim = c.protected.l.Back()
+		}
+		if victim == nil {
+			break
+		}
+		if c.asked[e.key] <= c.asked[victim.Value.(*cached).key] {
+			c.stats.Declined++
+			return
+		}
+		c.evict(victim)
 	}
 	c.entries[e.key] = c.probation.push(e)
 	c.bytes += e.size.own
@@ -222,13 +267,6 @@ func (c *ResultCache) store(e *cached) {
 			c.bytes += p.bytes
 		}
 		sp.n++
-	}
-	for c.bytes > c.max {
-		victim := c.probation.l.Back()
-		if victim == nil {
-			victim = c.protected.l.Back()
-		}
-		c.evict(victim)
 	}
 }
 
