@@ -25,7 +25,8 @@ func newRenderCache(cfg Config) *render.ResultCache {
 }
 
 // renderCacheMetrics are rbacguard_render_cache_*: hits, misses, evictions,
-// overlays that cannot be cached, and what the cache holds. They read the
+// results declined, overlays that cannot be cached, and what the cache
+// holds. They read the
 // cache's counters when scraped; with the cache off they stay 0.
 func renderCacheMetrics(c *render.ResultCache) []prometheus.Collector {
 	type stat func(render.CacheStats) float64
@@ -37,6 +38,7 @@ func renderCacheMetrics(c *render.ResultCache) []prometheus.Collector {
 		{"misses_total", "Overlay renders the cache did not hold: rendered, then kept.", func(s render.CacheStats) float64 { return float64(s.Misses) }},
 		{"uncacheable_total", "Overlay renders whose inputs could not all be followed: rendered, never kept.", func(s render.CacheStats) float64 { return float64(s.Uncacheable) }},
 		{"evictions_total", "Rendered overlays dropped to stay within --render-cache-bytes.", func(s render.CacheStats) float64 { return float64(s.Evictions) }},
+		{"declined_total", "Rendered overlays not kept: larger than --render-cache-bytes, or asked for no more often than what they would push out.", func(s render.CacheStats) float64 { return float64(s.Declined) }},
 	}
 	gauges := []struct {
 		name, help string

@@ -243,7 +243,7 @@ func (c *ResultCache) store(e *cached) {
 		c.stats.Declined++
 		return
 	}
-	for room := c.max - e.size.total(); c.bytes > room; {
+	for c.bytes+c.adds(e) > c.max {
 		victim := c.probation.l.Back()
 		if victim == nil {
 			victim = c.protected.l.Back()
@@ -268,6 +268,18 @@ func (c *ResultCache) store(e *cached) {
 		}
 		sp.n++
 	}
+}
+
+// adds is what storing e would add: what it holds alone, and the parts
+// no result in the cache shares yet. c.mu is held.
+func (c *ResultCache) adds(e *cached) int64 {
+	n := e.size.own
+	for _, p := range e.size.parts {
+		if c.shared[p.key] == nil {
+			n += p.bytes
+		}
+	}
+	return n
 }
 
 // evict drops one result, and what it alone held. c.mu is held.
