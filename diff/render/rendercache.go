@@ -142,9 +142,11 @@ func (c *ResultCache) render(ctx context.Context, t source.Tree, ov Overlay, o O
 		files = cl.files
 	}
 	key := resultKey(t, ov, files, cl, o)
-	for {
+	for asked := false; ; asked = true {
 		c.mu.Lock()
-		c.ask(key)
+		if !asked {
+			c.ask(key)
+		}
 		if el, ok := c.entries[key]; ok {
 			e := c.use(el)
 			c.stats.Hits++
