@@ -25,11 +25,11 @@ import (
 // protected once it is used again, so that a stream of pull request heads,
 // each rendered once, never pushes out the base renders every one of them
 // reuses. Probation is evicted first, least recently used first. When the
-// cache is full a new result is kept only if its inputs were asked for
-// more often than those of the result it would push out (a count per key
-// that halves as it grows, as TinyLFU keeps): a pull request whose
-// overlays need more than the whole bound then keeps the first ones it
-// rendered for the next pull request, rather than each render pushing out
+// cache is full a new result is kept only if its inputs had been asked
+// for more often than those of the result it would push out (a count per
+// key that halves as it grows, as TinyLFU keeps): when the overlays of a
+// pull request need more than the whole bound, the cache keeps the ones
+// it holds for the next pull request, rather than each render pushing out
 // the one the next pull request needs first.
 //
 // Results are shared between every caller that renders the same inputs
@@ -253,7 +253,10 @@ func (c *ResultCache) store(e *cached) {
 		if victim == nil {
 			break
 		}
-		if c.asked[e.key] <= c.asked[victim.Value.(*cached).key] {
+		// Before this lookup, as the victim has not been asked for yet
+		// in this round of renders: a result that a repeated sequence
+		// asks for later must not push out one it asks for earlier.
+		if before := int(c.asked[e.key]) - 1; before <= int(c.asked[victim.Value.(*cached).key]) {
 			c.stats.Declined++
 			return
 		}
