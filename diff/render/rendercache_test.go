@@ -159,6 +159,9 @@ func TestResultCache_Concurrent(t *testing.T) {
 	o := render.DefaultOptions()
 	o.ResultCache = c
 	tr := memTree(t, planRepo)
+	// source.Mem sorts its file list on first use, unguarded; Plan lists
+	// the files before renders run at once, and so does this test.
+	tr.Files()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
