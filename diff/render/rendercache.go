@@ -344,7 +344,9 @@ const keyVersion = "rbacguard render cache 1"
 // file of its closure (what it holds, or that it does not exist), what
 // the closure cut out and read documents from, and the options that
 // change a render's outcome. Selections and Workers choose which overlays
-// render and how many at once, not what one renders to.
+// render and how many at once, not what one renders to; the default
+// namespace is applied to rendered objects later (package diff), so it is
+// no input of a render. The code's version is keyVersion's concern.
 func resultKey(t source.Tree, ov Overlay, files []string, cl *closure, o Options) cacheKey {
 	h := sha256.New()
 	str := func(s string) {
