@@ -88,6 +88,9 @@ type Config struct {
 	MetricsListen string
 	// Limits bound each tree read from a tarball.
 	Limits source.Limits
+	// RenderCacheBytes bounds the cache of rendered overlays the replica
+	// shares between jobs (rendercache.go); 0 turns it off.
+	RenderCacheBytes int64
 	// Diff tunes the pipeline; the policy file is read from the base tree.
 	Diff diff.Options
 	// Version is reported in check runs.
@@ -131,6 +134,7 @@ func DefaultConfig() Config {
 		MaxConcurrentReads: 4,
 		Limits:             source.Limits{MaxFileBytes: 4 << 20, MaxTotalBytes: 256 << 20, MaxFiles: 100_000},
 		Diff:               diff.DefaultOptions(),
+		RenderCacheBytes:   128 << 20,
 	}
 }
 
@@ -174,6 +178,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrentReads < 1 {
 		errs = append(errs, fmt.Errorf("max concurrent reads must be at least 1, not %d", c.MaxConcurrentReads))
+	}
+	if c.RenderCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("render cache bytes must not be negative (0 turns the cache off), not %d", c.RenderCacheBytes))
 	}
 	if c.JobTimeout <= 0 || c.StaleAfter <= c.JobTimeout {
 		errs = append(errs, fmt.Errorf("stale-after (%s) must exceed the job timeout (%s), or live runs would be reconciled", c.StaleAfter, c.JobTimeout))

@@ -44,6 +44,8 @@
 //     download host.
 //   - metrics.go: Prometheus metrics on a private registry.
 //   - buildinfo.go: rbacguard_build_info, the release a replica runs.
+//   - rendercache.go: the replica's cache of rendered overlays, shared by
+//     its jobs, and its rbacguard_render_cache_* metrics.
 //
 // The server keeps no state that matters across restarts, so replicas run
 // side by side behind a load balancer.

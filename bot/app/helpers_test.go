@@ -354,6 +354,12 @@ func (e *env) seedPR(n int, head string) {
 	base, headFiles := repoTrees(e.t)
 	e.fake.SetTarball(owner, repoName, baseSHA, base)
 	e.fake.SetTarball(owner, repoName, head, headFiles)
+	e.seedPull(n, head, base, headFiles)
+}
+
+// seedPull adds pull request n against baseSHA with the patches between
+// base and head.
+func (e *env) seedPull(n int, head string, base, headFiles map[string]string) {
 	var files []githubtest.File
 	for name, body := range headFiles {
 		if base[name] != body {

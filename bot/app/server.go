@@ -61,8 +61,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	renders := newRenderCache(cfg)
 	if cfg.Analyze == nil {
 		o := cfg.Diff
+		o.Render.ResultCache = renders
 		cfg.Analyze = func(ctx context.Context, base, head source.Tree) (*report.Report, error) {
 			return diff.Run(ctx, base, head, o)
 		}
@@ -73,6 +75,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	m := newMetrics()
 	m.reg.MustRegister(newBuildInfo(cfg.Version))
+	m.reg.MustRegister(renderCacheMetrics(renders)...)
 	// Retries sit below authentication (a token refresh is retried too)
 	// and above the counter (each attempt is an API call).
 	tr := bot.NewRetryTransport(countingTransport{next: base, m: m}, cfg.Retry)

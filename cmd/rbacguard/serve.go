@@ -45,6 +45,7 @@ type serveFlags struct {
 	replicaID         string
 	maxReads          int
 	metricsListen     string
+	renderCacheBytes  int64
 }
 
 // serveEnv maps flags to their environment variables.
@@ -76,6 +77,7 @@ func serveEnv() map[string]string {
 		"replica-id":           "RBACGUARD_REPLICA_ID",
 		"max-concurrent-reads": "RBACGUARD_MAX_CONCURRENT_READS",
 		"metrics-listen":       "RBACGUARD_METRICS_LISTEN",
+		"render-cache-bytes":   "RBACGUARD_RENDER_CACHE_BYTES",
 	}
 }
 
@@ -154,6 +156,7 @@ leaves the rest queued for the sweep.`,
 	fl.StringVar(&f.replicaID, "replica-id", d.ReplicaID, "this replica's name in check-run leases (default: the host name)")
 	fl.IntVar(&f.maxReads, "max-concurrent-reads", d.MaxConcurrentReads, "webhook bodies read at once (each up to 5 MiB); bounds unauthenticated memory")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --listen")
+	fl.Int64Var(&f.renderCacheBytes, "render-cache-bytes", d.RenderCacheBytes, "memory for rendered overlays reused by later pull requests against the same base (0: off)")
 	return c
 }
 
@@ -227,6 +230,7 @@ func (f *serveFlags) config(e *env) (app.Config, *slog.Logger, error) {
 	cfg.ReplicaID = f.replicaID
 	cfg.MaxConcurrentReads = f.maxReads
 	cfg.MetricsListen = f.metricsListen
+	cfg.RenderCacheBytes = f.renderCacheBytes
 	cfg.Version = versionString()
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("serve: invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))

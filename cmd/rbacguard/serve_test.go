@@ -93,6 +93,12 @@ func TestServe_Config(t *testing.T) {
 			wantErr:  []string{"--log-level"},
 		},
 		{
+			name:     "negative render cache",
+			args:     []string{"serve", "--app-id", "1", "--private-key", keyFile, "--webhook-secret", "s", "--render-cache-bytes", "-1"},
+			wantCode: exitUsage,
+			wantErr:  []string{"render cache bytes must not be negative (0 turns the cache off)"},
+		},
+		{
 			name: "valid from the environment, stops with its context",
 			args: []string{"serve", "--listen", "127.0.0.1:0", "--github-url", gh.URL + "/"},
 			env: map[string]string{

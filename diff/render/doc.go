@@ -62,4 +62,14 @@
 //     place, so a broken top overlay does not hide its bases.
 //   - A selection (include globs, the policy's, the Action's paths) that
 //     selects nothing is a *SelectionError, never an empty pass.
+//
+// # Reusing renders
+//
+// Options.ResultCache (rendercache.go) keeps results across diffs, keyed
+// by a content hash of everything one render reads: the overlay, every
+// file of its closure (or that it is absent), what was cut, and the
+// options that change the outcome. The App holds one per replica, so that
+// pull requests against one base render its overlays once. An overlay
+// whose inputs cannot all be followed, and a render that ran out of time
+// or was cancelled, are never kept; cached results are shared, read-only.
 package render

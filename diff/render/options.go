@@ -32,6 +32,10 @@ type Options struct {
 	// narrower than the repository, and OutsideHint says how to widen it.
 	StrictRoot  bool
 	OutsideHint string
+	// ResultCache, when set, reuses the result of rendering the same
+	// overlay from the same inputs (ResultCache): the App holds one for
+	// every pull request it checks. Nil renders every time.
+	ResultCache *ResultCache
 
 	// cache shares decoded plain documents between base and head, and
 	// between Plan and RenderEach (see Shared).

@@ -64,6 +64,14 @@ func Render(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if o.ResultCache != nil {
+		return o.ResultCache.render(ctx, t, ov, o)
+	}
+	return renderOverlay(ctx, t, ov, o)
+}
+
+// renderOverlay is Render without the result cache.
+func renderOverlay(ctx context.Context, t source.Tree, ov Overlay, o Options) (*Result, error) {
 	if !ov.Kustomize {
 		res := renderPlain(t, ov, o.cache)
 		if lim := o.Limits.withDefaults(); len(res.Objects) > lim.MaxResources {
@@ -158,11 +166,16 @@ var kindKey = regexp.MustCompile(`(?m)^[\s-]*["']?kind["']?\s*:`)
 var templateSyntax = regexp.MustCompile(`\{\{.*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) (*Result, error) {
-	lim := o.Limits.withDefaults()
 	c, err := follow(t, dir, o)
 	if err != nil {
 		return nil, overlayError(dir, err)
 	}
+	return renderClosure(ctx, t, dir, c, o)
+}
+
+// renderClosure renders the kustomization in dir from its followed inputs.
+func renderClosure(ctx context.Context, t source.Tree, dir string, c *closure, o Options) (*Result, error) {
+	lim := o.Limits.withDefaults()
 	// The filesystem kustomize sees holds the overlay's inputs and nothing
 	// else: no path, relative, absolute or through a link, reaches a file
 	// the closure did not name from inside the tree.
@@ -390,10 +403,18 @@ func runKrusty(ctx context.Context, mem filesys.FileSystem, root string, lim Lim
 		}
 		return r.m, nil
 	case <-timer.C:
-		return nil, fmt.Errorf("%w: rendering took longer than %s", ErrTooLarge, lim.Timeout)
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, timedOut(lim.Timeout))
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// timedOut is a render abandoned at the time limit: unlike every other
+// failure, it depends on the machine's load rather than on the inputs.
+type timedOut time.Duration
+
+func (d timedOut) Error() string {
+	return fmt.Sprintf("rendering took longer than %s", time.Duration(d))
 }
 
 func overlayError(dir string, err error) error {
