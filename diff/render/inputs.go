@@ -10,7 +10,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -42,6 +41,9 @@ type Skipped struct {
 	// They are inputs of the overlay all the same (Plan), and a change to
 	// them is a change to what was not checked.
 	Inputs []string
+	// Unpinned marks a remote entry whose ref is a branch or missing: what
+	// it grants can change without a pull request (render.unpinned).
+	Unpinned bool
 }
 
 func (s Skipped) String() string { return fmt.Sprintf("%s:%d: %s: %s", s.Path, s.Line, s.What, s.Why) }
@@ -95,6 +97,10 @@ type closure struct {
 	// unsure marks a closure that could not be followed to the end (a
 	// kustomization that does not parse): Plan then renders it anyway.
 	unsure bool
+	// tree is the repository with the fetched remote entries mounted
+	// (remote.go); remotes are those entries.
+	tree    *mounted
+	remotes []Input
 }
 
 type walker struct {
@@ -125,7 +131,8 @@ type targeted struct {
 // remote bases, Helm, exec and container functions and cycles before
 // kustomize sees any of them.
 func follow(t source.Tree, dir string, o Options) (*closure, error) {
-	w := &walker{t: t, o: o, lim: o.Limits.withDefaults(), c: &closure{}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}}
+	m := &mounted{Tree: t}
+	w := &walker{t: m, o: o, lim: o.Limits.withDefaults(), c: &closure{tree: m}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}}
 	err := w.visit(dir, nil, "")
 	slices.Sort(w.c.files)
 	for _, k := range w.c.kusts {
@@ -343,8 +350,8 @@ func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader boo
 		return nil
 	}
 	if isRemote(v) {
-		if loader && !glob.URLPrefix(w.o.RemoteBases, v) {
-			w.skip(k, val, itemOf(val, n), n.Line, v, whyRemote)
+		if loader {
+			return w.remote(k, field, val, n, v)
 		}
 		return nil
 	}

@@ -36,6 +36,9 @@ type Result struct {
 	// Templates are plain files that do not parse as YAML and carry
 	// template syntax ({{ … }}, ${VAR}): templates, not manifests.
 	Templates []string
+	// Inputs are the remote entries fetched and rendered with; objects
+	// from them are located under their Mount.
+	Inputs []Input
 }
 
 // Error is an overlay that failed to render.
@@ -166,6 +169,7 @@ func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) 
 	if err != nil {
 		return nil, overlayError(dir, err)
 	}
+	t = c.tree // the repository with its fetched remote entries
 	// The filesystem kustomize sees holds the overlay's inputs and nothing
 	// else: no path, relative, absolute or through a link, reaches a file
 	// the closure did not name from inside the tree.
@@ -198,7 +202,7 @@ func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) 
 	if err != nil {
 		return nil, blame(err, c)
 	}
-	res.Skipped = c.skipped
+	res.Skipped, res.Inputs = c.skipped, c.remotes
 	return res, nil
 }
 
