@@ -137,6 +137,14 @@ func kinds() []kindInfo {
 			Tags: []string{"kubernetes", "kustomize", "coverage"},
 		},
 		{
+			Kind: report.RenderUnpinned, Name: "RemoteBaseUnpinned", Severity: report.Medium,
+			Short: "A remote base names a branch or no ref, so what it grants can change without a pull request.",
+			Full: "rbacguard fetches allowed remote bases at a pinned ref (a tag or a commit) and checks what they grant. " +
+				"A branch, or no ref at all, names whatever the upstream repository holds when the overlay is deployed: it is not fetched, and the overlay stays partial.",
+			Help: "**How to fix:** pin the entry to a tag or a full commit SHA (`?ref=v1.2.3`), so that an upgrade is a pull request rbacguard checks.",
+			Tags: []string{"kubernetes", "kustomize", "coverage", "supply-chain"},
+		},
+		{
 			Kind: report.ManifestError, Name: "ManifestError", Severity: report.Medium,
 			Short: "A document could not be understood.",
 			Full:  "A YAML document is malformed or lacks the fields rbacguard needs (apiVersion, kind, metadata.name), so it was left out of the comparison.",

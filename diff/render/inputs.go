@@ -150,7 +150,8 @@ func (w *walker) skip(k *kustFile, parent, item *yaml.Node, line int, what, why 
 	}
 	w.cut[item] = true
 	k.cuts = append(k.cuts, cut{parent, item})
-	w.c.skipped = append(w.c.skipped, Skipped{Path: k.path, Line: line, EndLine: max(line, entryEnd(parent, item)), What: what, Why: why, Inputs: inputs})
+	s := Skipped{Path: k.path, Line: line, EndLine: max(line, entryEnd(parent, item)), What: what, Why: why, Inputs: inputs}
+	w.c.skipped = append(w.c.skipped, w.c.atEntry(s))
 }
 
 // applyCuts removes the cut entries from k's tree. Lines of what remains
@@ -361,7 +362,7 @@ func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader boo
 	}
 	for _, c := range cands {
 		p := path.Clean(path.Join(k.dir, c))
-		if !fs.ValidPath(p) || path.IsAbs(c) {
+		if !fs.ValidPath(p) || path.IsAbs(c) || w.c.tree.leavesMount(k.dir, p) {
 			if loader {
 				return w.outside(k, field, val, itemOf(val, n), n, c)
 			}

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -192,4 +193,50 @@ func (m *mounted) Files() []string {
 // fetched: the same URL at the same commit.
 func sameRemotes(a, b []Input) bool {
 	return slices.EqualFunc(a, b, func(x, y Input) bool { return x.URL == y.URL && x.Commit == y.Commit })
+}
+
+// leavesMount reports whether p, named by a kustomization in dir, leaves
+// the fetched repository dir is in: a remote base reaches nothing of the
+// repository that names it, nor of another fetched one.
+func (m *mounted) leavesMount(dir, p string) bool {
+	if m == nil || !strings.HasPrefix(dir, RemoteDir+"/") {
+		return false
+	}
+	for mount := range m.mounts {
+		if dir == mount || strings.HasPrefix(dir, mount+"/") {
+			return p != mount && !strings.HasPrefix(p, mount+"/")
+		}
+	}
+	return true
+}
+
+// atEntry places what is skipped inside a fetched remote entry at the
+// entry's line of the repository, named after it: the fetched files are
+// in no repository a reviewer can open.
+func (c *closure) atEntry(s Skipped) Skipped {
+	if !strings.HasPrefix(s.Path, RemoteDir+"/") {
+		return s
+	}
+	for _, in := range c.remotes {
+		if rest, ok := strings.CutPrefix(s.Path, in.Mount+"/"); ok {
+			s.What = fmt.Sprintf("%s (in %s %s, %s:%d)", s.What, in.URL, in.Version(), rest, s.Line)
+			s.Path, s.Line, s.EndLine = in.Path, in.Line, in.Line
+			return s
+		}
+	}
+	return s
+}
+
+// Version is the ref an entry was fetched at, or its short commit.
+func (in Input) Version() string {
+	if in.Ref != "" {
+		return in.Ref
+	}
+	return in.Short()
+}
+
+// Short is the first 12 characters of the commit (or digest).
+func (in Input) Short() string {
+	c := strings.TrimPrefix(in.Commit, "sha256:")
+	return c[:min(len(c), 12)]
 }
