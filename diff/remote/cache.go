@@ -22,6 +22,16 @@ type cache struct {
 	size  int64
 }
 
+// DefaultCacheDir is where fetched archives are kept between runs: the
+// user's cache directory ("" when there is none: memory only).
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "rbacguard", "remote")
+}
+
 func newCache(dir string, max int64) *cache {
 	return &cache{dir: dir, max: max, mem: map[string][]byte{}}
 }
