@@ -133,7 +133,7 @@ func kinds() []kindInfo {
 				"rbacguard cuts those out and renders the rest as kustomize renders it without them; the objects and patches they would add are not checked. " +
 				"It is reported when the change adds such an input or touches the overlay, so that a green check never means an input went unseen.",
 			Help: "**How to fix:** vendor the remote files into the repository (or render the Helm chart and commit its output) so they are checked; " +
-				"allow a trusted remote prefix in the policy's `remoteBases`; or accept the gap with an exemption for this overlay, with a reason.",
+				"allow the remote base's host and owner in the policy's `remote.allow` and pin it to a tag, so that rbacguard fetches and checks it; or accept the gap with an exemption for this overlay, with a reason.",
 			Tags: []string{"kubernetes", "kustomize", "coverage"},
 		},
 		{
