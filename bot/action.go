@@ -324,6 +324,11 @@ func (a *Action) parse() (*actionPlan, error) {
 	if err := p.setInputs(e.Inputs); err != nil {
 		return nil, err
 	}
+	if e.Inputs.Token != "" && strings.TrimSuffix(cmp.Or(e.APIURL, "https://api.github.com"), "/") == "https://api.github.com" {
+		// github.com's token raises the API's rate limit for resolving
+		// the refs of remote bases; a GHES token never goes to github.com.
+		p.opts.Render.Remote.Tokens = map[string]string{"github.com": e.Inputs.Token}
+	}
 	return p, nil
 }
 

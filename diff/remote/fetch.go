@@ -37,7 +37,10 @@ type Options struct {
 	// AllowLoopback lets connections reach 127.0.0.0/8 and ::1 (tests).
 	AllowLoopback bool
 	// RootCAs, when set, are the only roots trusted (tests).
-	RootCAs  *x509.CertPool
+	RootCAs *x509.CertPool
+	// Tokens are bearer tokens by host, sent to that host's API only
+	// (never to its archive or download hosts, never printed).
+	Tokens   map[string]string
 	Limits   Limits
 	CacheDir string // "" keeps the cache in memory only
 }
@@ -215,7 +218,7 @@ func (f *Fetcher) resolve(ctx context.Context, r Ref) (commit string, pinned boo
 	h, _ := f.host(r.Host)
 	ref := r.Ref
 	if ref != "" {
-		body, status, err := f.get(ctx, h.tag(h.api, r.Repo, ref), "", 1<<20)
+		body, status, err := f.get(ctx, h.tag(h.api, r.Repo, ref), "", f.o.Tokens[r.Host], 1<<20)
 		if err != nil {
 			return "", false, err
 		}
@@ -228,7 +231,7 @@ func (f *Fetcher) resolve(ctx context.Context, r Ref) (commit string, pinned boo
 	} else {
 		ref = "HEAD"
 	}
-	body, status, err := f.get(ctx, h.commit(h.api, r.Repo, ref), h.accept, 1<<20)
+	body, status, err := f.get(ctx, h.commit(h.api, r.Repo, ref), h.accept, f.o.Tokens[r.Host], 1<<20)
 	if err != nil {
 		return "", false, err
 	}
@@ -249,7 +252,7 @@ func (f *Fetcher) archive(ctx context.Context, r Ref, commit string) (source.Tre
 		data, ok := f.cache.get(key)
 		if !ok {
 			h, _ := f.host(r.Host)
-			body, status, err := f.get(ctx, h.tarball(h.archive, r.Repo, commit), "", f.lim.MaxArchiveBytes)
+			body, status, err := f.get(ctx, h.tarball(h.archive, r.Repo, commit), "", "", f.lim.MaxArchiveBytes)
 			if err != nil {
 				return nil, err
 			}
@@ -275,7 +278,7 @@ func (f *Fetcher) archive(ctx context.Context, r Ref, commit string) (source.Tre
 
 // getFile fetches a file URL; its commit is the digest of what came.
 func (f *Fetcher) getFile(ctx context.Context, r Ref) (*Fetched, error) {
-	body, status, err := f.get(ctx, f.fileURL(r), "", f.lim.MaxFileBytes)
+	body, status, err := f.get(ctx, f.fileURL(r), "", "", f.lim.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +295,9 @@ func (f *Fetcher) getFile(ctx context.Context, r Ref) (*Fetched, error) {
 	return &Fetched{Ref: r, Commit: "sha256:" + hex.EncodeToString(sum[:]), Pinned: true, Tree: m}, nil
 }
 
-// get fetches u with a body bound; non-2xx statuses are returned, not
-// errors, so that callers can tell "not a tag" from a failure.
-func (f *Fetcher) get(ctx context.Context, u, accept string, maxBytes int64) ([]byte, int, error) {
+// get fetches u with a body bound. 200 and 404 are answers (a 404 tells
+// "not a tag"); any other status is an error saying what to do.
+func (f *Fetcher) get(ctx context.Context, u, accept, token string, maxBytes int64) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, 0, err
@@ -306,16 +309,22 @@ func (f *Fetcher) get(ctx context.Context, u, accept string, maxBytes int64) ([]
 		req.Header.Set("Accept", accept)
 	}
 	req.Header.Set("User-Agent", "rbacguard")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch %s: %w", redact(u), unwrapURL(err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
 		return nil, resp.StatusCode, nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, resp.StatusCode, nil
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		return nil, resp.StatusCode, fmt.Errorf("fetch %s: HTTP %d (the host's rate limit? give the Action a github-token, or retry later)", redact(u), resp.StatusCode)
+	default:
+		return nil, resp.StatusCode, fmt.Errorf("fetch %s: HTTP %d", redact(u), resp.StatusCode)
 	}
 	if resp.ContentLength > maxBytes {
 		return nil, 0, fmt.Errorf("fetch %s: %d bytes, over the %d-byte limit", redact(u), resp.ContentLength, maxBytes)

@@ -203,3 +203,54 @@ func TestSymlinkOut(t *testing.T) {
 		t.Errorf("skipped = %v, want the link", got.Tree.Skipped())
 	}
 }
+
+func TestGitLab(t *testing.T) {
+	s := remotetest.New(t)
+	commit := s.AddRepo("group/sub/proj", "1.0", base)
+	got, err := get(t, s.Options("gitlab.com/group"), "gitlab.com/group/sub/proj//deploy?ref=1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Commit != commit || !got.Pinned {
+		t.Errorf("commit %s pinned %v, want %s pinned", got.Commit, got.Pinned, commit)
+	}
+	if data, err := readFile(got, "deploy/role.yaml"); err != nil || data != "kind: Role\n" {
+		t.Errorf("deploy/role.yaml = %q, %v", data, err)
+	}
+}
+
+// The token goes to the host's API only, never to where archives come
+// from.
+func TestToken(t *testing.T) {
+	s := remotetest.New(t)
+	s.AddRepo("acme/base", "v1.0.0", base)
+	auth := map[string]string{}
+	s.Handle = func(w http.ResponseWriter, r *http.Request) bool {
+		kind := "api"
+		if strings.Contains(r.URL.Path, "/tar.gz/") {
+			kind = "archive"
+		}
+		auth[kind] += r.Header.Get("Authorization")
+		return false
+	}
+	o := s.Options("github.com/acme")
+	o.Tokens = map[string]string{"github.com": "t0ken"}
+	if _, err := get(t, o, "github.com/acme/base/deploy?ref=v1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if auth["api"] == "" || auth["archive"] != "" {
+		t.Errorf("Authorization sent: %q", auth)
+	}
+}
+
+func TestRateLimited(t *testing.T) {
+	s := remotetest.New(t)
+	s.AddRepo("acme/base", "v1.0.0", base)
+	s.Handle = func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusForbidden)
+		return true
+	}
+	if _, err := get(t, s.Options("github.com/acme"), "github.com/acme/base/deploy?ref=v1.0.0"); err == nil || !strings.Contains(err.Error(), "rate limit") {
+		t.Errorf("err = %v, want the rate limit named", err)
+	}
+}

@@ -19,7 +19,7 @@ import (
 	"github.com/rbacguard/rbacguard/diff/remote"
 )
 
-// Server is a local GitHub: Repos["owner/name"] holds its refs.
+// Server is a local GitHub and GitLab: the same repositories on both.
 type Server struct {
 	*httptest.Server
 	// Tags and Branches map a ref to a commit; Archives a commit to its
@@ -46,7 +46,7 @@ func New(t testing.TB) *Server {
 func (s *Server) Options(allow ...string) remote.Options {
 	pool := s.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	return remote.Options{Allow: allow, AllowLoopback: true, RootCAs: pool,
-		Endpoints: map[string]remote.Endpoint{"github.com": {API: s.URL, Archive: s.URL, Files: s.URL}}}
+		Endpoints: map[string]remote.Endpoint{"github.com": {API: s.URL, Archive: s.URL, Files: s.URL}, "gitlab.com": {API: s.URL, Archive: s.URL}}}
 }
 
 // AddRepo serves files as repo ("owner/name") at tag, and returns the
@@ -117,6 +117,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 					_, _ = w.Write([]byte(c))
 					return
 				}
+			}
+		}
+		http.NotFound(w, r)
+		return
+	}
+	if rest, ok := strings.CutPrefix(p, "/api/v4/projects/"); ok { // GitLab (the path unescaped)
+		if repoTag, ok := strings.CutSuffix(rest, "/repository/archive.tar.gz"); ok {
+			if a, ok := s.Archives[r.URL.Query().Get("sha")]; ok && repoTag != "" {
+				_, _ = w.Write(a)
+				return
+			}
+		}
+		if repo, tag, ok := strings.Cut(rest, "/repository/tags/"); ok {
+			if c, ok := s.Tags[repo+"@"+tag]; ok {
+				_, _ = w.Write([]byte(`{"name":"` + tag + `","commit":{"id":"` + c + `"}}`))
+				return
+			}
+		}
+		if repo, ref, ok := strings.Cut(rest, "/repository/commits/"); ok {
+			if c, ok := s.Branches[repo+"@"+ref]; ok {
+				_, _ = w.Write([]byte(`{"id":"` + c + `"}`))
+				return
 			}
 		}
 		http.NotFound(w, r)
