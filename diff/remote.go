@@ -47,6 +47,12 @@ func fromRemote(findings []report.Finding, base, head *render.Result) {
 			from = in.Version()
 		}
 		f.Message += fmt.Sprintf(" (from %s %s)", in.URL, from)
+		displayVia(f.Via, side)
+		for _, st := range f.Path {
+			for _, g := range st.Grants {
+				displayVia(g.Via, side)
+			}
+		}
 		for j := range f.AlsoAt {
 			if a := remoteOf(f.AlsoAt[j].Path, side); a != nil {
 				f.AlsoAt[j] = report.Location{Path: a.Path, Line: a.Line}
@@ -125,4 +131,14 @@ func unpinned(overlay string, head, base []render.Skipped, touched bool) []repor
 		out = append(out, f)
 	}
 	return out
+}
+
+// displayVia names the files of a chain that came from a fetched entry as
+// the remote repository's files, at the version fetched.
+func displayVia(via []report.Ref, r *render.Result) {
+	for i := range via {
+		if in := remoteOf(via[i].Path, r); in != nil {
+			via[i].Path, _ = in.Display(via[i].Path)
+		}
+	}
 }

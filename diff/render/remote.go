@@ -240,3 +240,18 @@ func (in Input) Short() string {
 	c := strings.TrimPrefix(in.Commit, "sha256:")
 	return c[:min(len(c), 12)]
 }
+
+// Display names file p of the tree as the file of the remote repository
+// it is, at the version fetched ("github.com/org/base/config/rbac.yaml@v1.1.0");
+// ok is false when p is not under the entry's mount.
+func (in Input) Display(p string) (_ string, ok bool) {
+	rest, ok := strings.CutPrefix(p, in.Mount+"/")
+	if !ok {
+		return "", false
+	}
+	if strings.HasPrefix(in.Commit, "sha256:") { // a file: its URL
+		return in.URL, true
+	}
+	repo := path.Dir(strings.TrimPrefix(in.Mount, RemoteDir+"/")) // host/owner/repo
+	return path.Join(repo, rest) + "@" + in.Version(), true
+}
