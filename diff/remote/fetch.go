@@ -89,7 +89,9 @@ type Fetched struct {
 	// Pinned is false for a branch or a missing ref: what it grants can
 	// change without a pull request.
 	Pinned bool
-	Tree   source.Tree // the repository (a file: one file named by its base name)
+	// Tree is the repository (a file: one file named by its base name);
+	// nil when the ref is not pinned.
+	Tree source.Tree
 }
 
 // Fetcher fetches remote entries; one is shared by every render of a run,
@@ -181,9 +183,12 @@ func (f *Fetcher) Get(ctx context.Context, r Ref) (*Fetched, error) {
 		if r.File {
 			return f.getFile(ctx, r)
 		}
+		if r.Ref == "" { // no ref: the default branch, unpinned without asking
+			return &Fetched{Ref: r}, nil
+		}
 		commit, pinned, err := f.resolve(ctx, r)
-		if err != nil {
-			return nil, err
+		if err != nil || !pinned { // a branch is never fetched: nothing renders it
+			return &Fetched{Ref: r, Commit: commit}, err
 		}
 		t, err := f.archive(ctx, r, commit)
 		if err != nil {

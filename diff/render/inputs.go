@@ -113,6 +113,8 @@ type walker struct {
 	stack []string        // kustomization dirs being visited
 	dirs  map[string]bool // directories of t
 	cut   map[*yaml.Node]bool
+	// fetched are the entries rewritten to a fetched copy (remote.go).
+	fetched map[*yaml.Node]bool
 }
 
 // cut is one entry removed from a kustomization: an item of a sequence, or
@@ -132,7 +134,7 @@ type targeted struct {
 // kustomize sees any of them.
 func follow(t source.Tree, dir string, o Options) (*closure, error) {
 	m := &mounted{Tree: t}
-	w := &walker{t: m, o: o, lim: o.Limits.withDefaults(), c: &closure{tree: m}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}}
+	w := &walker{t: m, o: o, lim: o.Limits.withDefaults(), c: &closure{tree: m}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}, fetched: map[*yaml.Node]bool{}}
 	err := w.visit(dir, nil, "")
 	slices.Sort(w.c.files)
 	for _, k := range w.c.kusts {
@@ -362,7 +364,7 @@ func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader boo
 	}
 	for _, c := range cands {
 		p := path.Clean(path.Join(k.dir, c))
-		if !fs.ValidPath(p) || path.IsAbs(c) || w.c.tree.leavesMount(k.dir, p) {
+		if !fs.ValidPath(p) || path.IsAbs(c) || !w.fetched[n] && w.c.tree.leavesMount(k.dir, p) {
 			if loader {
 				return w.outside(k, field, val, itemOf(val, n), n, c)
 			}

@@ -98,9 +98,13 @@ func (w *walker) remote(k *kustFile, field string, val, n *yaml.Node, v string) 
 	if !w.dirs[target] && !w.exists(target) {
 		return &Error{Path: k.path, Line: n.Line, Err: errors.New(ref.Name() + " at " + got.Commit + " has no such path")}
 	}
-	w.c.remotes = append(w.c.remotes, Input{Path: k.path, Line: n.Line, URL: ref.Name(), Ref: ref.Ref, Commit: got.Commit, Mount: mount})
+	in := Input{Path: k.path, Line: n.Line, URL: ref.Name(), Ref: ref.Ref, Commit: got.Commit, Mount: mount}
+	if at := w.c.atEntry(Skipped{Path: k.path, Line: n.Line}); at.Path != k.path { // named by a fetched base: at its entry
+		in.Path, in.Line = at.Path, at.Line
+	}
+	w.c.remotes = append(w.c.remotes, in)
 	n.Value = relPath(k.dir, target)
-	k.edited = true
+	k.edited, w.fetched[n] = true, true
 	return w.scalar(k, field, val, n, true)
 }
 
