@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -139,7 +140,7 @@ func (f *Fetcher) Allowed(r Ref) bool {
 	if _, ok := hosts[r.Host]; !ok {
 		return false
 	}
-	if slices.ContainsFunc(f.o.Prefixes, func(p string) bool { return prefixAllows(p, r.Raw) }) {
+	if glob.URLPrefix(f.o.Prefixes, strings.TrimSpace(r.Raw)) {
 		return true
 	}
 	key := path.Join(r.Host, r.Repo)
@@ -161,14 +162,6 @@ func globAllows(g, key string) bool {
 		}
 	}
 	return true
-}
-
-func prefixAllows(prefix, raw string) bool {
-	if prefix == "" || !strings.HasPrefix(raw, prefix) || strings.Contains(raw, "..") {
-		return false
-	}
-	rest := raw[len(prefix):]
-	return rest == "" || strings.ContainsAny(prefix[len(prefix)-1:], "/:?=") || strings.ContainsAny(rest[:1], "/?")
 }
 
 // Get fetches r: resolves its ref and brings the archive of that commit
