@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -145,6 +146,11 @@ func TestHostile(t *testing.T) {
 			http.Redirect(w, r, "https://169.254.169.254/latest/meta-data", http.StatusFound)
 			return true
 		}, want: "host not allowed"},
+		{name: "redirect to loopback by another name", handle: func(w http.ResponseWriter, r *http.Request) bool {
+			_, port, _ := net.SplitHostPort(r.Host)
+			http.Redirect(w, r, "https://localhost:"+port+"/x", http.StatusFound)
+			return true
+		}, want: "host not allowed"},
 		{name: "redirect to http", handle: func(w http.ResponseWriter, r *http.Request) bool {
 			http.Redirect(w, r, "http://github.com/x", http.StatusFound)
 			return true
@@ -252,5 +258,17 @@ func TestRateLimited(t *testing.T) {
 	}
 	if _, err := get(t, s.Options("github.com/acme"), "github.com/acme/base/deploy?ref=v1.0.0"); err == nil || !strings.Contains(err.Error(), "rate limit") {
 		t.Errorf("err = %v, want the rate limit named", err)
+	}
+}
+
+// An allow entry naming an address lets connections reach it though it
+// is a loopback one.
+func TestAddressNamed(t *testing.T) {
+	s := remotetest.New(t)
+	s.AddRepo("acme/base", "v1.0.0", base)
+	o := s.Options("github.com/acme", "127.0.0.1")
+	o.AllowLoopback = false
+	if _, err := get(t, o, "github.com/acme/base/deploy?ref=v1.0.0"); err != nil {
+		t.Errorf("an allowed address was refused: %v", err)
 	}
 }
