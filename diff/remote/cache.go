@@ -12,14 +12,16 @@ import (
 
 // cache keeps archives by repository and commit: what a commit holds never
 // changes, so an entry never goes stale. Memory and disk are each bounded
-// by max bytes; the oldest entries go first.
+// by bytes (memory by a quarter of the disk's bound); the oldest entries
+// go first.
 type cache struct {
-	dir   string
-	max   int64
-	mu    sync.Mutex
-	mem   map[string][]byte
-	order []string
-	size  int64
+	dir    string
+	max    int64 // on disk
+	memMax int64
+	mu     sync.Mutex
+	mem    map[string][]byte
+	order  []string
+	size   int64
 }
 
 // DefaultCacheDir is where fetched archives are kept between runs: the
@@ -33,7 +35,7 @@ func DefaultCacheDir() string {
 }
 
 func newCache(dir string, max int64) *cache {
-	return &cache{dir: dir, max: max, mem: map[string][]byte{}}
+	return &cache{dir: dir, max: max, memMax: max / 4, mem: map[string][]byte{}}
 }
 
 func (c *cache) file(key string) string {
@@ -88,7 +90,7 @@ func (c *cache) putMem(key string, data []byte) {
 		return
 	}
 	c.mem[key], c.order, c.size = data, append(c.order, key), c.size+int64(len(data))
-	for c.size > c.max && len(c.order) > 0 {
+	for c.size > c.memMax && len(c.order) > 0 {
 		old := c.order[0]
 		c.order, c.size = c.order[1:], c.size-int64(len(c.mem[old]))
 		delete(c.mem, old)
@@ -122,3 +124,12 @@ func (c *cache) trimDisk() {
 }
 
 var timeNow = time.Now
+
+func (c *cache) drop(key string) {
+	c.mu.Lock()
+	delete(c.mem, key) // its bytes stay counted until the order evicts it
+	c.mu.Unlock()
+	if c.dir != "" {
+		_ = os.Remove(c.file(key))
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,13 +56,17 @@ type Limits struct {
 	MaxFileBytes    int64 // one file
 	Timeout         time.Duration
 	MaxRedirects    int
-	CacheBytes      int64 // archives kept, in memory and on disk
+	CacheBytes      int64 // archives kept on disk (in memory: a quarter)
+	// MaxRunBytes bounds what one Fetcher holds unpacked, over every
+	// entry: a pull request naming many large repositories ends in an
+	// error, not in the runner's memory.
+	MaxRunBytes int64
 }
 
 // DefaultLimits fit any real manifest repository.
 func DefaultLimits() Limits {
 	return Limits{MaxArchiveBytes: 64 << 20, MaxTreeBytes: 256 << 20, MaxFiles: 50_000, MaxFileBytes: 8 << 20,
-		Timeout: 60 * time.Second, MaxRedirects: 5, CacheBytes: 1 << 30}
+		Timeout: 60 * time.Second, MaxRedirects: 5, CacheBytes: 1 << 30, MaxRunBytes: 1 << 30}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -72,6 +78,7 @@ func (l Limits) withDefaults() Limits {
 	l.Timeout = time.Duration(orDefault(int64(l.Timeout), int64(d.Timeout)))
 	l.MaxRedirects = int(orDefault(int64(l.MaxRedirects), int64(d.MaxRedirects)))
 	l.CacheBytes = orDefault(l.CacheBytes, d.CacheBytes)
+	l.MaxRunBytes = orDefault(l.MaxRunBytes, d.MaxRunBytes)
 	return l
 }
 
@@ -104,6 +111,7 @@ type Fetcher struct {
 	mu     sync.Mutex
 	calls  map[string]*call // by entry (resolution) and by repo@commit (archive)
 	cache  *cache
+	held   atomic.Int64 // bytes of the trees fetched (Limits.MaxRunBytes)
 }
 
 type call struct {
@@ -261,7 +269,13 @@ func (f *Fetcher) archive(ctx context.Context, r Ref, commit string) (source.Tre
 		}
 		t, err := source.Tarball(bytes.NewReader(data), commit, source.Limits{MaxFileBytes: f.lim.MaxFileBytes, MaxTotalBytes: f.lim.MaxTreeBytes, MaxFiles: f.lim.MaxFiles})
 		if err != nil {
+			if ok {
+				f.cache.drop(key) // a damaged copy: the next run fetches it again
+			}
 			return nil, fmt.Errorf("%s at %s: %w", r.Host+"/"+r.Repo, commit, err)
+		}
+		if err := f.hold(t); err != nil {
+			return nil, err
 		}
 		if !ok {
 			f.cache.put(key, data)
@@ -272,6 +286,20 @@ func (f *Fetcher) archive(ctx context.Context, r Ref, commit string) (source.Tre
 		return nil, err
 	}
 	return got.Tree, nil
+}
+
+// hold counts t's bytes against the run's bound.
+func (f *Fetcher) hold(t source.Tree) error {
+	var n int64
+	for _, p := range t.Files() {
+		if info, err := fs.Stat(t, p); err == nil {
+			n += info.Size()
+		}
+	}
+	if total := f.held.Add(n); total > f.lim.MaxRunBytes {
+		return fmt.Errorf("the remote entries of this run hold more than %d bytes; vendor the large ones into the repository", f.lim.MaxRunBytes)
+	}
+	return nil
 }
 
 // getFile fetches a file URL; its commit is the digest of what came.
@@ -285,6 +313,9 @@ func (f *Fetcher) getFile(ctx context.Context, r Ref) (*Fetched, error) {
 	}
 	m := source.NewMem(r.URL, source.Limits{MaxFileBytes: f.lim.MaxFileBytes})
 	if err := m.Add(path.Base(r.URL), body); err != nil {
+		return nil, err
+	}
+	if err := f.hold(m); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)

@@ -167,6 +167,7 @@ func TestHostile(t *testing.T) {
 				file(tw, fmt.Sprintf("top/deploy/f%d.yaml", i), []byte("a: 1\n"))
 			}
 		}), limits: remote.Limits{MaxFiles: 100}, want: "more than 100 files"},
+		{name: "over the run's bound", limits: remote.Limits{MaxRunBytes: 10}, want: "more than 10 bytes"},
 		{name: "archive too large", archive: bytes.Repeat([]byte{1}, 2<<20), limits: remote.Limits{MaxArchiveBytes: 1 << 20}, want: "limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
