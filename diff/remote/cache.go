@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -127,7 +128,11 @@ var timeNow = time.Now
 
 func (c *cache) drop(key string) {
 	c.mu.Lock()
-	delete(c.mem, key) // its bytes stay counted until the order evicts it
+	if data, ok := c.mem[key]; ok {
+		c.size -= int64(len(data))
+		delete(c.mem, key)
+		c.order = slices.DeleteFunc(c.order, func(k string) bool { return k == key })
+	}
 	c.mu.Unlock()
 	if c.dir != "" {
 		_ = os.Remove(c.file(key))
