@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -114,6 +116,20 @@ func TestCache(t *testing.T) {
 	}
 	if archives != 0 {
 		t.Errorf("a warm cache fetched the archive %d times", archives)
+	}
+	// A damaged copy fails once and is dropped: the next run fetches again.
+	files, _ := filepath.Glob(filepath.Join(o.CacheDir, "*.tar.gz"))
+	if len(files) != 1 {
+		t.Fatalf("cache holds %v, want one archive", files)
+	}
+	if err := os.WriteFile(files[0], []byte("not gzip"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(t, o, "github.com/acme/base/deploy?ref=v1.0.0"); err == nil {
+		t.Error("a damaged cached archive was read without an error")
+	}
+	if _, err := get(t, o, "github.com/acme/base/deploy?ref=v1.0.0"); err != nil || archives != 1 {
+		t.Errorf("after a damaged copy: %v, %d archive fetches, want one", err, archives)
 	}
 }
 
