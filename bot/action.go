@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -365,7 +366,7 @@ func (p *actionPlan) setInputs(in ActionInputs) error {
 	// The Action runs on a hosted runner outside any private network:
 	// public bases on github.com and gitlab.com are fetched unless the
 	// policy's remote.allow says otherwise (the App allows none).
-	p.opts.Render.Remote.Allow = ActionRemoteAllow
+	p.opts.Render.Remote.Allow = slices.Clone(ActionRemoteAllow)
 	p.opts.Render.Remote.CacheDir = remote.DefaultCacheDir()
 	p.opts.AuditLogs = strings.FieldsFunc(in.AuditLog, func(r rune) bool { return r == ',' || r == '\n' })
 	p.baseRef = in.BaseRef
