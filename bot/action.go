@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/glob"
+	"github.com/rbacguard/rbacguard/diff/remote"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
@@ -323,8 +325,17 @@ func (a *Action) parse() (*actionPlan, error) {
 	if err := p.setInputs(e.Inputs); err != nil {
 		return nil, err
 	}
+	if e.Inputs.Token != "" && strings.TrimSuffix(cmp.Or(e.APIURL, "https://api.github.com"), "/") == "https://api.github.com" {
+		// github.com's token raises the API's rate limit for resolving
+		// the refs of remote bases; a GHES token never goes to github.com.
+		p.opts.Render.Remote.Tokens = map[string]string{"github.com": e.Inputs.Token}
+	}
 	return p, nil
 }
+
+// ActionRemoteAllow are the hosts the Action fetches remote bases from
+// when the policy has no remote.allow.
+var ActionRemoteAllow = []string{"github.com", "gitlab.com"}
 
 // setInputs validates the inputs that configure the run and sets them on
 // p, replacing what an earlier call set.
@@ -352,6 +363,11 @@ func (p *actionPlan) setInputs(in ActionInputs) error {
 		p.opts.Render.Selections = append(p.opts.Render.Selections, *sel)
 	}
 	p.opts.PolicyPath = in.Config
+	// The Action runs on a hosted runner outside any private network:
+	// public bases on github.com and gitlab.com are fetched unless the
+	// policy's remote.allow says otherwise (the App allows none).
+	p.opts.Render.Remote.Allow = slices.Clone(ActionRemoteAllow)
+	p.opts.Render.Remote.CacheDir = remote.DefaultCacheDir()
 	p.opts.AuditLogs = strings.FieldsFunc(in.AuditLog, func(r rune) bool { return r == ',' || r == '\n' })
 	p.baseRef = in.BaseRef
 	return nil

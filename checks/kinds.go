@@ -133,8 +133,16 @@ func kinds() []kindInfo {
 				"rbacguard cuts those out and renders the rest as kustomize renders it without them; the objects and patches they would add are not checked. " +
 				"It is reported when the change adds such an input or touches the overlay, so that a green check never means an input went unseen.",
 			Help: "**How to fix:** vendor the remote files into the repository (or render the Helm chart and commit its output) so they are checked; " +
-				"allow a trusted remote prefix in the policy's `remoteBases`; or accept the gap with an exemption for this overlay, with a reason.",
+				"allow the remote base's host and owner in the policy's `remote.allow` and pin it to a tag, so that rbacguard fetches and checks it; or accept the gap with an exemption for this overlay, with a reason.",
 			Tags: []string{"kubernetes", "kustomize", "coverage"},
+		},
+		{
+			Kind: report.RenderUnpinned, Name: "RemoteBaseUnpinned", Severity: report.Medium,
+			Short: "A remote base names a branch or no ref, so what it grants can change without a pull request.",
+			Full: "rbacguard fetches allowed remote bases at a pinned ref (a tag or a commit) and checks what they grant. " +
+				"A branch, or no ref at all, names whatever the upstream repository holds when the overlay is deployed: it is not fetched, and the overlay stays partial.",
+			Help: "**How to fix:** pin the entry to a tag or a full commit SHA (`?ref=v1.2.3`), so that an upgrade is a pull request rbacguard checks.",
+			Tags: []string{"kubernetes", "kustomize", "coverage", "supply-chain"},
 		},
 		{
 			Kind: report.ManifestError, Name: "ManifestError", Severity: report.Medium,

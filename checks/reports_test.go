@@ -185,6 +185,11 @@ func fullReport() *report.Report {
 			Message:  "overlay overlays/flux was rendered without 1 input(s) rbacguard never fetches or runs; what they add is not checked: https://example.com/controller.yaml (overlays/flux/kustomization.yaml:4)",
 		},
 		report.Finding{
+			Kind: report.RenderUnpinned, Severity: report.Medium, Overlay: "overlays/flux",
+			Location: report.Location{Path: "overlays/flux/kustomization.yaml", Line: 5},
+			Message:  "overlay overlays/flux names the remote base github.com/acme/bases/rbac?ref=main at a branch or no ref: what it grants can change without a pull request, and it is not checked",
+		},
+		report.Finding{
 			Kind: report.ManifestTemplate, Severity: report.Info, Overlay: "clusters/control-plane",
 			Location: report.Location{Path: "clusters/control-plane/templates/role.yaml", Line: 1},
 			Message:  "2 file(s) in clusters/control-plane/templates are templates ({{ … }} or ${VAR} syntax), not manifests: not checked",

@@ -15,6 +15,7 @@ import (
 	"github.com/rbacguard/rbacguard/checks"
 	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/change"
+	"github.com/rbacguard/rbacguard/diff/remote/remotetest"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
@@ -80,8 +81,20 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 	head := source.NewMem("head", source.DefaultLimits())
 	opts := diff.DefaultOptions()
 	mode := "diff"
+	remotes := map[string]map[string]string{} // "owner/repo@tag" → its files
+	files := map[string][]byte{}             // URL path → a file github.com serves
 	for _, f := range a.Files {
 		switch {
+		case strings.HasPrefix(f.Name, "files/"):
+			files[strings.TrimPrefix(f.Name, "files")] = f.Data
+		case strings.HasPrefix(f.Name, "remote/"):
+			// remote/owner/repo@tag/path: served by a local github.com.
+			parts := strings.SplitN(strings.TrimPrefix(f.Name, "remote/"), "/", 3)
+			key := parts[0] + "/" + parts[1]
+			if remotes[key] == nil {
+				remotes[key] = map[string]string{}
+			}
+			remotes[key][parts[2]] = string(f.Data)
 		case strings.HasPrefix(f.Name, "base/"):
 			must(t, base.Add(strings.TrimPrefix(f.Name, "base/"), f.Data))
 		case strings.HasPrefix(f.Name, "head/"):
@@ -97,9 +110,25 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 					opts.DefaultNamespace = v
 				case "include":
 					opts.Render.Include = append(opts.Render.Include, v)
+				case "remote.allow":
+					opts.Render.Remote.Allow = append(opts.Render.Remote.Allow, v)
 				}
 			}
 		}
+	}
+	if len(remotes) > 0 || len(files) > 0 || len(opts.Render.Remote.Allow) > 0 {
+		srv := remotetest.New(t)
+		for key, files := range remotes {
+			repo, tag, _ := strings.Cut(key, "@")
+			commit := srv.AddRepo(repo, tag, files)
+			if tag == "main" { // a branch
+				delete(srv.Tags, key)
+				srv.Branches[key] = commit
+			}
+		}
+		srv.Files = files
+		ro := srv.Options(opts.Render.Remote.Allow...)
+		opts.Render.Remote = ro
 	}
 	var r *report.Report
 	var err error
@@ -129,6 +158,9 @@ func formatCase(r *report.Report) string {
 		}
 		for _, s := range o.Skipped {
 			fmt.Fprintf(&b, "  skipped %s\n", s)
+		}
+		for _, in := range o.Inputs {
+			fmt.Fprintf(&b, "input of %s: %s %s at %s (%s:%d)\n", o.Path, in.URL, in.Ref, in.Commit, in.Path, in.Line)
 		}
 	}
 	for _, d := range r.SkippedDirs {

@@ -67,6 +67,9 @@ func withPolicy(t source.Tree, o Options) (Options, *policy.Policy, error) {
 	o.ControllerAccounts = cmp.Or(o.ControllerAccounts, p.ControllerAccounts)
 	o.ExternalRoles = append(append([]*manifest.Object(nil), o.ExternalRoles...), p.ExternalRoles...)
 	o.Render.RemoteBases = append(append([]string(nil), o.Render.RemoteBases...), p.RemoteBases...)
+	if p.Remote.Allow != nil { // the policy's word replaces the caller's default
+		o.Render.Remote.Allow = slices.Clone(p.Remote.Allow)
+	}
 	if len(p.Overlays.Include) > 0 || len(p.Overlays.Exclude) > 0 {
 		o.Render.Selections = append(slices.Clone(o.Render.Selections), render.Selection{
 			From: "the policy's overlays (" + cmp.Or(p.Path, policy.DefaultPath) + ")", Include: p.Overlays.Include, Exclude: p.Overlays.Exclude})

@@ -72,14 +72,18 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 			r.Findings = append(r.Findings, renderError(p.Path, p.HeadErr, report.High, "cannot be rendered"))
 			return
 		}
+		status.Inputs = remoteInputs(p.Head.Inputs)
 		if len(p.Head.Skipped) > 0 {
 			status.Status, status.Skipped = report.OverlayPartial, skippedInputs(p.Head.Skipped)
 			r.Findings = append(r.Findings, partialRender(p.Path, p.Head.Skipped, nil, true, nil))
+			r.Findings = append(r.Findings, unpinned(p.Path, p.Head.Skipped, nil, true)...)
 		}
 		r.Overlays = append(r.Overlays, status)
 		r.Findings = append(r.Findings, docProblems(p.Path, p.Head.Problems, nil)...)
 		r.Findings = append(r.Findings, templates(p.Path, p.Head.Templates, nil)...)
-		r.Findings = append(r.Findings, scanOverlay(p.Path, p.Head.Objects, o)...)
+		grants := scanOverlay(p.Path, p.Head.Objects, o)
+		fromRemote(grants, nil, p.Head)
+		r.Findings = append(r.Findings, grants...)
 	})
 	if err != nil {
 		return nil, err
@@ -167,13 +171,17 @@ func compareOverlay(p render.Rendered, o Options, changed *change.Set) (report.O
 		headRes = &render.Result{}
 	}
 	var findings []report.Finding
+	status.Inputs = remoteInputs(headRes.Inputs)
 	if len(headRes.Skipped) > 0 {
 		status.Status, status.Skipped = report.OverlayPartial, skippedInputs(headRes.Skipped)
 		findings = append(findings, partialRender(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched, changed))
+		findings = append(findings, unpinned(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched)...)
 	}
 	findings = append(findings, docProblems(p.Path, headRes.Problems, baseRes.Problems)...)
 	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
-	findings = append(findings, analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed.Line)...)
+	rbac := analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed.Line)
+	fromRemote(rbac, baseRes, headRes)
+	findings = append(findings, rbac...)
 	if p.Status == render.Added && len(p.BuiltOn) > 0 && baseErr == nil {
 		findings = append([]report.Finding{inherited(p, findings)}, findings...)
 	}

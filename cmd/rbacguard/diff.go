@@ -15,6 +15,7 @@ import (
 	"github.com/rbacguard/rbacguard/diff"
 	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/policy"
+	"github.com/rbacguard/rbacguard/diff/remote"
 	"github.com/rbacguard/rbacguard/diff/render"
 	"github.com/rbacguard/rbacguard/diff/report"
 	"github.com/rbacguard/rbacguard/diff/source"
@@ -39,7 +40,7 @@ func (f *reportFlags) register(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.include, "include", nil, `check only the overlays matching these path globs (repeatable; "*" within a directory, "**" across)`)
 	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
 	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the base tree (default "+policy.DefaultPath+" in the base tree)")
-	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases and resources rbacguard may fetch itself, over HTTPS at a pinned ref, never with git (repeatable; default none; see the policy's remote.allow)")
 	c.Flags().StringSliceVar(&f.roots, "root", nil, "directory a directory argument may read from, when its kustomizations name ../ paths (repeatable: each argument takes the first root that holds it; default: the argument itself)")
 }
 
@@ -70,6 +71,7 @@ func (f *reportFlags) options(trees ...tree) (diff.Options, error) {
 	o.FailOn = f.failOn
 	o.DefaultNamespace = f.defaultNamespace
 	o.Render.RemoteBases = f.remoteBases
+	o.Render.Remote.CacheDir = remote.DefaultCacheDir()
 	o.Render.Include, o.Render.Exclude = f.include, f.exclude
 	for _, g := range append(slices.Clone(f.include), f.exclude...) {
 		if err := glob.ValidPath(g); err != nil {

@@ -144,7 +144,7 @@ leaves the rest queued for the sweep.`,
 	f.failOn = d.Diff.FailOn
 	fl.Var(&f.failOn, "fail-on", "fail the check on findings at or above this severity: critical, high, medium, low, info or none")
 	fl.StringVar(&f.defaultNamespace, "default-namespace", d.Diff.DefaultNamespace, "namespace of objects that name none")
-	fl.StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+	fl.StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases and resources rbacguard may fetch itself, over HTTPS at a pinned ref, never with git (repeatable; default none; see the policy's remote.allow)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.DurationVar(&f.jobTimeout, "job-timeout", d.JobTimeout, "longest one check may take")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long running checks may finish after SIGTERM")

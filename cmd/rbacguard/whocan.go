@@ -34,7 +34,7 @@ func (f *queryFlags) register(c *cobra.Command) {
 	c.Flags().StringSliceVar(&f.include, "include", nil, `ask only the overlays matching these path globs (repeatable)`)
 	c.Flags().StringSliceVar(&f.exclude, "exclude", nil, "skip the overlays matching these path globs (repeatable)")
 	c.Flags().StringVar(&f.config, "config", "", "policy file: a local file, else a path in the tree (default "+policy.DefaultPath+")")
-	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases that may be fetched (repeatable; default none)")
+	c.Flags().StringSliceVar(&f.remoteBases, "allow-remote-base", nil, "URL prefix of kustomize remote bases and resources rbacguard may fetch itself, over HTTPS at a pinned ref, never with git (repeatable; default none; see the policy's remote.allow)")
 	c.Flags().StringSliceVar(&f.roots, "root", nil, "directory a directory argument may read from, when its kustomizations name ../ paths (default: the git work tree holding it, else the argument itself)")
 }
 

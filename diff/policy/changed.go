@@ -139,6 +139,15 @@ func compare(cs *changes, b, h *Policy) {
 	for _, u := range removed {
 		cs.note(tighten, "remote base %s no longer allowed", u)
 	}
+	// Fetching from more hosts reaches further from the runner (an
+	// address inside its network, a less trusted owner): a loosening.
+	added, removed = setDiff(b.Remote.Allow, h.Remote.Allow)
+	for _, g := range added {
+		cs.note(loosen, "remote.allow %s added", g)
+	}
+	for _, g := range removed {
+		cs.note(tighten, "remote.allow %s removed", g)
+	}
 }
 
 // compareRules judges severity rules by what they do to the gate: a rule

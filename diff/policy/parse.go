@@ -18,7 +18,7 @@ import (
 // The fields of each mapping of the policy file, in the order the README
 // documents them. Parse rejects any other key.
 var (
-	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "legacyTokens", "controllerAccounts"}
+	topFields        = []string{"failOn", "defaultNamespace", "severities", "exemptions", "allow", "externalRoles", "overlays", "remoteBases", "remote", "legacyTokens", "controllerAccounts"}
 	ruleFields       = []string{"kind", "overlay", "subject", "permission", "workload", "severity"}
 	exemptionFields  = []string{"kind", "overlay", "subject", "permission", "workload", "reason", "expires"}
 	allowFields      = []string{"kind", "namespace", "name", "reason"}
@@ -27,6 +27,7 @@ var (
 	permissionFields = []string{"verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"}
 	externalFields   = []string{"roles", "paths"}
 	overlayFields    = []string{"include", "exclude"}
+	remoteFields     = []string{"allow"}
 )
 
 var (
@@ -35,7 +36,7 @@ var (
 	findingKinds = []report.Kind{
 		report.RBACIncrease, report.RBACDecrease, report.RBACUnresolvedRole, report.RBACInert, report.RBACGrant, report.RBACEscalation,
 		report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected, report.TokenJWTLiteral,
-		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.ManifestError, report.ManifestTemplate, report.ManifestUnused, report.OverlayInherited,
+		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.RenderUnpinned, report.ManifestError, report.ManifestTemplate, report.ManifestUnused, report.OverlayInherited,
 		report.PolicyChange, report.PolicyExpired, report.DriftOutOfBand, report.DriftNotApplied, report.DriftAdmission,
 		report.AuditWeakened, report.AuditUnlogged, report.RBACUnused,
 	}
@@ -331,6 +332,19 @@ func (ps *parser) top(n *yaml.Node) {
 				} else {
 					p.Overlays.Exclude = globs
 				}
+			})
+		case "remote":
+			ps.mapping(v, key, remoteFields, func(k string, v *yaml.Node) {
+				where := join(key, k)
+				allow := []string{}
+				for i, e := range ps.strList(v, where) {
+					if strings.TrimSpace(e) == "" || strings.ContainsAny(e, " \t\r\n?#:") || strings.Contains(e, "..") {
+						ps.errorf(v.Content[i], fmt.Sprintf("%s[%d]", where, i), "want a host/owner glob such as github.com/fluxcd, found %q", e)
+						continue
+					}
+					allow = append(allow, e)
+				}
+				p.Remote.Allow = allow
 			})
 		case "remoteBases":
 			for i, e := range ps.strList(v, key) {

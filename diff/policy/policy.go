@@ -50,6 +50,8 @@ type Policy struct {
 	// RemoteBases are URL prefixes from which kustomize remote bases may be
 	// fetched; none by default.
 	RemoteBases []string
+	// Remote says which remote bases rbacguard fetches itself.
+	Remote Remote
 	// LegacyTokens is what rbac.escalation assumes about legacy
 	// service-account token Secrets the repository does not define:
 	// LegacyTokensCluster (the default) or LegacyTokensRepository.
@@ -227,4 +229,14 @@ func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: file is larger than %d bytes", name, limit)
 	}
 	return data, nil
+}
+
+// Remote is the policy's remote section.
+type Remote struct {
+	// Allow are host/owner globs of the repositories remote bases and
+	// resources may be fetched from ("github.com/fluxcd", "gitlab.com").
+	// nil when the policy does not say: the caller's default holds (the
+	// Action: github.com and gitlab.com; the App and the CLI: none); an
+	// empty list allows none.
+	Allow []string
 }

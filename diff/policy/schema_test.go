@@ -168,6 +168,7 @@ func TestSchema_Fields(t *testing.T) {
 		{"permission", names(schema.Defs["permission"].Properties), permissionFields},
 		{"externalRoles", names(schema.Properties["externalRoles"].Properties), externalFields},
 		{"overlays", names(schema.Properties["overlays"].Properties), overlayFields},
+		{"remote", names(schema.Properties["remote"].Properties), remoteFields},
 		{"role", names(schema.Defs["role"].Properties), roleFields},
 	} {
 		if d := cmp.Diff(sorted(tc.parser), tc.schema); d != "" {
@@ -178,7 +179,7 @@ func TestSchema_Fields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range [][]string{topFields, ruleFields, exemptionFields, allowFields, subjectFields, workloadFields, permissionFields, externalFields, overlayFields} {
+	for _, l := range [][]string{topFields, ruleFields, exemptionFields, allowFields, subjectFields, workloadFields, permissionFields, externalFields, overlayFields, remoteFields} {
 		for _, f := range l {
 			if !strings.Contains(string(readme), "`"+f+"`") {
 				t.Errorf("README.md does not document the field `%s`", f)

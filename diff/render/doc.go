@@ -28,16 +28,21 @@
 // namespace and name transformers (Pair.Placement), so that the caller
 // reports only what the new overlay adds or changes.
 //
-// Rendering never runs code from the tree, never reads outside it and never
-// reaches the network: kustomize runs on an in-memory filesystem holding
-// only the overlay's inputs at that commit, with plugins, exec and container
-// functions and Helm off, and file size, rendered bytes, resources and time
-// are bounded per overlay.
+// Rendering never runs code from the tree and never reads outside it:
+// kustomize runs on an in-memory filesystem holding only the overlay's
+// inputs at that commit, with plugins, exec and container functions and
+// Helm off, and file size, rendered bytes, resources and time are bounded
+// per overlay. The network is reached only by package remote, for the
+// remote bases and resources Options.Remote allows, at a pinned ref
+// (remote.go): each is fetched as an archive, mounted under RemoteDir and
+// its entry rewritten to the local copy, so kustomize never runs git; its
+// files are inputs and its commit part of the overlay's identity.
 //
 // # Never a silent pass
 //
 // What rbacguard must never fetch or run — remote resources and bases
-// (every URL form kustomize accepts, outside Options.RemoteBases), Helm
+// (every URL form kustomize accepts) that are not allowed, not pinned or
+// not fetched, Helm
 // charts, exec and container KRM functions, legacy plugins, paths leaving
 // the tree — is cut out of the overlay before kustomize sees it, and the
 // rest renders as kustomize renders it without them (Result.Skipped lists

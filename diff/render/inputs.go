@@ -10,7 +10,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/rbacguard/rbacguard/diff/glob"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -42,6 +41,9 @@ type Skipped struct {
 	// They are inputs of the overlay all the same (Plan), and a change to
 	// them is a change to what was not checked.
 	Inputs []string
+	// Unpinned marks a remote entry whose ref is a branch or missing: what
+	// it grants can change without a pull request (render.unpinned).
+	Unpinned bool
 }
 
 func (s Skipped) String() string { return fmt.Sprintf("%s:%d: %s: %s", s.Path, s.Line, s.What, s.Why) }
@@ -95,6 +97,10 @@ type closure struct {
 	// unsure marks a closure that could not be followed to the end (a
 	// kustomization that does not parse): Plan then renders it anyway.
 	unsure bool
+	// tree is the repository with the fetched remote entries mounted
+	// (remote.go); remotes are those entries.
+	tree    *mounted
+	remotes []Input
 }
 
 type walker struct {
@@ -107,6 +113,8 @@ type walker struct {
 	stack []string        // kustomization dirs being visited
 	dirs  map[string]bool // directories of t
 	cut   map[*yaml.Node]bool
+	// fetched are the entries rewritten to a fetched copy (remote.go).
+	fetched map[*yaml.Node]bool
 }
 
 // cut is one entry removed from a kustomization: an item of a sequence, or
@@ -125,7 +133,8 @@ type targeted struct {
 // remote bases, Helm, exec and container functions and cycles before
 // kustomize sees any of them.
 func follow(t source.Tree, dir string, o Options) (*closure, error) {
-	w := &walker{t: t, o: o, lim: o.Limits.withDefaults(), c: &closure{}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}}
+	m := &mounted{Tree: t}
+	w := &walker{t: m, o: o, lim: o.Limits.withDefaults(), c: &closure{tree: m}, seen: map[string]bool{}, done: map[string]bool{}, dirs: treeDirs(t), cut: map[*yaml.Node]bool{}, fetched: map[*yaml.Node]bool{}}
 	err := w.visit(dir, nil, "")
 	slices.Sort(w.c.files)
 	for _, k := range w.c.kusts {
@@ -143,7 +152,8 @@ func (w *walker) skip(k *kustFile, parent, item *yaml.Node, line int, what, why 
 	}
 	w.cut[item] = true
 	k.cuts = append(k.cuts, cut{parent, item})
-	w.c.skipped = append(w.c.skipped, Skipped{Path: k.path, Line: line, EndLine: max(line, entryEnd(parent, item)), What: what, Why: why, Inputs: inputs})
+	s := Skipped{Path: k.path, Line: line, EndLine: max(line, entryEnd(parent, item)), What: what, Why: why, Inputs: inputs}
+	w.c.skipped = append(w.c.skipped, w.c.atEntry(s))
 }
 
 // applyCuts removes the cut entries from k's tree. Lines of what remains
@@ -343,8 +353,8 @@ func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader boo
 		return nil
 	}
 	if isRemote(v) {
-		if loader && !glob.URLPrefix(w.o.RemoteBases, v) {
-			w.skip(k, val, itemOf(val, n), n.Line, v, whyRemote)
+		if loader {
+			return w.remote(k, field, val, n, v)
 		}
 		return nil
 	}
@@ -354,7 +364,7 @@ func (w *walker) scalar(k *kustFile, field string, val, n *yaml.Node, loader boo
 	}
 	for _, c := range cands {
 		p := path.Clean(path.Join(k.dir, c))
-		if !fs.ValidPath(p) || path.IsAbs(c) {
+		if !fs.ValidPath(p) || path.IsAbs(c) || !w.fetched[n] && w.c.tree.leavesMount(k.dir, p) {
 			if loader {
 				return w.outside(k, field, val, itemOf(val, n), n, c)
 			}

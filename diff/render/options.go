@@ -4,14 +4,18 @@ import (
 	"time"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
+	"github.com/rbacguard/rbacguard/diff/remote"
 )
 
 // Options tune discovery and rendering.
 type Options struct {
-	// RemoteBases are URL prefixes a kustomization may load from. Empty
-	// (the default) refuses every remote base: fetching one would run git
-	// and reach the network.
+	// RemoteBases are URL prefixes a kustomization may load from, added
+	// to Remote.Prefixes. Empty (the default), with Remote.Allow empty,
+	// refuses every remote base.
 	RemoteBases []string
+	// Remote says which remote bases and resources rbacguard fetches
+	// itself (package remote: HTTPS archives at a pinned ref, never git).
+	Remote remote.Options
 	// Include and Exclude are globs over overlay paths ("*" within a path
 	// element, "**" across them). With Include set only matching overlays
 	// are rendered; Exclude removes overlays after that.
@@ -40,12 +44,15 @@ type Options struct {
 	// cache shares decoded plain documents between base and head, and
 	// between Plan and RenderEach (see Shared).
 	cache *manifest.Cache
+	// fetcher fetches remote entries once per run (see Shared).
+	fetcher *remote.Fetcher
 }
 
 // Shared returns o with a cache of decoded documents, for one diff: Plan
 // and RenderEach given the result decode each document once.
 func (o Options) Shared() Options {
 	o.cache = manifest.NewCache()
+	o.fetcher = o.newFetcher()
 	return o
 }
 

@@ -104,7 +104,8 @@ func affected(base source.Tree, bo Overlay, head source.Tree, ho Overlay, o Opti
 	known = berr == nil && herr == nil
 	hit := func(f string) bool { return changed[f] }
 	touched = slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped) ||
-		slices.ContainsFunc(bi.cutInputs(), hit) || slices.ContainsFunc(hi.cutInputs(), hit)
+		slices.ContainsFunc(bi.cutInputs(), hit) || slices.ContainsFunc(hi.cutInputs(), hit) ||
+		!sameRemotes(bi.remotes, hi.remotes)
 	return known, touched
 }
 

@@ -36,6 +36,9 @@ type Result struct {
 	// Templates are plain files that do not parse as YAML and carry
 	// template syntax ({{ … }}, ${VAR}): templates, not manifests.
 	Templates []string
+	// Inputs are the remote entries fetched and rendered with; objects
+	// from them are located under their Mount.
+	Inputs []Input
 }
 
 // Error is an overlay that failed to render.
@@ -176,6 +179,9 @@ func renderKustomize(ctx context.Context, t source.Tree, dir string, o Options) 
 // renderClosure renders the kustomization in dir from its followed inputs.
 func renderClosure(ctx context.Context, t source.Tree, dir string, c *closure, o Options) (*Result, error) {
 	lim := o.Limits.withDefaults()
+	if c.tree != nil {
+		t = c.tree // the repository with its fetched remote entries
+	}
 	// The filesystem kustomize sees holds the overlay's inputs and nothing
 	// else: no path, relative, absolute or through a link, reaches a file
 	// the closure did not name from inside the tree.
@@ -208,7 +214,7 @@ func renderClosure(ctx context.Context, t source.Tree, dir string, c *closure, o
 	if err != nil {
 		return nil, blame(err, c)
 	}
-	res.Skipped = c.skipped
+	res.Skipped, res.Inputs = c.skipped, c.remotes
 	return res, nil
 }
 

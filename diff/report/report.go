@@ -58,6 +58,19 @@ type Overlay struct {
 	// StandsInFor names the overlay that cannot be rendered and that this
 	// one, a kustomization it uses, is checked in place of.
 	StandsInFor string `json:"standsInFor,omitempty"`
+	// Inputs are the remote bases and resources fetched and rendered with
+	// the overlay at head: each with the ref asked for and the commit it
+	// named.
+	Inputs []RemoteInput `json:"inputs,omitempty"`
+}
+
+// RemoteInput is one remote entry an overlay was rendered with.
+type RemoteInput struct {
+	Path   string `json:"path"` // the kustomization naming it
+	Line   int    `json:"line"`
+	URL    string `json:"url"`           // without its ref: github.com/fluxcd/flux2/manifests/install
+	Ref    string `json:"ref,omitempty"` // as asked: v2.4.0
+	Commit string `json:"commit"`        // the commit it named; "sha256:…" for a file
 }
 
 // SkippedInput is an input rbacguard never fetches or runs (a remote base,
@@ -92,6 +105,7 @@ const (
 	AuthnJWTConfig     Kind = "authn.jwt-config"
 	RenderError        Kind = "render.error"
 	RenderPartial      Kind = "render.partial"    // an overlay rendered without inputs rbacguard does not fetch or run
+	RenderUnpinned     Kind = "render.unpinned"   // a remote base at a branch or no ref: it can change without a pull request
 	ManifestError      Kind = "manifest.error"    // a document that cannot be understood
 	ManifestTemplate   Kind = "manifest.template" // template files (Go templates, ${VAR}) passed over, per directory
 	ManifestUnused     Kind = "manifest.unused"   // RBAC in a file no overlay renders
