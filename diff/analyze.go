@@ -74,7 +74,11 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 		}
 		phrase := strings.Replace(a.top, "\x00", strings.Join(slices.Compact(a.verbs), ","), 1)
 		if n := len(a.what) - 1; n > 0 {
-			phrase += fmt.Sprintf(" (and %d more)", n)
+			word := "increases"
+			if n == 1 {
+				word = "increase"
+			}
+			phrase += fmt.Sprintf(" (and %d more %s)", n, word)
 		}
 		return a.sev, phrase
 	}

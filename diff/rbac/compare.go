@@ -319,13 +319,13 @@ func (c *comparison) roleIncreases() {
 			owner = append(owner, r.PolicyRule)
 		}
 		s := subject{kind: "ClusterRole", name: k.name}
-		who := "everyone bound to ClusterRole " + k.name
+		also := ""
 		if more := aggregators[k.name]; len(more) > 0 {
 			verb := "aggregates"
 			if len(more) > 1 {
 				verb = "aggregate"
 			}
-			who += " (and to " + strings.Join(more, ", ") + ", which " + verb + " it)"
+			also = " (so can everyone bound to " + strings.Join(more, ", ") + ", which " + verb + " it)"
 		}
 		for _, r := range hr.rules {
 			if through(k, r) != "" {
@@ -343,7 +343,7 @@ func (c *comparison) roleIncreases() {
 					Subject: s.report(), Scope: scopeOf(""), Permission: &perm,
 					Via:      r.via,
 					Location: c.head.location(r, nil, 0, a),
-					Message:  fmt.Sprintf("%s can now %s", who, perm),
+					Message:  fmt.Sprintf("everyone bound to ClusterRole %s can now %s%s", k.name, perm, also),
 				})
 			}
 		}
