@@ -38,7 +38,7 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 // accountIncreases tells, per service account, what this change adds to
 // it: the severity of its most severe increase (or new escalation path)
 // and a phrase naming it, "can now create,patch events cluster-wide (and 2
-// more)". A token finding about the account says this, never what the
+// more increases)". A token finding about the account says this, never what the
 // account could already do.
 func accountIncreases(findings []report.Finding) func(ns, name string) (report.Severity, string) {
 	type added struct {
@@ -72,7 +72,7 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 		if a == nil {
 			return "", ""
 		}
-		phrase := strings.Replace(a.top, "\x00", strings.Join(slices.Compact(a.verbs), ","), 1)
+		phrase := strings.Replace(a.top, "\x00", strings.Join(slices.Compact(report.SortVerbs(a.verbs)), ","), 1)
 		if n := len(a.what) - 1; n > 0 {
 			word := "increases"
 			if n == 1 {
