@@ -338,9 +338,10 @@ func policyRemoved(overlay string, np namedPolicy) report.Finding {
 }
 
 // servers are the kube-apiserver command lines of a tree: static pods,
-// kubeadm and kind configurations.
+// kubeadm, kind, k3s and RKE2 configurations.
 func servers(objs []*manifest.Object, defaultNS string) []token.APIServer {
-	return append(token.APIServers(objs, defaultNS), token.KindAPIServers(objs)...)
+	out := append(token.APIServers(objs, defaultNS), token.KindAPIServers(objs)...)
+	return append(out, token.K3sAPIServers(objs)...)
 }
 
 // notAuditing says why a kube-apiserver writes no audit events: no

@@ -267,6 +267,13 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	}
 	o := FromBody(v.(map[string]any))
 	o.Origin, o.src = Location{Path: path, Line: n.Line}, n
+	if o.APIVersion == "" && o.Kind == "" && o.Get("kube-apiserver-arg") != nil {
+		// A k3s or RKE2 server configuration (/etc/rancher/*/config.yaml):
+		// no kind, but it sets kube-apiserver's flags, which the token
+		// and audit checks read.
+		o.APIVersion, o.Kind = K3sConfigAPIVersion, K3sConfigKind
+		o.Body["apiVersion"], o.Body["kind"] = o.APIVersion, o.Kind
+	}
 	switch {
 	case o.APIVersion == "" && o.Kind == "":
 		return nil, ErrNotObject
@@ -295,12 +302,21 @@ func decodeObject(path string, n *yaml.Node) (*Object, error) {
 	return o, nil
 }
 
+// K3sConfigAPIVersion and K3sConfigKind name a k3s or RKE2 server
+// configuration file, which has neither: the pair is rbacguard's own, so
+// that the file travels through rendering like any configuration file.
+const (
+	K3sConfigAPIVersion = "k3s.cattle.io/config"
+	K3sConfigKind       = "ServerConfig"
+)
+
 // isConfigFile reports kinds that are configuration files read by a
 // Kubernetes component rather than API objects: they carry no
 // metadata.name.
 func isConfigFile(o *Object) bool {
 	g := o.Group()
 	return g == "kubeadm.k8s.io" || strings.HasSuffix(g, ".config.k8s.io") || g == "audit.k8s.io" || g == "kind.x-k8s.io" ||
+		o.APIVersion == K3sConfigAPIVersion ||
 		o.APIVersion == "v1" && o.Kind == "Config"
 }
 

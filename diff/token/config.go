@@ -19,6 +19,7 @@ var configKinds = map[string]string{
 	"Config":                      "",              // kubeconfig: apiVersion v1, kind Config
 	"Policy":                      "audit.k8s.io",  // read by diff/audit
 	"Cluster":                     "kind.x-k8s.io", // read by diff/audit
+	manifest.K3sConfigKind:        "k3s.cattle.io", // read by diff/audit
 }
 
 func isConfig(apiVersion, kind string) bool {

@@ -1,6 +1,9 @@
 package token
 
 import (
+	"fmt"
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
@@ -115,6 +118,36 @@ func KindAPIServers(objs []*manifest.Object) []APIServer {
 			}
 		}
 		out = append(out, APIServer{ID: merged.id, Desc: merged.desc, At: loc(merged.anchor), srv: merged})
+	}
+	return out
+}
+
+// K3sAPIServers reads the kube-apiserver flags of k3s and RKE2 server
+// configurations (kube-apiserver-arg: "name=value" entries, a list or one
+// string), one server per file, each flag at its entry's line. Like kind
+// clusters, this package does not check them itself; diff/audit does.
+func K3sAPIServers(objs []*manifest.Object) []APIServer {
+	var out []APIServer
+	for _, cf := range configs(objs) {
+		if cf.obj.Kind != manifest.K3sConfigKind {
+			continue
+		}
+		o := cf.obj
+		a := apiserver{id: "k3s|" + cf.ident(), desc: "kube-apiserver of the k3s (or RKE2) configuration " + o.Origin.Path, holder: cf.holder,
+			anchor: o.LineOf("kube-apiserver-arg"), flags: map[string][]flagVal{}}
+		args := strs(o.Get("kube-apiserver-arg"))
+		fields := func(i int) []any { return []any{"kube-apiserver-arg", i} }
+		if one, ok := o.Get("kube-apiserver-arg").(string); ok {
+			args, fields = []string{one}, func(int) []any { return []any{"kube-apiserver-arg"} }
+		}
+		for i, arg := range args {
+			name, value, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+			if name == "" {
+				continue
+			}
+			a.flags[name] = append(a.flags[name], flagVal{value: value, at: o.LineOf(fields(i)...), field: fmt.Sprintf("kube-apiserver-arg[%d]", i)})
+		}
+		out = append(out, APIServer{ID: a.id, Desc: a.desc, At: loc(a.anchor), srv: a})
 	}
 	return out
 }
