@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"sync"
 	"testing/fstest"
 )
 
@@ -56,13 +57,14 @@ func (e *LimitError) Error() string { return "tree too large: " + e.What }
 
 // Mem is an in-memory tree; build one with NewMem and Add.
 type Mem struct {
-	fsys    fstest.MapFS
-	rev     string
-	files   []string
-	total   int64
-	lim     Limits
-	skipped []Skip
-	aliases map[string]string // a symbolic link's path → the tree file it leads to
+	fsys     fstest.MapFS
+	rev      string
+	files    []string
+	sortOnce sync.Mutex // guards sorting files on first use (Files)
+	total    int64
+	lim      Limits
+	skipped  []Skip
+	aliases  map[string]string // a symbolic link's path → the tree file it leads to
 }
 
 // NewMem returns an empty tree for revision rev.
@@ -134,6 +136,10 @@ func (m *Mem) skip(path, format string, args ...any) {
 	m.skipped = append(m.skipped, Skip{Path: path, Reason: fmt.Sprintf(format, args...)})
 }
 func (m *Mem) Files() []string {
+	// Sorted once, under a lock: renders on the pool may ask first at the
+	// same time, and the list is shared.
+	m.sortOnce.Lock()
+	defer m.sortOnce.Unlock()
 	if !sort.StringsAreSorted(m.files) {
 		sort.Strings(m.files)
 	}
