@@ -60,7 +60,7 @@ type Mem struct {
 	fsys     fstest.MapFS
 	rev      string
 	files    []string
-	sortOnce sync.Mutex // guards sorting files on first use (Files)
+	sortMu sync.Mutex // guards sorting files on first use (Files)
 	total    int64
 	lim      Limits
 	skipped  []Skip
@@ -138,8 +138,8 @@ func (m *Mem) skip(path, format string, args ...any) {
 func (m *Mem) Files() []string {
 	// Sorted once, under a lock: renders on the pool may ask first at the
 	// same time, and the list is shared.
-	m.sortOnce.Lock()
-	defer m.sortOnce.Unlock()
+	m.sortMu.Lock()
+	defer m.sortMu.Unlock()
 	if !sort.StringsAreSorted(m.files) {
 		sort.Strings(m.files)
 	}
