@@ -57,14 +57,14 @@ func (e *LimitError) Error() string { return "tree too large: " + e.What }
 
 // Mem is an in-memory tree; build one with NewMem and Add.
 type Mem struct {
-	fsys     fstest.MapFS
-	rev      string
-	files    []string
-	sortMu sync.Mutex // guards sorting files on first use (Files)
-	total    int64
-	lim      Limits
-	skipped  []Skip
-	aliases  map[string]string // a symbolic link's path → the tree file it leads to
+	fsys    fstest.MapFS
+	rev     string
+	files   []string
+	sortMu  sync.Mutex // guards sorting files on first use (Files)
+	total   int64
+	lim     Limits
+	skipped []Skip
+	aliases map[string]string // a symbolic link's path → the tree file it leads to
 }
 
 // NewMem returns an empty tree for revision rev.
