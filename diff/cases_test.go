@@ -82,7 +82,7 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 	opts := diff.DefaultOptions()
 	mode := "diff"
 	remotes := map[string]map[string]string{} // "owner/repo@tag" → its files
-	files := map[string][]byte{}             // URL path → a file github.com serves
+	files := map[string][]byte{}              // URL path → a file github.com serves
 	for _, f := range a.Files {
 		switch {
 		case strings.HasPrefix(f.Name, "files/"):
