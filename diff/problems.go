@@ -249,7 +249,8 @@ func skippedFiles(base, head source.Tree, o Options) []report.Finding {
 // deploys them, and the gate does not block on what nothing deploys.
 func unusedRBAC(base, head source.Tree, o Options) []report.Finding {
 	var out []report.Finding
-	for _, f := range render.Unused(head, o.Render) {
+	passedOver := render.PassedOverManifests(head, o.Render)
+	for _, f := range append(render.Unused(head, o.Render), slices.Sorted(maps.Keys(passedOver))...) {
 		data, _ := fs.ReadFile(head, f)
 		if old, err := fs.ReadFile(base, f); err == nil && bytes.Equal(old, data) {
 			continue
@@ -265,12 +266,16 @@ func unusedRBAC(base, head source.Tree, o Options) []report.Finding {
 		if len(names) == 0 {
 			continue
 		}
+		why := "not part of any overlay: nothing renders it, so it is not checked"
+		if d, ok := passedOver[f]; ok {
+			why = fmt.Sprintf("under %s/, which is passed over as not deployed, so it is not checked (--include '%s/**' checks it)", d, d)
+		}
 		out = append(out, report.Finding{
 			ID:       report.ID(report.ManifestUnused, "", f),
 			Kind:     report.ManifestUnused,
 			Severity: report.Info,
 			Location: report.Location{Path: f, Line: 1},
-			Message:  fmt.Sprintf("%s: %s not part of any overlay: nothing renders it, so it is not checked", f, strings.Join(names, ", ")),
+			Message:  fmt.Sprintf("%s: %s %s", f, strings.Join(names, ", "), why),
 			Risk:     "if something deploys it on its own, name its directory in --include or the policy's overlays.include so it is checked",
 		})
 	}

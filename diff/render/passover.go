@@ -107,3 +107,22 @@ func PassedOverDirs(o Options, trees ...source.Tree) []PassedOver {
 	slices.SortFunc(out, func(a, b PassedOver) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
+
+// PassedOverManifests lists the manifest files of t that o passes over as
+// not deployed, each with its passed-over directory, testdata left out
+// (fixtures, whose changes say nothing about a cluster), among those the
+// selections would otherwise check. A change to RBAC there is still told
+// (diff's manifest.unused), never silently dropped.
+func PassedOverManifests(t source.Tree, o Options) map[string]string {
+	names := slices.DeleteFunc(o.passedOver(), func(n string) bool { return n == "testdata" })
+	out := map[string]string{}
+	for _, f := range t.Files() {
+		if !isManifestName(f) {
+			continue
+		}
+		if d := passedOverDir(f, names); d != "" && o.selects(path.Dir(f)) {
+			out[f] = d
+		}
+	}
+	return out
+}
