@@ -54,10 +54,9 @@ func (b *budget) release(n int64) {
 	b.cond.Broadcast()
 }
 
-// weight is what rendering ov is expected to hold: the bytes of the files
-// it reads (those that could be followed).
-func weight(t source.Tree, ov Overlay, o Options) int64 {
-	c, _ := inputs(t, ov, o)
+// inputBytes is the bytes of the files c reads in t (those that could be
+// followed; nil reads nothing).
+func inputBytes(t source.Tree, c *closure) int64 {
 	if c == nil {
 		return 0
 	}
@@ -65,25 +64,6 @@ func weight(t source.Tree, ov Overlay, o Options) int64 {
 	for _, f := range c.files {
 		if info, err := fs.Stat(t, f); err == nil {
 			n += info.Size()
-		}
-	}
-	return n
-}
-
-// pairWeight is what rendering both sides of p holds until its caller is
-// done with them; an unchanged pair renders nothing.
-func pairWeight(base, head source.Tree, p Pair, o Options) int64 {
-	if p.Status == Unchanged {
-		return 0
-	}
-	var n int64
-	if p.Base != nil {
-		n += weight(base, *p.Base, o)
-	}
-	if p.Head != nil {
-		n += weight(head, *p.Head, o)
-		if p.Base == nil && len(p.BuiltOn) > 0 {
-			n *= 2 // what it builds on weighs about as much as itself
 		}
 	}
 	return n

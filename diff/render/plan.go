@@ -45,6 +45,9 @@ type Pair struct {
 	// Placement are the new overlay's namespace, namePrefix and
 	// nameSuffix, applied to what it builds on before comparing.
 	Placement map[string]string
+	// weight is what rendering the pair is expected to hold, the bytes of
+	// the files it reads (see budget.go); zero when nothing renders.
+	weight int64
 }
 
 // Plan pairs the overlays of base and head by path and marks each pair
@@ -86,27 +89,35 @@ func (p *Pair) plan(base, head source.Tree, o Options, changed map[string]bool) 
 	case p.Head == nil:
 		p.Status, p.Touched = Removed, true
 	default:
-		known, touched := affected(base, *p.Base, head, *p.Head, o, changed)
+		bi, bErr := inputs(base, *p.Base, o)
+		hi, hErr := inputs(head, *p.Head, o)
+		known, touched := bErr == nil && hErr == nil, affected(bi, hi, changed)
 		p.Status, p.Touched = Unchanged, touched
 		if touched || !known {
-			p.Status = Changed
+			p.Status, p.weight = Changed, inputBytes(base, bi)+inputBytes(head, hi)
 		}
+		return
+	}
+	// Added or removed: what its one side reads (a new overlay built on
+	// others renders those too, about as much again).
+	if p.Head != nil {
+		c, _ := inputs(head, *p.Head, o)
+		p.weight = inputBytes(head, c) * int64(1+min(len(p.BuiltOn), 1))
+	} else {
+		c, _ := inputs(base, *p.Base, o)
+		p.weight = inputBytes(base, c)
 	}
 }
 
-// affected reports whether every input of the overlay could be followed at
-// both commits (known), and whether the change touched one: a file it reads
-// at either commit changed, the inputs it skips differ, or a file a skipped
-// input names (a chart's values file, its directory) changed.
-func affected(base source.Tree, bo Overlay, head source.Tree, ho Overlay, o Options, changed map[string]bool) (known, touched bool) {
-	bi, berr := inputs(base, bo, o)
-	hi, herr := inputs(head, ho, o)
-	known = berr == nil && herr == nil
+// affected reports whether the change touched an input of the overlay
+// whose inputs at base and head are bi and hi: a file it reads at either
+// commit changed, the inputs it skips differ, or a file a skipped input
+// names (a chart's values file, its directory) changed.
+func affected(bi, hi *closure, changed map[string]bool) bool {
 	hit := func(f string) bool { return changed[f] }
-	touched = slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped) ||
+	return slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped) ||
 		slices.ContainsFunc(bi.cutInputs(), hit) || slices.ContainsFunc(hi.cutInputs(), hit) ||
 		!sameRemotes(bi.remotes, hi.remotes)
-	return known, touched
 }
 
 // sameSkips compares skipped inputs by what and why (their lines move with
@@ -233,7 +244,7 @@ func RenderEach(ctx context.Context, base, head source.Tree, pairs []Pair, o Opt
 			// A pair holds its share of the budget from its dispatch, in
 			// order, until fn is done with it: what is rendered ahead is
 			// memory too, and taking it in order cannot deadlock.
-			held[i] = mem.acquire(pairWeight(base, head, p, o))
+			held[i] = mem.acquire(p.weight)
 			pending[i].Store(int32(len(sides)))
 			// A pair that weighs half the budget or more renders one side
 			// after the other: kustomize holds some forty times its
