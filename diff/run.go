@@ -72,7 +72,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 			r.Findings = append(r.Findings, renderError(p.Path, p.HeadErr, report.High, "cannot be rendered"))
 			return
 		}
-		status.Inputs = remoteInputs(p.Head.Inputs)
+		status.Inputs = append(remoteInputs(p.Head.Inputs), chartInputs(p.Head.Charts)...)
 		if len(p.Head.Skipped) > 0 {
 			status.Status, status.Skipped = report.OverlayPartial, skippedInputs(p.Head.Skipped)
 			r.Findings = append(r.Findings, partialRender(p.Path, p.Head.Skipped, nil, true, nil))
@@ -83,6 +83,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		r.Findings = append(r.Findings, templates(p.Path, p.Head.Templates, nil)...)
 		grants := scanOverlay(p.Path, p.Head.Objects, o)
 		fromRemote(grants, nil, p.Head)
+		fromChart(grants, nil, p.Head, nil)
 		r.Findings = append(r.Findings, grants...)
 	})
 	if err != nil {
@@ -171,7 +172,7 @@ func compareOverlay(p render.Rendered, o Options, changed *change.Set) (report.O
 		headRes = &render.Result{}
 	}
 	var findings []report.Finding
-	status.Inputs = remoteInputs(headRes.Inputs)
+	status.Inputs = append(remoteInputs(headRes.Inputs), chartInputs(headRes.Charts)...)
 	if len(headRes.Skipped) > 0 {
 		status.Status, status.Skipped = report.OverlayPartial, skippedInputs(headRes.Skipped)
 		findings = append(findings, partialRender(p.Path, headRes.Skipped, baseRes.Skipped, p.Touched, changed))
@@ -181,6 +182,7 @@ func compareOverlay(p render.Rendered, o Options, changed *change.Set) (report.O
 	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
 	rbac := analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed.Line)
 	fromRemote(rbac, baseRes, headRes)
+	fromChart(rbac, baseRes, headRes, changed)
 	findings = append(findings, rbac...)
 	if p.Status == render.Added && len(p.BuiltOn) > 0 && baseErr == nil {
 		findings = append([]report.Finding{inherited(p, findings)}, findings...)

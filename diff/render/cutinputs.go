@@ -1,7 +1,6 @@
 package render
 
 import (
-	"cmp"
 	"io/fs"
 	"path"
 	"slices"
@@ -14,28 +13,6 @@ import (
 // renders them, but a change to them changes what was not checked, so an
 // overlay is Unchanged only when they are identical as well, and an edit
 // in them is an edit of what no one checked (diff reports it high).
-
-// helmInputs returns the tree files a Helm field of kustomization k names:
-// values files (valuesFile, additionalValuesFiles, any value naming a file)
-// and every file of each local chart's directory (helmGlobals.chartHome,
-// default "charts", joined with the chart's name).
-func (w *walker) helmInputs(k *kustFile, field string, val *yaml.Node) []string {
-	in := w.namedFiles(k.dir, val)
-	home := cmp.Or(scalar(child(k.root, "helmGlobals"), "chartHome"), "charts")
-	for _, chart := range seq(val) {
-		name := scalar(chart, "name")
-		chartHome := home
-		if field == "helmChartInflationGenerator" { // the legacy form names its own
-			name, chartHome = scalar(chart, "chartName"), cmp.Or(scalar(chart, "chartHome"), home)
-		}
-		if name == "" {
-			continue
-		}
-		in = append(in, w.filesUnder(path.Join(k.dir, chartHome, name))...)
-	}
-	slices.Sort(in)
-	return slices.Compact(in)
-}
 
 // configInputs returns a function's or plugin's config file p and the
 // tree files its values name, relative to its directory.

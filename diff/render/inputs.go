@@ -52,7 +52,6 @@ func (s Skipped) String() string { return fmt.Sprintf("%s:%d: %s: %s", s.Path, s
 const (
 	whyRemote   = "would be fetched from the network; vendor it into the repository or allow its prefix in remoteBases"
 	whyURLFile  = "would be fetched from the network; commit the file to the repository"
-	whyHelm     = "inflates a chart with the helm program; render the chart and commit its output to check it"
 	whyFunction = "is a KRM function (exec or container); only kustomize's built-in transformers run here"
 	whyPlugin   = "is a kustomize plugin; only kustomize's built-in transformers run here"
 	whyOutside  = "leaves the repository; nothing outside it is read"
@@ -62,10 +61,6 @@ const (
 // loaderFields name the kustomization fields whose entries may be
 // directories kustomize loads as kustomizations of their own.
 var loaderFields = []string{"resources", "bases", "components", "transformers", "generators", "validators"}
-
-// execFields would make kustomize run a program (helm) whatever the
-// plugin settings say; they are refused outright.
-var execFields = []string{"helmCharts", "helmChartInflationGenerator", "helmGlobals"}
 
 // kustFile is one kustomization of an overlay's closure.
 type kustFile struct {
@@ -101,6 +96,10 @@ type closure struct {
 	// (remote.go); remotes are those entries.
 	tree    *mounted
 	remotes []Input
+	// charts are the Helm charts to render (helm.go); rendered those
+	// that did.
+	charts   []*chartEntry
+	rendered []Chart
 }
 
 type walker struct {
@@ -286,8 +285,13 @@ func (w *walker) visit(dir string, from *yaml.Node, fromFile string) error {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i], root.Content[i+1]
 		switch {
-		case slices.Contains(execFields, key.Value):
-			w.skip(k, root, key, key.Line, key.Value, whyHelm, w.helmInputs(k, key.Value, val)...)
+		case key.Value == "helmCharts" || key.Value == "helmChartInflationGenerator":
+			if err := w.helmCharts(k, key, val); err != nil {
+				return err
+			}
+			continue
+		case key.Value == "helmGlobals": // read by helmCharts; kustomize would run helm
+			w.cutOnly(k, root, key)
 			continue
 		case key.Value == "namespace":
 			k.namespace = val

@@ -3,6 +3,7 @@ package render
 import (
 	"time"
 
+	"github.com/rbacguard/rbacguard/diff/helm"
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/remote"
 )
@@ -36,6 +37,8 @@ type Options struct {
 	// narrower than the repository, and OutsideHint says how to widen it.
 	StrictRoot  bool
 	OutsideHint string
+	// Helm renders the overlays' Helm charts (nil: helm.Default()).
+	Helm *helm.Renderer
 	// ResultCache, when set, reuses the result of rendering the same
 	// overlay from the same inputs (ResultCache): the App holds one for
 	// every pull request it checks. Nil renders every time.

@@ -148,7 +148,8 @@ func relPath(from, to string) string {
 	return path.Join(append(parts, te[i:]...)...)
 }
 
-// mounted is a tree with fetched remote trees mounted under RemoteDir.
+// mounted is a tree with fetched remote trees mounted under RemoteDir,
+// and rendered charts under HelmDir.
 type mounted struct {
 	source.Tree
 	mounts map[string]source.Tree
@@ -156,7 +157,7 @@ type mounted struct {
 }
 
 func (m *mounted) lookup(name string) (source.Tree, string, bool) {
-	if !strings.HasPrefix(name, RemoteDir+"/") {
+	if !strings.HasPrefix(name, RemoteDir+"/") && !strings.HasPrefix(name, HelmDir+"/") {
 		return nil, "", false
 	}
 	for dir, t := range m.mounts {

@@ -39,6 +39,9 @@ type Result struct {
 	// Inputs are the remote entries fetched and rendered with; objects
 	// from them are located under their Mount.
 	Inputs []Input
+	// Charts are the Helm charts rendered; objects from them are located
+	// under their Mount.
+	Charts []Chart
 }
 
 // Error is an overlay that failed to render.
@@ -185,6 +188,9 @@ func renderClosure(ctx context.Context, t source.Tree, dir string, c *closure, o
 	// The filesystem kustomize sees holds the overlay's inputs and nothing
 	// else: no path, relative, absolute or through a link, reaches a file
 	// the closure did not name from inside the tree.
+	if err := c.renderCharts(ctx, o); err != nil {
+		return nil, &Error{Overlay: dir, Err: err}
+	}
 	mem := filesys.MakeFsInMemory()
 	for _, f := range c.files {
 		data, err := fs.ReadFile(t, f)
@@ -214,7 +220,7 @@ func renderClosure(ctx context.Context, t source.Tree, dir string, c *closure, o
 	if err != nil {
 		return nil, blame(err, c)
 	}
-	res.Skipped, res.Inputs = c.skipped, c.remotes
+	res.Skipped, res.Inputs, res.Charts = c.skipped, c.remotes, c.rendered
 	return res, nil
 }
 

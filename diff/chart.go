@@ -1,0 +1,165 @@
+package diff
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/rbacguard/rbacguard/diff/change"
+	"github.com/rbacguard/rbacguard/diff/render"
+	"github.com/rbacguard/rbacguard/diff/report"
+)
+
+// chartInputs lists the charts an overlay rendered from a repository or
+// a registry, for the report's overlays[].inputs: the chart's URL, the
+// version asked for and the digest of what was rendered.
+func chartInputs(charts []render.Chart) []report.RemoteInput {
+	var out []report.RemoteInput
+	for _, c := range charts {
+		if c.Repo == "" || c.Dir != "" { // in the repository
+			continue
+		}
+		out = append(out, report.RemoteInput{Path: c.Path, Line: c.VersionLine, URL: chartURL(c), Ref: c.Version, Commit: c.Digest})
+	}
+	return out
+}
+
+func chartURL(c render.Chart) string {
+	return strings.TrimSuffix(c.Repo, "/") + "/" + c.Name
+}
+
+// fromChart points the findings whose objects a Helm chart rendered at
+// the line a reviewer reads: the chart's template when the change edits
+// it (a local chart), else the values the change edits, else the entry's
+// version (a chart bump), else the template (a local chart) or the entry.
+// The message says which chart and versions: "(from chart cert-manager
+// v1.15.0 → v1.16.0, templates/rbac.yaml)". base is nil in a scan, and ch
+// then too.
+func fromChart(findings []report.Finding, base, head *render.Result, ch *change.Set) {
+	for i := range findings {
+		f := &findings[i]
+		c, side := chartAt(f.Location.Path, head), head
+		if c == nil && base != nil {
+			c, side = chartAt(f.Location.Path, base), base
+		}
+		if c == nil {
+			continue
+		}
+		hc, bc := sameChart(*c, head), sameChart(*c, base)
+		entry := c
+		if hc != nil {
+			entry = hc
+		}
+		inChart, _, _ := c.Template(f.Location.Path, f.Location.Line)
+		f.Location = chartLocation(f.Location, *c, *entry, bc, side == head, ch)
+		f.Message += fmt.Sprintf(" (from chart %s %s, %s)", c.Name, chartVersions(bc, hc), inChart)
+		chartVia(f.Via, side)
+		for _, st := range f.Path {
+			for _, g := range st.Grants {
+				chartVia(g.Via, side)
+			}
+		}
+		for j := range f.AlsoAt {
+			if a := chartAt(f.AlsoAt[j].Path, side); a != nil {
+				f.AlsoAt[j] = chartLocation(f.AlsoAt[j], *a, *a, nil, side == head, nil)
+			}
+		}
+	}
+}
+
+// chartLocation is where a finding located at at, in what chart c
+// rendered, is reported; entry is the chart's entry at head (c's own when
+// gone), base the chart at base (nil when new, or in a scan).
+func chartLocation(at report.Location, c, entry render.Chart, base *render.Chart, atHead bool, ch *change.Set) report.Location {
+	tpl, ok := templateInRepo(c, at)
+	if atHead && ch != nil {
+		if ok && ch.Files()[tpl.Path] {
+			return tpl
+		}
+		if base != nil && base.ValuesDigest != entry.ValuesDigest {
+			for _, v := range entry.Values {
+				if l := ch.FirstLine(v.Path, max(v.Line, 1), v.EndLine); l > 0 {
+					return report.Location{Path: v.Path, Line: l}
+				}
+			}
+		}
+	}
+	if ok && (base == nil || base.Digest == entry.Digest || c.Repo == "") {
+		return tpl
+	}
+	return report.Location{Path: entry.Path, Line: entry.VersionLine}
+}
+
+// templateInRepo is the line of a local chart's template that rendered
+// at; ok is false for a fetched chart, or a line it cannot place.
+func templateInRepo(c render.Chart, at report.Location) (report.Location, bool) {
+	inChart, line, ok := c.Template(at.Path, at.Line)
+	if !ok || c.Dir == "" || line == 0 {
+		return report.Location{}, false
+	}
+	return report.Location{Path: path.Join(c.Dir, inChart), Line: line}, true
+}
+
+// chartVia names the files of a chain that a chart rendered as the
+// chart's templates: the repository's file for a local chart, else
+// "chart <repo>/<name>@<version>: templates/x.yaml".
+func chartVia(via []report.Ref, r *render.Result) {
+	for i := range via {
+		c := chartAt(via[i].Path, r)
+		if c == nil {
+			continue
+		}
+		if tpl, ok := templateInRepo(*c, report.Location{Path: via[i].Path, Line: via[i].Line}); ok {
+			via[i].Path, via[i].Line = tpl.Path, tpl.Line
+			continue
+		}
+		inChart, line, _ := c.Template(via[i].Path, via[i].Line)
+		name := c.Name
+		if c.Repo != "" {
+			name = chartURL(*c)
+		}
+		via[i].Path, via[i].Line = fmt.Sprintf("chart %s@%s: %s", name, c.Version, inChart), line
+	}
+}
+
+// chartAt is the chart whose rendered files hold p, nil when none does.
+func chartAt(p string, r *render.Result) *render.Chart {
+	if r == nil || !strings.HasPrefix(p, render.HelmDir+"/") {
+		return nil
+	}
+	for i := range r.Charts {
+		if strings.HasPrefix(p, r.Charts[i].Mount+"/") {
+			return &r.Charts[i]
+		}
+	}
+	return nil
+}
+
+// sameChart is r's entry for the same chart: the same kustomization,
+// chart name and release.
+func sameChart(c render.Chart, r *render.Result) *render.Chart {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Charts {
+		o := &r.Charts[i]
+		if o.Path == c.Path && o.Name == c.Name && o.Release == c.Release {
+			return o
+		}
+	}
+	return nil
+}
+
+func chartVersions(base, head *render.Chart) string {
+	switch {
+	case head == nil && base != nil:
+		return base.Version + ", removed"
+	case head == nil:
+		return ""
+	case base == nil:
+		return head.Version
+	case base.Version != head.Version:
+		return base.Version + " → " + head.Version
+	}
+	return head.Version
+}
