@@ -130,6 +130,11 @@ func TestChart_RepoRefused(t *testing.T) {
 				return true
 			}
 		}, want: "over the 67108864-byte limit"},
+		{name: "index a YAML bomb", version: "1.2.3", setup: func(c *remotetest.ChartRepo, o *remote.Options) {
+			// 1,000 entries of 1,000 URLs each from a 10 KB index
+			urls := "u: &u [" + strings.Repeat("*s, ", 1000) + "]\n"
+			c.Files["/charts/index.yaml"] = []byte("s: &s x\n" + urls + "e: &e {version: '9', urls: *u}\nentries: {demo: [" + strings.Repeat("*e, ", 1000) + "]}\n")
+		}, want: "excessive aliasing"},
 		{name: "no index", version: "1.2.3", setup: func(c *remotetest.ChartRepo, o *remote.Options) { delete(c.Files, "/charts/index.yaml") },
 			want: "has no index.yaml (HTTP 404)"},
 		{name: "archive gone", version: "1.2.3", setup: func(c *remotetest.ChartRepo, o *remote.Options) { delete(c.Files, "/charts/demo-1.2.3.tgz") },
