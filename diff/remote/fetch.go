@@ -116,7 +116,7 @@ type Fetcher struct {
 
 type call struct {
 	done chan struct{}
-	val  *Fetched
+	val  any // what fn returned: *Fetched, or a chart's index or archive (chart.go)
 	err  error
 }
 
@@ -200,6 +200,12 @@ func (f *Fetcher) Get(ctx context.Context, r Ref) (*Fetched, error) {
 }
 
 func (f *Fetcher) once(key string, fn func() (*Fetched, error)) (*Fetched, error) {
+	return onceFor(f, key, fn)
+}
+
+// onceFor runs fn once per key and Fetcher; concurrent callers of the same
+// key wait for the first and share its answer (a method cannot be generic).
+func onceFor[T any](f *Fetcher, key string, fn func() (T, error)) (T, error) {
 	f.mu.Lock()
 	c, ok := f.calls[key]
 	if !ok {
@@ -212,7 +218,8 @@ func (f *Fetcher) once(key string, fn func() (*Fetched, error)) (*Fetched, error
 		f.mu.Unlock()
 		<-c.done
 	}
-	return c.val, c.err
+	v, _ := c.val.(T)
+	return v, c.err
 }
 
 // resolve asks the host which commit r's ref names, and whether it is a
@@ -296,6 +303,11 @@ func (f *Fetcher) hold(t source.Tree) error {
 			n += info.Size()
 		}
 	}
+	return f.holdBytes(n)
+}
+
+// holdBytes counts n bytes against the run's bound.
+func (f *Fetcher) holdBytes(n int64) error {
 	if total := f.held.Add(n); total > f.lim.MaxRunBytes {
 		return fmt.Errorf("the remote entries of this run hold more than %d bytes; vendor the large ones into the repository", f.lim.MaxRunBytes)
 	}
@@ -327,12 +339,23 @@ func (f *Fetcher) getFile(ctx context.Context, r Ref) (*Fetched, error) {
 // get fetches u with a body bound. 200 and 404 are answers (a 404 tells
 // "not a tag"); any other status is an error saying what to do.
 func (f *Fetcher) get(ctx context.Context, u, accept, token string, maxBytes int64) ([]byte, int, error) {
+	body, resp, err := f.request(ctx, u, accept, token, maxBytes, http.StatusNotFound)
+	if resp == nil {
+		return body, 0, err
+	}
+	return body, resp.StatusCode, err
+}
+
+// request is get for callers that read the answer's headers (an OCI
+// registry's 401 names where its token comes from): 200 and the statuses
+// in answers return the response, whose body is read (200) or closed.
+func (f *Fetcher) request(ctx context.Context, u, accept, token string, maxBytes int64, answers ...int) ([]byte, *http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	if req.URL.Scheme != "https" {
-		return nil, 0, fmt.Errorf("refusing %s: only https is fetched", redact(u))
+		return nil, nil, fmt.Errorf("refusing %s: only https is fetched", redact(u))
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
@@ -343,29 +366,29 @@ func (f *Fetcher) get(ctx context.Context, u, accept, token string, maxBytes int
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("fetch %s: %w", redact(u), unwrapURL(err))
+		return nil, nil, fmt.Errorf("fetch %s: %w", redact(u), unwrapURL(err))
 	}
 	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		return nil, resp.StatusCode, nil
-	case http.StatusForbidden, http.StatusTooManyRequests:
-		return nil, resp.StatusCode, fmt.Errorf("fetch %s: HTTP %d (the host's rate limit? give the Action a github-token, or retry later)", redact(u), resp.StatusCode)
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case slices.Contains(answers, resp.StatusCode):
+		return nil, resp, nil
+	case resp.StatusCode == http.StatusForbidden, resp.StatusCode == http.StatusTooManyRequests:
+		return nil, resp, fmt.Errorf("fetch %s: HTTP %d (the host's rate limit? give the Action a github-token, or retry later)", redact(u), resp.StatusCode)
 	default:
-		return nil, resp.StatusCode, fmt.Errorf("fetch %s: HTTP %d", redact(u), resp.StatusCode)
+		return nil, resp, fmt.Errorf("fetch %s: HTTP %d", redact(u), resp.StatusCode)
 	}
 	if resp.ContentLength > maxBytes {
-		return nil, 0, fmt.Errorf("fetch %s: %d bytes, over the %d-byte limit", redact(u), resp.ContentLength, maxBytes)
+		return nil, nil, fmt.Errorf("fetch %s: %d bytes, over the %d-byte limit", redact(u), resp.ContentLength, maxBytes)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("fetch %s: %w", redact(u), err)
+		return nil, nil, fmt.Errorf("fetch %s: %w", redact(u), err)
 	}
 	if int64(len(body)) > maxBytes {
-		return nil, 0, fmt.Errorf("fetch %s: over the %d-byte limit", redact(u), maxBytes)
+		return nil, nil, fmt.Errorf("fetch %s: over the %d-byte limit", redact(u), maxBytes)
 	}
-	return body, resp.StatusCode, nil
+	return body, resp, nil
 }
 
 func unwrapURL(err error) error {
@@ -387,13 +410,22 @@ func redact(u string) string {
 }
 
 // checkRedirect follows at most MaxRedirects, over https, to hosts the
-// entry's host serves downloads from or the policy allows.
+// entry's host serves downloads from or the policy allows. A token goes to
+// the host it was given for only: Go's client would still send it from
+// "127.0.0.1:443" to "127.0.0.1:8443", or to a subdomain, so it is
+// dropped whenever the host (with its port) changes.
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > f.lim.MaxRedirects {
 		return fmt.Errorf("more than %d redirects", f.lim.MaxRedirects)
 	}
 	if req.URL.Scheme != "https" {
 		return fmt.Errorf("redirect to %s refused: only https is fetched", redact(req.URL.String()))
+	}
+	if req.URL.Host != via[0].URL.Host {
+		req.Header.Del("Authorization")
+	}
+	if digestChecked(req.Context()) {
+		return nil // any https host, still address-checked when dialled (oci.go)
 	}
 	to := req.URL.Host
 	for _, r := range via {

@@ -8,6 +8,15 @@
 // resolved to the commit the host says it names; an archive is cached by
 // (repository, commit), in memory and, when Options.CacheDir is set, on
 // disk, both bounded in size.
+//
+// Helm charts a kustomization's helmCharts names come the same way
+// (chart.go, oci.go): from an HTTP chart repository through its
+// index.yaml, or from an OCI registry by the distribution protocol with an
+// anonymous pull token, under the same allow list, address checks and
+// bounds. Only a pinned version (an exact semver version or a digest) is
+// fetched; an archive is checked against the digest the index or manifest
+// gives and cached by it. Nothing is unpacked here: Helm's loader reads
+// the archive, elsewhere.
 package remote
 
 import (
