@@ -1,6 +1,7 @@
 package diff_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -24,7 +25,10 @@ var update = flag.Bool("update", false, "rewrite the want section of testdata/ca
 
 // TestCases runs every testdata/cases/*.txtar: files under base/ and head/
 // are the two trees, an optional "options" file sets
-// "mode: scan", "defaultNamespace: x" or "include: glob", and "want" lists
+// "mode: scan", "defaultNamespace: x", "include: glob" or "remote.allow:
+// glob"; files under remote/owner/repo@tag/ are served by a local
+// github.com, and under chart/name@version/ by a local chart repository
+// the trees name as $CHARTS. "want" lists
 // the findings, one a line, as formatCase prints them (or the run's error).
 // An optional "comments" section holds the review comments a pull request
 // of the case would get (path:line and body, as checks.Reviews plans them
@@ -83,8 +87,17 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 	mode := "diff"
 	remotes := map[string]map[string]string{} // "owner/repo@tag" → its files
 	files := map[string][]byte{}              // URL path → a file github.com serves
+	charts := map[string]map[string]string{}  // "name@version" → its files
 	for _, f := range a.Files {
 		switch {
+		case strings.HasPrefix(f.Name, "chart/"):
+			// chart/name@version/path: served by a local chart repository
+			// whose URL the trees name as $CHARTS.
+			key, rest, _ := strings.Cut(strings.TrimPrefix(f.Name, "chart/"), "/")
+			if charts[key] == nil {
+				charts[key] = map[string]string{}
+			}
+			charts[key][rest] = string(f.Data)
 		case strings.HasPrefix(f.Name, "files/"):
 			files[strings.TrimPrefix(f.Name, "files")] = f.Data
 		case strings.HasPrefix(f.Name, "remote/"):
@@ -95,10 +108,8 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 				remotes[key] = map[string]string{}
 			}
 			remotes[key][parts[2]] = string(f.Data)
-		case strings.HasPrefix(f.Name, "base/"):
-			must(t, base.Add(strings.TrimPrefix(f.Name, "base/"), f.Data))
-		case strings.HasPrefix(f.Name, "head/"):
-			must(t, head.Add(strings.TrimPrefix(f.Name, "head/"), f.Data))
+		case strings.HasPrefix(f.Name, "base/"), strings.HasPrefix(f.Name, "head/"):
+
 		case f.Name == "options":
 			for _, line := range strings.Split(string(f.Data), "\n") {
 				k, v, _ := strings.Cut(line, ":")
@@ -116,7 +127,27 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 			}
 		}
 	}
-	if len(remotes) > 0 || len(files) > 0 || len(opts.Render.Remote.Allow) > 0 {
+	chartsURL := "https://charts.invalid"
+	if len(charts) > 0 {
+		repo := remotetest.NewChartRepo(t)
+		for key, files := range charts {
+			name, version, _ := strings.Cut(key, "@")
+			repo.AddChart(name, version, files)
+		}
+		repo.WriteIndex()
+		chartsURL = repo.RepoURL()
+		opts.Render.Remote = repo.Options(opts.Render.Remote.Allow...)
+	}
+	for _, f := range a.Files {
+		data := bytes.ReplaceAll(f.Data, []byte("$CHARTS"), []byte(chartsURL))
+		if p, ok := strings.CutPrefix(f.Name, "base/"); ok {
+			must(t, base.Add(p, data))
+		}
+		if p, ok := strings.CutPrefix(f.Name, "head/"); ok {
+			must(t, head.Add(p, data))
+		}
+	}
+	if len(remotes) > 0 || len(files) > 0 || len(opts.Render.Remote.Allow) > 0 && len(charts) == 0 {
 		srv := remotetest.New(t)
 		for key, files := range remotes {
 			repo, tag, _ := strings.Cut(key, "@")
@@ -140,7 +171,8 @@ func runCase(t *testing.T, a *txtar.Archive) (findings, comments string) {
 	if err != nil {
 		return "error " + err.Error() + "\n", ""
 	}
-	return formatCase(r), formatComments(r, base, head)
+	findings, comments = formatCase(r), formatComments(r, base, head)
+	return strings.ReplaceAll(findings, chartsURL, "$CHARTS"), strings.ReplaceAll(comments, chartsURL, "$CHARTS")
 }
 
 // formatCase prints what a case asserts: the overlays that are not plainly

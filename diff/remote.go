@@ -121,6 +121,10 @@ func unpinned(overlay string, head, base []render.Skipped, touched bool) []repor
 			Message:  fmt.Sprintf("overlay %s names the remote base %s at a branch or no ref: what it grants can change without a pull request, and it is not checked", overlay, s.What),
 			Risk:     "pin it to a tag or a full commit SHA, so that an upgrade is a pull request rbacguard checks",
 		}
+		if strings.HasPrefix(s.What, "chart ") {
+			f.Message = fmt.Sprintf("overlay %s names the %s by a version range or no version: what it renders can change without a pull request, and it is not checked", overlay, s.What)
+			f.Risk = "pin it to an exact version (or an OCI digest), so that an upgrade is a pull request rbacguard checks"
+		}
 		had := false
 		for _, b := range base {
 			had = had || b.Unpinned && b.What == s.What

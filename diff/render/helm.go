@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rbacguard/rbacguard/diff/helm"
+	"github.com/rbacguard/rbacguard/diff/remote"
 	"github.com/rbacguard/rbacguard/diff/source"
 )
 
@@ -83,9 +84,10 @@ type chartEntry struct {
 
 // Why a chart is not rendered.
 const (
-	whyChartName    = "names no chart"
-	whyChartMissing = "names a chart that is not in the repository and no repo to fetch it from"
-	whyChartRemote  = "would fetch a chart from a repository or registry; allow its host in the policy's remote.allow (or vendor the chart under chartHome)"
+	whyChartName     = "names no chart"
+	whyChartMissing  = "names a chart that is not in the repository and no repo to fetch it from"
+	whyChartUnpinned = "names a version range or no version: what it renders can change without a pull request; pin it to an exact version (or an OCI digest)"
+	whyChartRemote   = "would fetch a chart from a repository or registry; allow its host in the policy's remote.allow (or vendor the chart under chartHome)"
 )
 
 // helmSpec is what a helmCharts entry says, in kustomize's field names.
@@ -258,10 +260,49 @@ func (w *walker) helmChart(k *kustFile, field string, val, item *yaml.Node, inde
 }
 
 // remoteChart fetches the chart of a repository or registry, when the
-// policy allows it; false when the entry was skipped instead.
+// policy allows it and the version pins it; false when the entry was
+// skipped instead.
 func (w *walker) remoteChart(e *chartEntry, spec helmSpec, skip func(string, ...string)) bool {
-	skip(whyChartRemote, e.inputs...)
-	return false
+	f := w.o.fetcher
+	if f == nil {
+		f = w.o.newFetcher()
+	}
+	ref := remote.ChartRef{Repo: spec.Repo, Name: spec.Name, Version: spec.Version}
+	if f == nil || !f.ChartAllowed(ref) {
+		skip(whyChartRemote, e.inputs...)
+		return false
+	}
+	got, err := f.Chart(context.Background(), ref)
+	switch {
+	case err != nil:
+		skip("could not be fetched: "+err.Error(), e.inputs...)
+		return false
+	case !got.Pinned:
+		skip(whyChartUnpinned, e.inputs...)
+		w.c.skipped[len(w.c.skipped)-1].Unpinned = true
+		return false
+	}
+	e.archive, e.Digest, e.Version = got.Archive, got.Digest, got.Version
+	// The chart's own files, to place what it rendered in its templates;
+	// a chart that does not unpack here fails helm's loader as well.
+	if t, err := source.Tarball(bytes.NewReader(got.Archive), got.Digest, source.Limits{MaxTotalBytes: 64 << 20}); err == nil {
+		e.sources = map[string]string{}
+		for _, p := range t.Files() {
+			if data, err := fs.ReadFile(t, p); err == nil {
+				e.sources[p] = string(data)
+			}
+		}
+	}
+	return true
+}
+
+// sameCharts compares the charts of two closures by what they render:
+// the same chart at the same digest (a fetched chart; a local one's
+// files are inputs like any other), with the same values.
+func sameCharts(a, b []*chartEntry) bool {
+	return slices.EqualFunc(a, b, func(x, y *chartEntry) bool {
+		return x.Path == y.Path && x.Name == y.Name && x.Repo == y.Repo && x.Digest == y.Digest && x.ValuesDigest == y.ValuesDigest
+	})
 }
 
 // cutOnly cuts item out of the copy kustomize reads without recording a

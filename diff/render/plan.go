@@ -117,7 +117,7 @@ func affected(bi, hi *closure, changed map[string]bool) bool {
 	hit := func(f string) bool { return changed[f] }
 	return slices.ContainsFunc(bi.files, hit) || slices.ContainsFunc(hi.files, hit) || !sameSkips(bi.skipped, hi.skipped) ||
 		slices.ContainsFunc(bi.cutInputs(), hit) || slices.ContainsFunc(hi.cutInputs(), hit) ||
-		!sameRemotes(bi.remotes, hi.remotes)
+		!sameRemotes(bi.remotes, hi.remotes) || !sameCharts(bi.charts, hi.charts)
 }
 
 // sameSkips compares skipped inputs by what and why (their lines move with

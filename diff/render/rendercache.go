@@ -399,6 +399,15 @@ func resultKey(t source.Tree, ov Overlay, files []string, cl *closure, o Options
 		for _, r := range cl.resources {
 			str(r)
 		}
+		num(int64(len(cl.charts)))
+		for _, e := range cl.charts { // a fetched chart is no file of the tree
+			str(e.Path)
+			str(e.Name)
+			str(e.Repo)
+			str(e.Digest)
+			str(e.ValuesDigest)
+			str(e.Mount)
+		}
 		num(int64(len(cl.skipped)))
 		for _, s := range cl.skipped {
 			str(s.Path)
