@@ -31,21 +31,26 @@
 // Rendering never runs code from the tree and never reads outside it:
 // kustomize runs on an in-memory filesystem holding only the overlay's
 // inputs at that commit, with plugins, exec and container functions and
-// Helm off, and file size, rendered bytes, resources and time are bounded
-// per overlay. The network is reached only by package remote, for the
-// remote bases and resources Options.Remote allows, at a pinned ref
-// (remote.go): each is fetched as an archive, mounted under RemoteDir and
-// its entry rewritten to the local copy, so kustomize never runs git; its
-// files are inputs and its commit part of the overlay's identity.
+// its Helm inflator off, and file size, rendered bytes, resources and time
+// are bounded per overlay. The network is reached only by package remote,
+// for the remote bases, resources and charts Options.Remote allows, at a
+// pinned ref or version (remote.go): each base is fetched as an archive,
+// mounted under RemoteDir and its entry rewritten to the local copy, so
+// kustomize never runs git; its files are inputs and its commit part of
+// the overlay's identity. A helmCharts entry (helm.go) is rendered by
+// package helm, in a bounded child process, from the repository's chart
+// directory or a fetched archive; its output is mounted under HelmDir and
+// named a resource of its kustomization, so that the kustomization's
+// transformers apply to it as after kustomize's inflator.
 //
 // # Never a silent pass
 //
-// What rbacguard must never fetch or run — remote resources and bases
-// (every URL form kustomize accepts) that are not allowed, not pinned or
-// not fetched, Helm
-// charts, exec and container KRM functions, legacy plugins, paths leaving
-// the tree — is cut out of the overlay before kustomize sees it, and the
-// rest renders as kustomize renders it without them (Result.Skipped lists
+// What rbacguard must never fetch or run — remote resources, bases and
+// charts (every URL form kustomize accepts) that are not allowed, not
+// pinned or not fetched, a chart that does not render, exec and container
+// KRM functions, legacy plugins, paths leaving the tree — is cut out of
+// the overlay before kustomize sees it, and the rest renders as kustomize
+// renders it without them (Result.Skipped lists
 // each, file:line, what and why). A patch or replacement whose object only
 // a skipped input provided is cut with it. The caller reports such an
 // overlay as partial.
