@@ -490,10 +490,15 @@ func lineMap(template, rendered string) []int {
 
 // nextWriter is the first template line after line last that may have
 // written rendered text s: one whose text before its action starts s, or
-// else an action that prints ("{{ toYaml .Values.rules }}"), not one
-// that only steers (if, with, range, end …). 0 when none is near.
+// else the action that printed the line before (an include or toYaml
+// prints many lines), or the next action that prints ("{{ toYaml
+// .Values.rules }}"), not one that only steers (if, with, range, end …).
+// 0 when none is near.
 func nextWriter(tl []string, last int, s string, prefixOf func(string) string) int {
 	printer := 0
+	if last >= 1 && last <= len(tl) && printsAction(tl[last-1]) {
+		printer = last // an include or toYaml prints many lines
+	}
 	for j := last; j < min(len(tl), last+60); j++ {
 		if p := prefixOf(tl[j]); p != "" && strings.HasPrefix(s, p) {
 			return j + 1

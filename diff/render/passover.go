@@ -46,24 +46,26 @@ func (o Options) passedOver() []string {
 
 // Ignoring returns what discovery passes over in t: the directories of
 // NotDeployed that no selection names, and the templates/ of a Helm chart
-// (Go templates, not manifests: rendering a chart needs helm, which never
-// runs). Every command passes over the same files: a file it ignores is
-// neither an overlay nor a problem to report.
+// (Go templates, not manifests: a chart renders through the helmCharts of
+// a kustomization). Every command passes over the same files: a file it
+// ignores is neither an overlay nor a problem to report.
 func (o Options) Ignoring(t source.Tree) func(string) bool {
 	names := o.passedOver()
 	return func(f string) bool {
-		if passedOverDir(f, names) != "" {
-			return true
-		}
-		for d := path.Dir(f); d != "." && d != "/"; d = path.Dir(d) {
-			if path.Base(d) == "templates" {
-				if _, err := fs.Stat(t, path.Join(path.Dir(d), "Chart.yaml")); err == nil {
-					return true
-				}
+		return passedOverDir(f, names) != "" || inChartTemplates(t, f)
+	}
+}
+
+// inChartTemplates reports whether f lies under a Helm chart's templates/.
+func inChartTemplates(t source.Tree, f string) bool {
+	for d := path.Dir(f); d != "." && d != "/"; d = path.Dir(d) {
+		if path.Base(d) == "templates" {
+			if _, err := fs.Stat(t, path.Join(path.Dir(d), "Chart.yaml")); err == nil {
+				return true
 			}
 		}
-		return false
 	}
+	return false
 }
 
 // passedOverDir is the top-most directory above f whose name is one of
@@ -95,7 +97,7 @@ func PassedOverDirs(o Options, trees ...source.Tree) []PassedOver {
 			files = append(files, s.Path)
 		}
 		for _, f := range files {
-			if !isManifestName(f) && !slices.Contains(KustomizationNames, path.Base(f)) {
+			if !isManifestName(f) && !slices.Contains(KustomizationNames, path.Base(f)) || inChartTemplates(t, f) {
 				continue
 			}
 			if d := passedOverDir(f, names); d != "" && !seen[d] && o.selects(path.Dir(f)) {
@@ -117,7 +119,7 @@ func PassedOverManifests(t source.Tree, o Options) map[string]string {
 	names := slices.DeleteFunc(o.passedOver(), func(n string) bool { return n == "testdata" })
 	out := map[string]string{}
 	for _, f := range t.Files() {
-		if !isManifestName(f) {
+		if !isManifestName(f) || inChartTemplates(t, f) {
 			continue
 		}
 		if d := passedOverDir(f, names); d != "" && o.selects(path.Dir(f)) {
