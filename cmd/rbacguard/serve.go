@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rbacguard/rbacguard/bot/app"
+	"github.com/rbacguard/rbacguard/diff/helm"
 	"github.com/rbacguard/rbacguard/diff/report"
 )
 
@@ -220,6 +221,9 @@ func (f *serveFlags) config(e *env) (app.Config, *slog.Logger, error) {
 	cfg.Diff.FailOn = f.failOn
 	cfg.Diff.DefaultNamespace = f.defaultNamespace
 	cfg.Diff.Render.RemoteBases = f.remoteBases
+	// A replica's memory limit (deploy/: 1Gi) holds the server and one
+	// chart render at a time; real charts render in well under 100 MiB.
+	cfg.Diff.Render.Helm = helm.NewRenderer(helm.Limits{MaxMemoryBytes: 256 << 20, Concurrent: 1})
 	cfg.JobTimeout = f.jobTimeout
 	cfg.ShutdownTimeout = f.shutdownTimeout
 	cfg.StaleAfter = f.staleAfter

@@ -2,6 +2,7 @@ package helm
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type Limits struct {
 	MaxMemoryBytes int64
 	// MaxInputBytes bounds the request (chart and values together).
 	MaxInputBytes int64
+	// Concurrent bounds the renders running at once (0: GOMAXPROCS): each
+	// is a process whose heap may reach MaxMemoryBytes.
+	Concurrent int
 }
 
 // DefaultLimits fit real charts (kube-prometheus-stack renders 3 MB in
@@ -84,6 +88,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxInputBytes <= 0 {
 		l.MaxInputBytes = d.MaxInputBytes
+	}
+	if l.Concurrent <= 0 {
+		l.Concurrent = runtime.GOMAXPROCS(0)
 	}
 	return l
 }

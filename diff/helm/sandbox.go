@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
@@ -106,7 +105,8 @@ const cacheBytes = 64 << 20
 
 // NewRenderer returns a renderer within lim.
 func NewRenderer(lim Limits) *Renderer {
-	return &Renderer{lim: lim.withDefaults(), slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), cache: map[[32]byte]*cached{}}
+	lim = lim.withDefaults()
+	return &Renderer{lim: lim, slots: make(chan struct{}, lim.Concurrent), cache: map[[32]byte]*cached{}}
 }
 
 var (
