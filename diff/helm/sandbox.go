@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +36,36 @@ func init() {
 	os.Exit(child(os.Stdin, os.Stdout, os.Stderr))
 }
 
+// wire is a request as the child reads it: the chart's files in order,
+// so that the same request is the same bytes (a map is encoded in no
+// order), and those bytes key the cache.
+type wire struct {
+	Request Request
+	Names   []string
+	Data    [][]byte
+}
+
+func toWire(req Request) wire {
+	w := wire{Request: req}
+	w.Request.Chart.Files = nil
+	for _, name := range slices.Sorted(maps.Keys(req.Chart.Files)) {
+		w.Names = append(w.Names, name)
+		w.Data = append(w.Data, req.Chart.Files[name])
+	}
+	return w
+}
+
+func (w wire) request() Request {
+	req := w.Request
+	if len(w.Names) > 0 {
+		req.Chart.Files = make(map[string][]byte, len(w.Names))
+		for i, name := range w.Names {
+			req.Chart.Files[name] = w.Data[i]
+		}
+	}
+	return req
+}
+
 // reply is what the child writes back.
 type reply struct {
 	Output *Output
@@ -48,12 +80,12 @@ func child(in io.Reader, out, errOut io.Writer) int {
 		debug.SetMemoryLimit(limit / 2) // collect hard well before the bound
 		go watchHeap(limit, errOut)
 	}
-	var req Request
-	if err := gob.NewDecoder(in).Decode(&req); err != nil {
+	var w wire
+	if err := gob.NewDecoder(in).Decode(&w); err != nil {
 		fmt.Fprintf(errOut, "read request: %v\n", err)
 		return exitFailed
 	}
-	o, err := render(context.Background(), req)
+	o, err := render(context.Background(), w.request())
 	r := reply{Output: o}
 	if err != nil {
 		r.Err = err.Error()
@@ -124,7 +156,8 @@ func Default() *Renderer {
 // once while its output is kept.
 func (r *Renderer) Render(ctx context.Context, req Request) (*Output, error) {
 	var in bytes.Buffer
-	if err := gob.NewEncoder(&in).Encode(&req); err != nil {
+	w := toWire(req)
+	if err := gob.NewEncoder(&in).Encode(&w); err != nil {
 		return nil, err
 	}
 	if int64(in.Len()) > r.lim.MaxInputBytes {
