@@ -128,7 +128,7 @@ func kinds() []kindInfo {
 		},
 		{
 			Kind: report.RenderPartial, Name: "OverlayRenderedPartially", Severity: report.Medium,
-			Short: "An overlay was rendered without inputs rbacguard never fetches or runs, so what they add is not checked.",
+			Short: "An overlay was rendered without inputs rbacguard did not fetch or could not render, so what they add is not checked.",
 			Full: "The overlay names remote resources or bases, Helm charts, KRM functions, plugins or paths outside the repository. " +
 				"rbacguard cuts those out and renders the rest as kustomize renders it without them; the objects and patches they would add are not checked. " +
 				"It is reported when the change adds such an input or touches the overlay, so that a green check never means an input went unseen.",

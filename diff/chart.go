@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/change"
@@ -52,7 +53,13 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 		}
 		inChart, _, _ := c.Template(f.Location.Path, f.Location.Line)
 		f.Location = chartLocation(f.Location, *c, *entry, bc, side == head, ch)
-		f.Message += fmt.Sprintf(" (from chart %s %s, %s)", c.Name, chartVersions(bc, hc), inChart)
+		versions := chartVersions(bc, hc)
+		if hc == nil && head != nil && slices.ContainsFunc(head.Skipped, func(s render.Skipped) bool {
+			return s.Path == c.Path && s.Line == c.Line
+		}) {
+			versions = c.Version + ", not rendered at head"
+		}
+		f.Message += fmt.Sprintf(" (from chart %s %s, %s)", c.Name, versions, inChart)
 		chartVia(f.Via, side)
 		for _, st := range f.Path {
 			for _, g := range st.Grants {

@@ -123,7 +123,7 @@ func partialFinding(overlay string, head, base []render.Skipped, touched bool) r
 	}
 	whats := make([]string, 0, len(head))
 	for _, s := range head {
-		whats = append(whats, fmt.Sprintf("%s (%s:%d)", s.What, s.Path, s.Line))
+		whats = append(whats, fmt.Sprintf("%s (%s:%d: %s)", s.What, s.Path, s.Line, s.Why))
 	}
 	f := report.Finding{
 		ID:       report.ID(report.RenderPartial, overlay),
@@ -131,9 +131,9 @@ func partialFinding(overlay string, head, base []render.Skipped, touched bool) r
 		Severity: report.Medium,
 		Overlay:  overlay,
 		Location: report.Location{Path: at.Path, Line: at.Line},
-		Message: fmt.Sprintf("overlay %s was rendered without %d input(s) rbacguard never fetches or runs; what they add is not checked: %s",
+		Message: fmt.Sprintf("overlay %s was rendered without %d input(s) rbacguard did not fetch or could not render; what they add is not checked: %s",
 			overlay, len(head), strings.Join(whats, ", ")),
-		Risk: "objects and patches from these inputs may grant anything; vendor them into the repository, or allow a trusted prefix in remoteBases, so they are checked",
+		Risk: "objects and patches from these inputs may grant anything; vendor them into the repository, or allow their host in the policy's remote.allow, so they are checked",
 	}
 	if !touched {
 		f.Severity, f.Preexisting = report.Info, true
