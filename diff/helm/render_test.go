@@ -10,7 +10,7 @@ import (
 	"golang.org/x/tools/txtar"
 )
 
-func chartOf(t *testing.T, name string) Chart {
+func chartOf(t testing.TB, name string) Chart {
 	t.Helper()
 	a, err := txtar.ParseFile("testdata/" + name + ".txtar")
 	if err != nil {

@@ -195,3 +195,29 @@ rules:
 		t.Errorf("rules[0].verbs rendered at %v, placed at %s:%d, want templates/role.yaml:8", at, inChart, line)
 	}
 }
+
+// TestHelmChartOCI: a chart of an OCI registry the policy allows renders
+// at the version asked, and its digest is what the overlay rendered with.
+func TestHelmChartOCI(t *testing.T) {
+	reg := remotetest.NewRegistry(t)
+	archive := remotetest.ChartArchive("web", "1.4.0", map[string]string{"templates/role.yaml": chartRole})
+	reg.PushChart(t, "charts/web", "web", "1.4.0", archive)
+	tr := memTree(t, map[string]string{"app/kustomization.yaml": fmt.Sprintf("helmCharts:\n- name: web\n  repo: %s\n  version: 1.4.0\n  releaseName: shop\n", reg.RepoURL("charts"))})
+	o := render.DefaultOptions()
+	o.Remote = reg.Options("127.0.0.1")
+	res, err := render.Render(context.Background(), tr, render.Overlay{Path: "app", Kustomize: true}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) > 0 || len(res.Objects) != 1 || res.Objects[0].Name != "shop-reader" {
+		t.Fatalf("rendered %v, skipped %v: want ClusterRole shop-reader", res.Objects, res.Skipped)
+	}
+	c := res.Charts[0]
+	if c.Version != "1.4.0" || c.Digest != remotetest.Digest(archive) || c.VersionLine != 4 {
+		t.Errorf("chart %s at %s (version line %d), want 1.4.0 at %s, line 4", c.Version, c.Digest, c.VersionLine, remotetest.Digest(archive))
+	}
+	at := res.Objects[0].LineOf("rules", 0, "verbs")
+	if inChart, line, _ := c.Template(at.Path, at.Line); inChart != "templates/role.yaml" || line != 8 {
+		t.Errorf("verbs placed at %s:%d, want templates/role.yaml:8", inChart, line)
+	}
+}
