@@ -3,6 +3,7 @@ package token
 import (
 	"cmp"
 	"fmt"
+	"strings"
 
 	"github.com/rbacguard/rbacguard/diff/manifest"
 	"github.com/rbacguard/rbacguard/diff/report"
@@ -71,6 +72,7 @@ func accountLine(w workload.Workload) manifest.Location {
 
 func (c *checker) automount(bs, hs *snapshot, scan bool) {
 	pairs := pairWorkloads(bs, hs)
+	grown := map[string]int{} // account → its "grows" finding in c.out
 	for i, w := range hs.workloads {
 		if !workload.MountsToken(w, hs.accounts) || isStaticControlPlane(w) {
 			continue
@@ -121,10 +123,20 @@ func (c *checker) automount(bs, hs *snapshot, scan bool) {
 				f.Location = loc(accountLine(w))
 				f.Message = fmt.Sprintf("%s moves from ServiceAccount %s to %s and holds its token; the new account %s", w, b.ServiceAccount, w.ServiceAccount, can)
 			case grows:
+				// One finding per account: every workload that already
+				// held its token gains the same increase.
+				if j, ok := grown[sa]; ok {
+					g := &c.out[j]
+					g.Workloads = append(g.Workloads, wl(w)...)
+					g.AlsoAt = append(g.AlsoAt, loc(accountLine(w)))
+					g.Message = fmt.Sprintf("%s hold a token of %s, whose permissions increase in this change: the account %s", joinWorkloads(g.Workloads), sa, cmp.Or(added, "gains permissions"))
+					continue
+				}
 				event, f.Severity = "grows", atLeast(incSev, report.Low)
 				f.Location = loc(accountLine(w))
 				f.Message = fmt.Sprintf("%s holds a token of %s, whose permissions increase in this change: the account %s", w, sa, cmp.Or(added, "gains permissions"))
-				f.Risk = "the increase reaches every pod of this workload: code running there gains it too"
+				f.Risk = "the increase reaches every pod of these workloads: code running there gains it too"
+				grown[sa] = len(c.out)
 			default:
 				continue
 			}
@@ -135,6 +147,19 @@ func (c *checker) automount(bs, hs *snapshot, scan bool) {
 		f.ID = id(f.Kind, c.overlay, "workload", event, w.Kind, w.Namespace, w.Name)
 		c.add(f)
 	}
+}
+
+// joinWorkloads names workloads for a sentence: "Deployment a/b, Job a/c
+// and Job a/d".
+func joinWorkloads(ws []report.Workload) string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.String()
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // isStaticControlPlane spots a kube-apiserver static pod manifest: the
