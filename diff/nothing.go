@@ -75,10 +75,10 @@ func (c *tally) nothing(trees ...source.Tree) error {
 		if len(c.cut) > 0 {
 			var cut []string
 			for _, s := range c.cut {
-				cut = append(cut, fmt.Sprintf("%s (%s:%d)", s.What, s.Path, s.Line))
+				cut = append(cut, fmt.Sprintf("%s (%s:%d: %s)", s.What, s.Path, s.Line, s.Why))
 			}
 			e.Read += "; what the overlays name was cut, and it is all they hold: " + strings.Join(cut, ", ")
-			e.Want = "vendor those inputs into the repository (or allow a trusted prefix in remoteBases) so they are checked, or " + e.Want
+			e.Want = "vendor those inputs into the repository (or allow their host in the policy's remote.allow) so they are checked, or " + e.Want
 		}
 		return e
 	}

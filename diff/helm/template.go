@@ -22,6 +22,12 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml/merge2"
 )
 
+// DefaultKubeVersion is the Kubernetes version a chart sees when the
+// entry names none: what helm v4.3's own binary presents (the client-go it
+// is built with). Helm's library would present whatever this binary links,
+// or v1.20 in a test; a fixed value renders the same everywhere.
+const DefaultKubeVersion = "v1.36.0"
+
 // render is `helm template` for one request, in this process: the child
 // runs it (sandbox.go).
 func render(ctx context.Context, req Request) (*Output, error) {
@@ -54,13 +60,11 @@ func renderChart(ctx context.Context, ch *chart.Chart, req Request) (*Output, er
 		return nil, err
 	}
 	caps := common.DefaultCapabilities.Copy()
-	if req.KubeVersion != "" {
-		kv, err := common.ParseKubeVersion(req.KubeVersion)
-		if err != nil {
-			return nil, fmt.Errorf("kubeVersion %q: %w", req.KubeVersion, err)
-		}
-		caps.KubeVersion = *kv
+	kv, err := common.ParseKubeVersion(cmpOr(req.KubeVersion, DefaultKubeVersion))
+	if err != nil {
+		return nil, fmt.Errorf("kubeVersion %q: %w", req.KubeVersion, err)
 	}
+	caps.KubeVersion = *kv
 	caps.APIVersions = append(caps.APIVersions, req.APIVersions...)
 	if c := ch.Metadata.KubeVersion; c != "" && !chartutil.IsCompatibleRange(c, caps.KubeVersion.String()) {
 		return nil, fmt.Errorf("the chart requires kubeVersion %s, incompatible with Kubernetes %s (set kubeVersion in the helmCharts entry)", c, caps.KubeVersion.Version)
