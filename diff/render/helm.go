@@ -61,9 +61,6 @@ type Chart struct {
 	Mount string
 	// lines maps each rendered file's lines to its template's (lineMap).
 	lines map[string][]int
-	// templates are the chart's files by path in the chart, to place
-	// what a fetched chart rendered.
-	sources map[string]string
 }
 
 // ValuesAt is a place values of a chart come from.
@@ -80,6 +77,9 @@ type chartEntry struct {
 	archive []byte // a fetched chart's .tgz
 	inputs  []string
 	endLine int
+	// sources are the chart's files by path in the chart, to place what
+	// it rendered (lineMap); not kept with the result.
+	sources map[string]string
 }
 
 // Why a chart is not rendered.
@@ -365,6 +365,7 @@ func (c *closure) renderCharts(ctx context.Context, o Options) error {
 		if err := c.mountChart(e, out); err != nil {
 			return err
 		}
+		e.sources = nil
 		c.rendered = append(c.rendered, e.Chart)
 	}
 	return nil
