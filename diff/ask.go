@@ -228,6 +228,14 @@ func rendered(p string, res *render.Result, err error) query.Overlay {
 	ov := query.Overlay{Path: p, Err: err}
 	if res != nil {
 		ov.Objects = res.Objects
+		if len(res.Inputs) > 0 || len(res.Charts) > 0 {
+			ov.Place = func(via []report.Ref) []report.Ref {
+				out := slices.Clone(via)
+				displayVia(out, res)
+				chartVia(out, res)
+				return out
+			}
+		}
 		ov.Skipped = skippedInputs(res.Skipped)
 		for _, e := range res.Problems {
 			ov.Unread = append(ov.Unread, e.Error())

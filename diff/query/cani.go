@@ -42,7 +42,7 @@ func CanI(ov Overlay, id Identity, r Request, o Options) CanIOverlay {
 		return CanIOverlay{Path: ov.Path, Error: ov.Err.Error()}
 	}
 	via, ok := o.graph(ov.Objects).Explain(id.user(), r.rbac())
-	return CanIOverlay{Path: ov.Path, Unread: ov.Unread, Skipped: ov.Skipped, NamespaceUnset: landed(ov.Objects, r.Namespace, o), Allowed: ok, Via: via}
+	return CanIOverlay{Path: ov.Path, Unread: ov.Unread, Skipped: ov.Skipped, NamespaceUnset: landed(ov.Objects, r.Namespace, o), Allowed: ok, Via: ov.place(via)}
 }
 
 // ListAnswer is can-i --list's answer: per overlay and scope, the
@@ -130,7 +130,7 @@ func List(ov Overlay, id Identity, namespaces []string, o Options) ListOverlay {
 				}
 			}
 			if !slices.ContainsFunc(line.Via, func(v []report.Ref) bool { return v[0] == gr.Via[0] }) {
-				line.Via = append(line.Via, gr.Via)
+				line.Via = append(line.Via, ov.place(gr.Via))
 			}
 		}
 	}

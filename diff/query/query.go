@@ -27,6 +27,18 @@ type Overlay struct {
 	// Skipped are the inputs rendering cut out (remote bases, Helm charts,
 	// plugins): what they grant is not in the answer, which says so.
 	Skipped []report.SkippedInput
+	// Place, when set, names the files of a chain as a reader finds them:
+	// what a chart rendered as the chart's template, what a remote base
+	// holds as that repository's file. It returns a new slice.
+	Place func([]report.Ref) []report.Ref
+}
+
+// place is via as the overlay's reader finds it (Overlay.Place).
+func (ov Overlay) place(via []report.Ref) []report.Ref {
+	if ov.Place == nil || len(via) == 0 {
+		return via
+	}
+	return ov.Place(via)
 }
 
 // Options tune how objects are read, as for a diff.

@@ -72,8 +72,14 @@ func WhoCan(ov Overlay, r Request, o Options) WhoCanOverlay {
 		return WhoCanOverlay{Path: ov.Path, Error: ov.Err.Error(), Subjects: []Holder{}}
 	}
 	g := o.graph(ov.Objects)
+	subjects := holders(allowances(g, r), newWorkloads(ov.Objects, o))
+	for i := range subjects {
+		for j := range subjects[i].Ways {
+			subjects[i].Ways[j].Via = ov.place(subjects[i].Ways[j].Via)
+		}
+	}
 	return WhoCanOverlay{Path: ov.Path, Unread: ov.Unread, Skipped: ov.Skipped, NamespaceUnset: landed(ov.Objects, r.Namespace, o),
-		Subjects: holders(allowances(g, r), newWorkloads(ov.Objects, o))}
+		Subjects: subjects}
 }
 
 // allowances are the engine's answer to r; in every namespace (-A), the
