@@ -39,6 +39,15 @@ func chartURL(c render.Chart) string {
 func fromChart(findings []report.Finding, base, head *render.Result, ch *change.Set) {
 	for i := range findings {
 		f := &findings[i]
+		// A chain may pass through a chart whatever the finding's own
+		// line is (a kustomization's patch of a chart's role).
+		sides := []*render.Result{head, base}
+		chartVia(f.Via, sides...)
+		for _, st := range f.Path {
+			for _, g := range st.Grants {
+				chartVia(g.Via, sides...)
+			}
+		}
 		c, side := chartAt(f.Location.Path, head), head
 		if c == nil && base != nil {
 			c, side = chartAt(f.Location.Path, base), base
@@ -53,6 +62,13 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 		}
 		inChart, _, _ := c.Template(f.Location.Path, f.Location.Line)
 		f.Location = chartLocation(f.Location, *c, *entry, bc, side == head, ch)
+		if n := len(f.Via); ch != nil && n > 0 && f.Via[n-1].Path == f.Location.Path && f.Via[n-1].Line <= f.Location.Line {
+			// The template changed: its first edited line of the rule, as
+			// for a rule of the repository's own files.
+			if l := ch.FirstLine(f.Location.Path, f.Via[n-1].Line, f.Location.Line); l > 0 {
+				f.Location.Line = l
+			}
+		}
 		versions := chartVersions(bc, hc)
 		if hc == nil && head != nil && slices.ContainsFunc(head.Skipped, func(s render.Skipped) bool {
 			return s.Path == c.Path && s.Line == c.Line
@@ -60,12 +76,6 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 			versions = c.Version + ", not rendered at head"
 		}
 		f.Message += fmt.Sprintf(" (from chart %s %s, %s)", c.Name, versions, inChart)
-		chartVia(f.Via, side)
-		for _, st := range f.Path {
-			for _, g := range st.Grants {
-				chartVia(g.Via, side)
-			}
-		}
 		for j := range f.AlsoAt {
 			if a := chartAt(f.AlsoAt[j].Path, side); a != nil {
 				f.AlsoAt[j] = chartLocation(f.AlsoAt[j], *a, *a, nil, side == head, nil)
@@ -109,10 +119,16 @@ func templateInRepo(c render.Chart, at report.Location) (report.Location, bool) 
 
 // chartVia names the files of a chain that a chart rendered as the
 // chart's templates: the repository's file for a local chart, else
-// "chart <repo>/<name>@<version>: templates/x.yaml".
-func chartVia(via []report.Ref, r *render.Result) {
+// "chart <repo>/<name>@<version>: templates/x.yaml". A file is looked for
+// in each result in turn (head, then base).
+func chartVia(via []report.Ref, rs ...*render.Result) {
 	for i := range via {
-		c := chartAt(via[i].Path, r)
+		var c *render.Chart
+		for _, r := range rs {
+			if c = chartAt(via[i].Path, r); c != nil {
+				break
+			}
+		}
 		if c == nil {
 			continue
 		}

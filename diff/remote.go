@@ -27,6 +27,14 @@ func remoteInputs(in []render.Input) []report.RemoteInput {
 func fromRemote(findings []report.Finding, base, head *render.Result) {
 	for i := range findings {
 		f := &findings[i]
+		// A chain may pass through a fetched base whatever the finding's
+		// own line is (the repository's patch of a base's role).
+		displayVia(f.Via, head, base)
+		for _, st := range f.Path {
+			for _, g := range st.Grants {
+				displayVia(g.Via, head, base)
+			}
+		}
 		in, side := remoteOf(f.Location.Path, head), head
 		if in == nil && base != nil {
 			in, side = remoteOf(f.Location.Path, base), base
@@ -47,12 +55,6 @@ func fromRemote(findings []report.Finding, base, head *render.Result) {
 			from = in.Version()
 		}
 		f.Message += fmt.Sprintf(" (from %s %s)", in.URL, from)
-		displayVia(f.Via, side)
-		for _, st := range f.Path {
-			for _, g := range st.Grants {
-				displayVia(g.Via, side)
-			}
-		}
 		for j := range f.AlsoAt {
 			if a := remoteOf(f.AlsoAt[j].Path, side); a != nil {
 				f.AlsoAt[j] = report.Location{Path: a.Path, Line: a.Line}
@@ -138,11 +140,15 @@ func unpinned(overlay string, head, base []render.Skipped, touched bool) []repor
 }
 
 // displayVia names the files of a chain that came from a fetched entry as
-// the remote repository's files, at the version fetched.
-func displayVia(via []report.Ref, r *render.Result) {
+// the remote repository's files, at the version fetched; a file is looked
+// for in each result in turn (head, then base).
+func displayVia(via []report.Ref, rs ...*render.Result) {
 	for i := range via {
-		if in := remoteOf(via[i].Path, r); in != nil {
-			via[i].Path, _ = in.Display(via[i].Path)
+		for _, r := range rs {
+			if in := remoteOf(via[i].Path, r); in != nil {
+				via[i].Path, _ = in.Display(via[i].Path)
+				break
+			}
 		}
 	}
 }

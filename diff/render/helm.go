@@ -465,23 +465,19 @@ func lineMap(template, rendered string) []int {
 		}
 		return norm(before)
 	}
+	rl := strings.Split(rendered, "\n")
 	var out []int
-	last := 1
-	for _, l := range strings.Split(rendered, "\n") {
+	last := 0 // the template line of the rendered line before
+	for i, l := range rl {
 		s := norm(l)
 		at := 0
 		if cands := exact[s]; len(cands) > 0 && s != "" {
-			at = cands[0]
-			if i, found := slices.BinarySearch(cands, last+1); i < len(cands) {
-				at = cands[i]
-			} else if found {
-				at = cands[i]
-			}
+			at = pick(cands, last, func(j int) int { return agree(tl, rl, j, i) })
 		} else if s != "" {
 			at = nextWriter(tl, last, s, prefixOf)
 		}
 		if at == 0 {
-			at = last
+			at = max(last, 1)
 		}
 		out = append(out, at)
 		last = at
@@ -489,11 +485,48 @@ func lineMap(template, rendered string) []int {
 	return out
 }
 
+// pick chooses among the template lines cands with a rendered line's
+// text: the one whose next lines agree most with what was rendered next
+// (an `if` that rendered nothing leaves a line of the same text behind),
+// the nearest after line last among equals, the first when none is after.
+func pick(cands []int, last int, score func(int) int) int {
+	best, bestScore := 0, -1
+	for _, j := range cands {
+		sc := score(j)
+		if j <= last {
+			sc -= 10 // behind: a loop's body again, only if nothing ahead fits
+		}
+		if sc > bestScore {
+			best, bestScore = j, sc
+		}
+	}
+	return best
+}
+
+// agree counts how many of the 3 lines after rendered line i have the
+// text of the template lines after line j (1-based), steering actions
+// skipped.
+func agree(tl, rl []string, j, i int) int {
+	n := 0
+	for d, k := 1, j; d <= 3 && i+d < len(rl); d++ {
+		for k < len(tl) && norm(tl[k]) != "" && strings.HasPrefix(strings.TrimSpace(tl[k]), "{{") && !printsAction(tl[k]) {
+			k++
+		}
+		if k >= len(tl) || norm(tl[k]) != norm(rl[i+d]) {
+			break
+		}
+		n++
+		k++
+	}
+	return n
+}
+
 // nextWriter is the first template line after line last that may have
 // written rendered text s: one whose text before its action starts s, or
 // else the action that printed the line before (an include or toYaml
 // prints many lines), or the next action that prints ("{{ toYaml
-// .Values.rules }}"), not one that only steers (if, with, range, end …).
+// .Values.rules }}"), not one that only steers (if, with, range, end …),
+// or else a line before last whose text starts s (a loop's body again).
 // 0 when none is near.
 func nextWriter(tl []string, last int, s string, prefixOf func(string) string) int {
 	printer := 0
@@ -508,7 +541,15 @@ func nextWriter(tl []string, last int, s string, prefixOf func(string) string) i
 			printer = j + 1
 		}
 	}
-	return printer
+	if printer > 0 {
+		return printer
+	}
+	for j := last - 2; j >= max(0, last-60); j-- { // a loop's body again
+		if p := prefixOf(tl[j]); p != "" && strings.HasPrefix(s, p) {
+			return j + 1
+		}
+	}
+	return 0
 }
 
 // printsAction reports whether template line l is one action that
