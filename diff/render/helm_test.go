@@ -43,6 +43,8 @@ func file(name, body string) tar.Header {
 	return tar.Header{Name: name, Typeflag: tar.TypeReg, Linkname: body}
 }
 
+// chartRole is a chart's ClusterRole template, reading Secrets with the
+// chart's values' verbs ([get] when they name none).
 const chartRole = `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
@@ -50,7 +52,7 @@ metadata:
 rules:
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get]
+  verbs: {{ .Values.verbs | default (list "get") | toJson }}
 `
 
 // TestHelmChartsHostile: a chart of a repository that is hostile ends in
@@ -159,15 +161,7 @@ patches:
 `,
 		"app/vendor/web/Chart.yaml":  "apiVersion: v2\nname: web\nversion: 2.0.0\n",
 		"app/vendor/web/values.yaml": "verbs: [get]\n",
-		"app/vendor/web/templates/role.yaml": `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: {{ .Release.Name }}-reader
-rules:
-- apiGroups: [""]
-  resources: [secrets]
-  verbs: {{ toJson .Values.verbs }}
-`,
+		"app/vendor/web/templates/role.yaml": chartRole,
 		"app/vendor/web/templates/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n",
 	})
 	res, err := render.Render(context.Background(), tr, render.Overlay{Path: "app", Kustomize: true}, render.DefaultOptions())
