@@ -36,12 +36,17 @@ func chartURL(c render.Chart) string {
 // The message says which chart and versions: "(from chart cert-manager
 // v1.15.0 → v1.16.0, templates/rbac.yaml)". base is nil in a scan, and ch
 // then too.
-func fromChart(findings []report.Finding, base, head *render.Result, ch *change.Set) {
+func fromChart(findings []report.Finding, base, head *render.Result, ch *change.Set) []report.Finding {
+	out := findings[:0]
 	for i := range findings {
 		f := &findings[i]
 		// A chain may pass through a chart whatever the finding's own
-		// line is (a kustomization's patch of a chart's role).
+		// line is (a kustomization's patch of a chart's role): a decrease's
+		// chain is the base's, any other the head's.
 		sides := []*render.Result{head, base}
+		if f.Kind == report.RBACDecrease {
+			sides = []*render.Result{base, head}
+		}
 		chartVia(f.Via, sides...)
 		for _, st := range f.Path {
 			for _, g := range st.Grants {
@@ -53,6 +58,7 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 			c, side = chartAt(f.Location.Path, base), base
 		}
 		if c == nil {
+			out = append(out, *f)
 			continue
 		}
 		hc, bc := sameChart(*c, head), sameChart(*c, base)
@@ -71,8 +77,14 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 		}
 		versions := chartVersions(bc, hc)
 		if hc == nil && head != nil && slices.ContainsFunc(head.Skipped, func(s render.Skipped) bool {
-			return s.Path == c.Path && s.Line == c.Line
+			return s.Path == c.Path && (s.Line == c.Line || s.What == "chart "+c.Name || strings.HasPrefix(s.What, "chart "+c.Name+" "))
 		}) {
+			if f.Kind == report.RBACDecrease {
+				// Not rendered at head is not known to be gone: the skipped
+				// chart is reported (render.partial), its grants are not
+				// told as lost.
+				continue
+			}
 			versions = c.Version + ", not rendered at head"
 		}
 		f.Message += fmt.Sprintf(" (from chart %s %s, %s)", c.Name, versions, inChart)
@@ -81,7 +93,11 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 				f.AlsoAt[j] = chartLocation(f.AlsoAt[j], *a, *a, nil, side == head, nil)
 			}
 		}
+		f.AlsoAt = slices.DeleteFunc(f.AlsoAt, func(l report.Location) bool { return l == f.Location })
+		f.AlsoAt = slices.Compact(f.AlsoAt)
+		out = append(out, *f)
 	}
+	return out
 }
 
 // chartLocation is where a finding located at at, in what chart c

@@ -52,7 +52,7 @@ func renderError(overlay string, err error, sev report.Severity, what string) re
 // ch is nil in a scan.
 func partialRender(overlay string, head, base []render.Skipped, touched bool, ch *change.Set) report.Finding {
 	f := partialFinding(overlay, head, base, touched)
-	if edits := editsUnchecked(head, ch); len(edits) > 0 {
+	if edits := editsUnchecked(head, base, ch); len(edits) > 0 {
 		f.Severity, f.Preexisting, f.Location = report.High, false, edits[0].at
 		var what []string
 		for _, e := range edits[:min(len(edits), 3)] {
@@ -85,8 +85,10 @@ func (e uncheckedEdit) String() string {
 // editsUnchecked returns the edits of the change that lie in what an
 // overlay was rendered without: the lines of a skipped entry in its
 // kustomization, or a file the entry names (a file changed only by
-// deletions counts at the entry's line). One per skipped input, in order.
-func editsUnchecked(skipped []render.Skipped, ch *change.Set) []uncheckedEdit {
+// deletions counts at the entry's line), or an entry the change stopped
+// checking by deleting lines (a chart's version: removed, it is no longer
+// pinned). One per skipped input, in order.
+func editsUnchecked(skipped, base []render.Skipped, ch *change.Set) []uncheckedEdit {
 	if ch == nil {
 		return nil
 	}
@@ -94,6 +96,10 @@ func editsUnchecked(skipped []render.Skipped, ch *change.Set) []uncheckedEdit {
 	for _, s := range skipped {
 		if l := ch.FirstLine(s.Path, s.Line, max(s.Line, s.EndLine)); l > 0 {
 			out = append(out, uncheckedEdit{s, report.Location{Path: s.Path, Line: l}, true})
+			continue
+		}
+		if ch.Files()[s.Path] && !slices.ContainsFunc(base, func(b render.Skipped) bool { return b.What == s.What && b.Why == s.Why }) {
+			out = append(out, uncheckedEdit{s, report.Location{Path: s.Path, Line: s.Line}, true})
 			continue
 		}
 		for _, in := range s.Inputs {

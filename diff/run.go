@@ -83,7 +83,7 @@ func Scan(ctx context.Context, t source.Tree, o Options) (*report.Report, error)
 		r.Findings = append(r.Findings, templates(p.Path, p.Head.Templates, nil)...)
 		grants := scanOverlay(p.Path, p.Head.Objects, o)
 		fromRemote(grants, nil, p.Head)
-		fromChart(grants, nil, p.Head, nil)
+		grants = fromChart(grants, nil, p.Head, nil)
 		r.Findings = append(r.Findings, grants...)
 	})
 	if err != nil {
@@ -182,7 +182,7 @@ func compareOverlay(p render.Rendered, o Options, changed *change.Set) (report.O
 	findings = append(findings, templates(p.Path, headRes.Templates, baseRes.Templates)...)
 	rbac := analyze(p.Path, baseRes.Objects, headRes.Objects, o, changed.Line)
 	fromRemote(rbac, baseRes, headRes)
-	fromChart(rbac, baseRes, headRes, changed)
+	rbac = fromChart(rbac, baseRes, headRes, changed)
 	findings = append(findings, rbac...)
 	if p.Status == render.Added && len(p.BuiltOn) > 0 && baseErr == nil {
 		findings = append([]report.Finding{inherited(p, findings)}, findings...)

@@ -32,6 +32,8 @@ func heldAs(held []rbacv1.PolicyRule, a rbacv1.PolicyRule, scope string) string 
 	return ""
 }
 
+const ownTokenRisk = "it can mint tokens of itself: no permission it did not hold, but tokens that outlive its pods"
+
 // ownToken reports whether a lets service account s mint tokens of
 // itself only: no permission it did not hold, only tokens that outlive
 // its pods.

@@ -60,6 +60,9 @@ func Scan(overlay string, g *Graph) []report.Finding {
 						continue
 					}
 					sev, risk := classify(s, scope, a)
+					if ownToken(s, scope, a) {
+						sev, risk = report.Low, ownTokenRisk
+					}
 					if ro.builtin {
 						sum := builtins[gr.binding]
 						if sum == nil {
@@ -208,7 +211,7 @@ func (c *comparison) increases(s subject, scope string) {
 			case v != "":
 				sev, risk = report.Info, fmt.Sprintf("it could already %s them, which does as much", v)
 			case ownToken(s, scope, a):
-				sev, risk = report.Low, "it can mint tokens of itself: no permission it did not hold, but tokens that outlive its pods"
+				sev, risk = report.Low, ownTokenRisk
 			}
 			perm := permission(a)
 			c.add(report.Finding{

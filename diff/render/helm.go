@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -80,6 +81,9 @@ type chartEntry struct {
 	// sources are the chart's files by path in the chart, to place what
 	// it rendered (lineMap); not kept with the result.
 	sources map[string]string
+	// asked is the version a fetched chart was asked for: the archive must
+	// be that chart at that version.
+	asked string
 }
 
 // Why a chart is not rendered.
@@ -268,12 +272,15 @@ func (w *walker) remoteChart(e *chartEntry, spec helmSpec, skip func(string, ...
 		f = w.o.newFetcher()
 	}
 	ref := remote.ChartRef{Repo: spec.Repo, Name: spec.Name, Version: spec.Version}
-	if f == nil || !f.ChartAllowed(ref) {
+	if f == nil {
 		skip(whyChartRemote, e.inputs...)
 		return false
 	}
 	got, err := f.Chart(context.Background(), ref)
 	switch {
+	case errors.Is(err, remote.ErrNotAllowed): // it says what to allow, or that it never fetches that form
+		skip(err.Error(), e.inputs...)
+		return false
 	case err != nil:
 		skip("could not be fetched: "+err.Error(), e.inputs...)
 		return false
@@ -282,7 +289,7 @@ func (w *walker) remoteChart(e *chartEntry, spec helmSpec, skip func(string, ...
 		w.c.skipped[len(w.c.skipped)-1].Unpinned = true
 		return false
 	}
-	e.archive, e.Digest, e.Version = got.Archive, got.Digest, got.Version
+	e.archive, e.Digest, e.Version, e.asked = got.Archive, got.Digest, got.Version, got.Version
 	// The chart's own files, to place what it rendered in its templates;
 	// a chart that does not unpack here fails helm's loader as well.
 	if t, err := source.Tarball(bytes.NewReader(got.Archive), got.Digest, source.Limits{MaxTotalBytes: 64 << 20}); err == nil {
@@ -359,6 +366,13 @@ func (c *closure) renderCharts(ctx context.Context, o Options) error {
 			}
 			c.skipped = append(c.skipped, Skipped{Path: e.Path, Line: e.Line, EndLine: e.endLine,
 				What: "chart " + e.Name, Why: "could not be rendered: " + err.Error(), Inputs: e.inputs})
+			continue
+		}
+		if e.asked != "" && (out.Name != e.Name || strings.TrimPrefix(out.Version, "v") != strings.TrimPrefix(e.asked, "v")) {
+			// An index or a cache that names the wrong archive must not
+			// pass for the chart asked.
+			c.skipped = append(c.skipped, Skipped{Path: e.Path, Line: e.Line, EndLine: e.endLine, What: "chart " + e.Name + " " + e.asked,
+				Why: fmt.Sprintf("the archive fetched is chart %s %s, not the %s asked for; check the repository's index", out.Name, out.Version, e.asked), Inputs: e.inputs})
 			continue
 		}
 		e.Version = out.Version
@@ -485,23 +499,27 @@ func lineMap(template, rendered string) []int {
 	return out
 }
 
-// pick chooses among the template lines cands with a rendered line's
-// text: the one whose next lines agree most with what was rendered next
-// (an `if` that rendered nothing leaves a line of the same text behind),
-// the nearest after line last among equals, the first when none is after.
+// pick chooses among the template lines cands (sorted) with a rendered
+// line's text: the nearest after line last whose next lines agree with
+// what was rendered next (an `if` that rendered nothing leaves a line of
+// the same text behind), else the nearest after last, else (a loop's
+// body again) the nearest before it. At most pickWindow candidates are
+// weighed, so that a long template of repeated lines stays linear.
 func pick(cands []int, last int, score func(int) int) int {
-	best, bestScore := 0, -1
-	for _, j := range cands {
-		sc := score(j)
-		if j <= last {
-			sc -= 10 // behind: a loop's body again, only if nothing ahead fits
-		}
-		if sc > bestScore {
-			best, bestScore = j, sc
+	i, _ := slices.BinarySearch(cands, last+1)
+	ahead := cands[i:min(len(cands), i+pickWindow)]
+	for _, j := range ahead {
+		if score(j) > 0 {
+			return j
 		}
 	}
-	return best
+	if len(ahead) > 0 {
+		return ahead[0]
+	}
+	return cands[i-1]
 }
+
+const pickWindow = 8
 
 // agree counts how many of the 3 lines after rendered line i have the
 // text of the template lines after line j (1-based), steering actions

@@ -84,6 +84,10 @@ func TestHelmChartsHostile(t *testing.T) {
 		helm:    helm.Limits{Timeout: time.Second},
 		want:    "longer than 1s",
 	}, {
+		name:    "an index that names another version's archive",
+		archive: chartTar(file("evil/Chart.yaml", "apiVersion: v2\nname: evil\nversion: 0.9.0\n"), file("evil/templates/role.yaml", chartRole)),
+		want:    "the archive fetched is chart evil 0.9.0, not the 1.0.0 asked for",
+	}, {
 		name:    "values that are a YAML bomb",
 		archive: chartTar(file("evil/Chart.yaml", "apiVersion: v2\nname: evil\nversion: 1.0.0\n"), file("evil/templates/role.yaml", chartRole)),
 		values:  bomb(9),
@@ -213,5 +217,21 @@ func TestHelmChartOCI(t *testing.T) {
 	at := res.Objects[0].LineOf("rules", 0, "verbs")
 	if inChart, line, _ := c.Template(at.Path, at.Line); inChart != "templates/role.yaml" || line != 8 {
 		t.Errorf("verbs placed at %s:%d, want templates/role.yaml:8", inChart, line)
+	}
+}
+
+// TestHelmChartPlainHTTP: a repository over plain http is never fetched,
+// and the reason says so, not that its host is not allowed.
+func TestHelmChartPlainHTTP(t *testing.T) {
+	tr := memTree(t, map[string]string{"app/kustomization.yaml": "resources: [cm.yaml]\nhelmCharts:\n- name: web\n  repo: http://127.0.0.1:1/charts\n  version: 1.0.0\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n"})
+	o := render.DefaultOptions()
+	o.Remote.Allow, o.Remote.AllowLoopback = []string{"127.0.0.1"}, true
+	res, err := render.Render(context.Background(), tr, render.Overlay{Path: "app", Kustomize: true}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Why, "only https:// and oci://") {
+		t.Errorf("skipped %v, want the chart, saying only https:// and oci:// are fetched", res.Skipped)
 	}
 }
