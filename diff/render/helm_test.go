@@ -163,10 +163,10 @@ patches:
       path: /rules/-
       value: {apiGroups: [""], resources: [pods], verbs: [delete]}
 `,
-		"app/vendor/web/Chart.yaml":  "apiVersion: v2\nname: web\nversion: 2.0.0\n",
-		"app/vendor/web/values.yaml": "verbs: [get]\n",
+		"app/vendor/web/Chart.yaml":          "apiVersion: v2\nname: web\nversion: 2.0.0\n",
+		"app/vendor/web/values.yaml":         "verbs: [get]\n",
 		"app/vendor/web/templates/role.yaml": chartRole,
-		"app/vendor/web/templates/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n",
+		"app/vendor/web/templates/sa.yaml":   "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n",
 	})
 	res, err := render.Render(context.Background(), tr, render.Overlay{Path: "app", Kustomize: true}, render.DefaultOptions())
 	if err != nil {
