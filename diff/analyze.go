@@ -43,9 +43,9 @@ func analyze(overlay string, base, head []*manifest.Object, o Options, changed f
 func accountIncreases(findings []report.Finding) func(ns, name string) (report.Severity, string) {
 	type added struct {
 		sev   report.Severity
-		top   string          // what the most severe increase grants, verbs merged
-		verbs []string        // of top
-		what  map[string]bool // every rule or path that grew it (cause)
+		top   string              // what the most severe increase grants, verbs merged
+		verbs map[string][]string // by what is granted: every verb new on it
+		what  map[string]bool     // every rule or path that grew it (cause)
 	}
 	by := map[[2]string]*added{}
 	for _, f := range findings {
@@ -55,16 +55,14 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 		k := [2]string{f.Subject.Namespace, f.Subject.Name}
 		a := by[k]
 		if a == nil {
-			a = &added{what: map[string]bool{}}
+			a = &added{what: map[string]bool{}, verbs: map[string][]string{}}
 			by[k] = a
 		}
 		what, verbs := newPower(f)
 		a.what[cause(f)] = true
-		switch {
-		case f.Severity.Rank() > a.sev.Rank():
-			a.sev, a.top, a.verbs = f.Severity, what, verbs
-		case f.Severity == a.sev && what == a.top:
-			a.verbs = append(a.verbs, verbs...)
+		a.verbs[what] = append(a.verbs[what], verbs...) // delete beside a more severe create: both are new
+		if f.Severity.Rank() > a.sev.Rank() {
+			a.sev, a.top = f.Severity, what
 		}
 	}
 	return func(ns, name string) (report.Severity, string) {
@@ -72,7 +70,7 @@ func accountIncreases(findings []report.Finding) func(ns, name string) (report.S
 		if a == nil {
 			return "", ""
 		}
-		phrase := strings.Replace(a.top, "\x00", strings.Join(slices.Compact(report.SortVerbs(a.verbs)), ","), 1)
+		phrase := strings.Replace(a.top, "\x00", strings.Join(slices.Compact(report.SortVerbs(a.verbs[a.top])), ","), 1)
 		if n := len(a.what) - 1; n > 0 {
 			word := "increases"
 			if n == 1 {
