@@ -127,7 +127,7 @@ func chartLocation(at report.Location, c, entry render.Chart, base *render.Chart
 // at; ok is false for a fetched chart, or a line it cannot place.
 func templateInRepo(c render.Chart, at report.Location) (report.Location, bool) {
 	inChart, line, ok := c.Template(at.Path, at.Line)
-	if !ok || c.Dir == "" || line == 0 {
+	if !ok || !c.InRepository(at.Path) || line == 0 {
 		return report.Location{}, false
 	}
 	return report.Location{Path: path.Join(c.Dir, inChart), Line: line}, true

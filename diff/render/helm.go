@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,9 @@ type Chart struct {
 	Mount string
 	// lines maps each rendered file's lines to its template's (lineMap).
 	lines map[string][]int
+	// packaged are the rendered files whose template is inside an
+	// archive (a subchart's .tgz), not a file of the repository.
+	packaged map[string]bool
 }
 
 // ValuesAt is a place values of a chart come from.
@@ -84,6 +88,8 @@ type chartEntry struct {
 	// asked is the version a fetched chart was asked for: the archive must
 	// be that chart at that version.
 	asked string
+	// files are a local chart's files (by path in the chart).
+	files map[string][]byte
 }
 
 // Why a chart is not rendered.
@@ -292,14 +298,7 @@ func (w *walker) remoteChart(e *chartEntry, spec helmSpec, skip func(string, ...
 	e.archive, e.Digest, e.Version, e.asked = got.Archive, got.Digest, got.Version, got.Version
 	// The chart's own files, to place what it rendered in its templates;
 	// a chart that does not unpack here fails helm's loader as well.
-	if t, err := source.Tarball(bytes.NewReader(got.Archive), got.Digest, source.Limits{MaxTotalBytes: 64 << 20}); err == nil {
-		e.sources = map[string]string{}
-		for _, p := range t.Files() {
-			if data, err := fs.ReadFile(t, p); err == nil {
-				e.sources[p] = string(data)
-			}
-		}
-	}
+	e.sources = chartSources(got.Archive)
 	return true
 }
 
@@ -311,6 +310,49 @@ func sameCharts(a, b []*chartEntry) bool {
 		return x.Path == y.Path && x.Name == y.Name && x.Repo == y.Repo && x.Digest == y.Digest && x.ValuesDigest == y.ValuesDigest
 	})
 }
+
+// chartSources are the files of a packaged chart by their path in it,
+// with the subcharts it packages unpacked under charts/<name>/; nil when
+// the archive does not unpack here (helm's loader then says why).
+func chartSources(archive []byte) map[string]string { return unpackChart(archive, true) }
+
+// unpackChart is chartSources; subcharts only at the top (a subchart's
+// own packaged subcharts are not placed: bounded work for any archive).
+func unpackChart(archive []byte, subcharts bool) map[string]string {
+	t, err := source.Tarball(bytes.NewReader(archive), "chart", source.Limits{MaxTotalBytes: 64 << 20})
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, p := range t.Files() {
+		if data, err := fs.ReadFile(t, p); err == nil {
+			out[p] = string(data)
+			if subcharts {
+				addSubchart(out, p, data)
+			}
+		}
+	}
+	return out
+}
+
+// addSubchart adds the files of a subchart packaged at p (charts/x.tgz)
+// to sources, under charts/<its name>/, as helm names its templates.
+func addSubchart(sources map[string]string, p string, data []byte) {
+	if path.Dir(p) != "charts" || !strings.HasSuffix(p, ".tgz") {
+		return
+	}
+	sub := unpackChart(data, false)
+	name := chartName.FindStringSubmatch(sub["Chart.yaml"])
+	if name == nil {
+		return
+	}
+	for f, text := range sub {
+		sources[path.Join("charts", name[1], f)] = text
+	}
+}
+
+// chartName finds a Chart.yaml's name.
+var chartName = regexp.MustCompile(`(?m)^name:\s*["']?([^"'\s]+)`)
 
 // cutOnly cuts item out of the copy kustomize reads without recording a
 // skipped input: what it held is rendered another way.
@@ -353,10 +395,11 @@ func (c *closure) renderCharts(ctx context.Context, o Options) error {
 					req.Chart.Files[rest] = data
 				}
 			}
-			e.Digest = digestOf(flatten(req.Chart.Files)...)
+			e.Digest, e.files = digestOf(flatten(req.Chart.Files)...), req.Chart.Files
 			e.sources = map[string]string{}
 			for name, data := range req.Chart.Files {
 				e.sources[name] = string(data)
+				addSubchart(e.sources, name, data)
 			}
 		}
 		out, err := r.Render(ctx, req)
@@ -379,7 +422,7 @@ func (c *closure) renderCharts(ctx context.Context, o Options) error {
 		if err := c.mountChart(e, out); err != nil {
 			return err
 		}
-		e.sources = nil
+		e.sources, e.files = nil, nil
 		c.rendered = append(c.rendered, e.Chart)
 	}
 	return nil
@@ -410,6 +453,15 @@ func (c *closure) mountChart(e *chartEntry, out *helm.Output) error {
 		names = append(names, p)
 		if tpl, ok := e.templateOf(f.Source); ok {
 			e.lines[p] = lineMap(tpl, f.Content)
+			if e.archive == nil {
+				_, inChart, _ := strings.Cut(f.Source, "/")
+				if _, plain := e.files[inChart]; !plain {
+					if e.packaged == nil {
+						e.packaged = map[string]bool{}
+					}
+					e.packaged[p] = true
+				}
+			}
 		}
 	}
 	if c.tree.mounts == nil {
@@ -440,6 +492,13 @@ func (e *chartEntry) templateOf(source string) (string, bool) {
 	}
 	t, ok := e.sources[rest]
 	return t, ok
+}
+
+// InRepository reports whether the template that rendered file p is a
+// file of the repository: a local chart's, not one inside a packaged
+// subchart or a fetched archive.
+func (c Chart) InRepository(p string) bool {
+	return c.Dir != "" && strings.HasPrefix(p, c.Mount+"/") && !c.packaged[p]
 }
 
 // Template is where line of rendered file p was written in the chart:

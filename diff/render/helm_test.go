@@ -192,6 +192,9 @@ patches:
 	if !ok || inChart != "templates/role.yaml" || line != 8 {
 		t.Errorf("rules[0].verbs rendered at %v, placed at %s:%d, want templates/role.yaml:8", at, inChart, line)
 	}
+	if !c.InRepository(at.Path) {
+		t.Error("a local chart's template is not called a file of the repository")
+	}
 }
 
 // TestHelmChartOCI: a chart of an OCI registry the policy allows renders
@@ -233,5 +236,31 @@ func TestHelmChartPlainHTTP(t *testing.T) {
 	}
 	if len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Why, "only https:// and oci://") {
 		t.Errorf("skipped %v, want the chart, saying only https:// and oci:// are fetched", res.Skipped)
+	}
+}
+
+// TestHelmSubchartPackaged: what a subchart packaged in charts/ rendered is
+// placed at its template's line too.
+func TestHelmSubchartPackaged(t *testing.T) {
+	sub := remotetest.ChartArchive("sub", "0.1.0", map[string]string{"templates/role.yaml": chartRole})
+	tr := memTree(t, map[string]string{
+		"app/kustomization.yaml":         "helmCharts:\n- name: web\n  releaseName: shop\n",
+		"app/charts/web/Chart.yaml":      "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 0.1.0\n",
+		"app/charts/web/charts/sub.tgz":  string(sub),
+		"app/charts/web/templates/.keep": "",
+	})
+	res, err := render.Render(context.Background(), tr, render.Overlay{Path: "app", Kustomize: true}, render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Objects) != 1 || len(res.Skipped) > 0 {
+		t.Fatalf("rendered %v, skipped %v: want the subchart's ClusterRole", res.Objects, res.Skipped)
+	}
+	at := res.Objects[0].LineOf("rules", 0, "verbs")
+	if inChart, line, _ := res.Charts[0].Template(at.Path, at.Line); inChart != "charts/sub/templates/role.yaml" || line != 8 {
+		t.Errorf("verbs placed at %s:%d, want charts/sub/templates/role.yaml:8", inChart, line)
+	}
+	if res.Charts[0].InRepository(at.Path) {
+		t.Error("a packaged subchart's template is called a file of the repository")
 	}
 }
