@@ -145,6 +145,14 @@ func kinds() []kindInfo {
 			Tags: []string{"kubernetes", "kustomize", "coverage", "supply-chain"},
 		},
 		{
+			Kind: report.RenderFirst, Name: "ChartFirstRendered", Severity: report.Medium,
+			Short: "A Helm chart the base could not render renders for the first time; what it grants was never checked.",
+			Full: "At the base the chart was cut out (a version range, a host not allowed, a failed fetch), so nothing it grants was checked; the change makes it render (pinning its version, say) and changes nothing else of the entry. " +
+				"Its grants are not this change's doing, so each is told at info, and this one finding counts them by severity, so that pinning a chart does not block on what the cluster already runs.",
+			Help: "**What to check:** what the chart grants, once: `rbacguard scan` lists it. A change that also edits the entry's values or the chart is compared as any other.",
+			Tags: []string{"kubernetes", "helm", "coverage"},
+		},
+		{
 			Kind: report.ManifestError, Name: "ManifestError", Severity: report.Medium,
 			Short: "A document could not be understood.",
 			Full:  "A YAML document is malformed or lacks the fields rbacguard needs (apiVersion, kind, metadata.name), so it was left out of the comparison.",

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -38,6 +39,7 @@ func chartURL(c render.Chart) string {
 // then too.
 func fromChart(findings []report.Finding, base, head *render.Result, ch *change.Set) []report.Finding {
 	out := findings[:0]
+	first := firstCharts{}
 	for i := range findings {
 		f := &findings[i]
 		// A chain may pass through a chart whatever the finding's own
@@ -67,6 +69,9 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 			entry = hc
 		}
 		inChart, _, _ := c.Template(f.Location.Path, f.Location.Line)
+		if side == head && bc == nil && firstRendered(*c, base, ch) && f.Kind != report.RBACDecrease {
+			first.add(*c, f)
+		}
 		f.Location = chartLocation(f.Location, *c, *entry, bc, side == head, ch)
 		if n := len(f.Via); ch != nil && n > 0 && f.Via[n-1].Path == f.Location.Path && f.Via[n-1].Line <= f.Location.Line {
 			// The template changed: its first edited line of the rule, as
@@ -96,6 +101,88 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 		f.AlsoAt = slices.DeleteFunc(f.AlsoAt, func(l report.Location) bool { return l == f.Location })
 		f.AlsoAt = slices.Compact(f.AlsoAt)
 		out = append(out, *f)
+	}
+	return append(out, first.findings()...)
+}
+
+// firstRendered reports whether chart c renders at head for the first
+// time: the base cut it out (a version range, a host not allowed, a
+// failed fetch) and the change edits nothing of its entry but the
+// version line, nor a values file. What it grants then is what the
+// cluster runs already, not this change's doing.
+func firstRendered(c render.Chart, base *render.Result, ch *change.Set) bool {
+	if base == nil || ch == nil || !slices.ContainsFunc(base.Skipped, func(s render.Skipped) bool {
+		return s.Path == c.Path && (s.What == "chart "+c.Name || strings.HasPrefix(s.What, "chart "+c.Name+" "))
+	}) {
+		return false
+	}
+	for l := c.Line; l <= max(c.Line, c.EndLine); l++ {
+		if l != c.VersionLine && ch.Line(c.Path, l) {
+			return false
+		}
+	}
+	for _, v := range c.Values {
+		if v.Line == 0 && ch.Files()[v.Path] {
+			return false
+		}
+	}
+	return c.Dir == "" || !slices.ContainsFunc(slices.Collect(maps.Keys(ch.Files())), func(f string) bool { return strings.HasPrefix(f, c.Dir+"/") })
+}
+
+// firstCharts gathers the findings of charts rendered for the first time
+// (firstRendered): each is told at info, and one render.first finding per
+// chart counts them.
+type firstCharts map[string]*firstChart
+
+type firstChart struct {
+	chart   render.Chart
+	overlay string
+	// worst is the severity of each finding as it will read: one per
+	// subject and rule (report.GroupByRule), the most severe of its atoms.
+	worst map[string]report.Severity
+}
+
+func (fc firstCharts) add(c render.Chart, f *report.Finding) {
+	k := c.Path + "\x00" + c.Name + "\x00" + c.Release
+	g := fc[k]
+	if g == nil {
+		g = &firstChart{chart: c, overlay: f.Overlay, worst: map[string]report.Severity{}}
+		fc[k] = g
+	}
+	key := string(f.Kind) + "|" + cause(*f)
+	if f.Subject != nil {
+		key += "|" + f.Subject.String()
+	}
+	g.worst[key] = report.Max(g.worst[key], f.Severity)
+	f.Preexisting = true
+	f.Message += fmt.Sprintf(" (first rendered in this change: the base could not render chart %s)", c.Name)
+}
+
+func (fc firstCharts) findings() []report.Finding {
+	var out []report.Finding
+	for _, k := range slices.Sorted(maps.Keys(fc)) {
+		g := fc[k]
+		count := map[report.Severity]int{}
+		for _, sev := range g.worst {
+			count[sev]++
+		}
+		var counts []string
+		for _, sev := range []report.Severity{report.Critical, report.High, report.Medium, report.Low, report.Info} {
+			if n := count[sev]; n > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", n, sev))
+			}
+		}
+		c := g.chart
+		out = append(out, report.Finding{
+			ID:       report.ID(report.RenderFirst, g.overlay, c.Path, c.Name, c.Release),
+			Kind:     report.RenderFirst,
+			Severity: report.Medium,
+			Overlay:  g.overlay,
+			Location: report.Location{Path: c.Path, Line: c.VersionLine},
+			Message: fmt.Sprintf("chart %s %s renders for the first time in this change (the base could not render it): what it grants was never checked — %s; each is told at info, as the cluster may run it already",
+				c.Name, c.Version, strings.Join(counts, ", ")),
+			Risk: "review what the chart grants once (rbacguard scan lists it), and exempt what is intended",
+		})
 	}
 	return out
 }

@@ -36,7 +36,7 @@ var (
 	findingKinds = []report.Kind{
 		report.RBACIncrease, report.RBACDecrease, report.RBACUnresolvedRole, report.RBACInert, report.RBACGrant, report.RBACEscalation,
 		report.TokenAutomount, report.TokenLegacySecret, report.TokenProjected, report.TokenJWTLiteral,
-		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.RenderUnpinned, report.ManifestError, report.ManifestTemplate, report.ManifestUnused, report.OverlayInherited,
+		report.AuthnAPIServerFlag, report.AuthnJWTConfig, report.RenderError, report.RenderPartial, report.RenderUnpinned, report.RenderFirst, report.ManifestError, report.ManifestTemplate, report.ManifestUnused, report.OverlayInherited,
 		report.PolicyChange, report.PolicyExpired, report.DriftOutOfBand, report.DriftNotApplied, report.DriftAdmission,
 		report.AuditWeakened, report.AuditUnlogged, report.RBACUnused,
 	}

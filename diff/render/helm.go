@@ -43,12 +43,13 @@ type Chart struct {
 	Path string // the kustomization naming it
 	Line int    // the entry's first line
 	// VersionLine is the line of the entry's version (Line when none):
-	// the line a pull request bumping the chart edits.
-	VersionLine int
-	Name        string
-	Release     string
-	Repo        string // "" for a local chart
-	Version     string // the chart's version, from its Chart.yaml
+	// the line a pull request bumping the chart edits; EndLine the entry's
+	// last line.
+	VersionLine, EndLine int
+	Name                 string
+	Release              string
+	Repo                 string // "" for a local chart
+	Version              string // the chart's version, from its Chart.yaml
 	// Digest identifies what was rendered: the archive's sha256 for a
 	// fetched chart, the files' for a local one.
 	Digest string
@@ -177,7 +178,7 @@ func (w *walker) helmChart(k *kustFile, field string, val, item *yaml.Node, inde
 		return w.outside(k, "helmCharts", val, item, item, home)
 	}
 	e := &chartEntry{k: k, endLine: entryEnd(val, item)}
-	e.Path, e.Line, e.VersionLine = k.path, item.Line, item.Line
+	e.Path, e.Line, e.VersionLine, e.EndLine = k.path, item.Line, item.Line, entryEnd(val, item)
 	if v := child(item, "version"); v != nil {
 		e.VersionLine = v.Line
 	} else if v := child(item, "chartVersion"); v != nil {

@@ -106,6 +106,7 @@ const (
 	RenderError        Kind = "render.error"
 	RenderPartial      Kind = "render.partial"    // an overlay rendered without inputs rbacguard does not fetch or run
 	RenderUnpinned     Kind = "render.unpinned"   // a remote base at a branch or no ref: it can change without a pull request
+	RenderFirst        Kind = "render.first"      // a chart the base could not render renders at head: what it grants is checked for the first time
 	ManifestError      Kind = "manifest.error"    // a document that cannot be understood
 	ManifestTemplate   Kind = "manifest.template" // template files (Go templates, ${VAR}) passed over, per directory
 	ManifestUnused     Kind = "manifest.unused"   // RBAC in a file no overlay renders
