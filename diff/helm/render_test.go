@@ -217,3 +217,22 @@ func TestCached(t *testing.T) {
 		t.Error("the same request rendered twice")
 	}
 }
+
+// TestTimeoutNotKept: a render that ran out of time depends on the load,
+// not the chart; the next caller renders again.
+func TestTimeoutNotKept(t *testing.T) {
+	r := NewRenderer(Limits{Timeout: time.Second})
+	req := Request{Chart: Chart{Files: map[string][]byte{
+		"Chart.yaml":          []byte("apiVersion: v2\nname: slow\nversion: 0.0.1\n"),
+		"templates/slow.yaml": []byte(`{{ range until 1000000 }}{{ range until 1000000 }}{{ end }}{{ end }}`),
+	}}}
+	if _, err := r.Render(context.Background(), req); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	r.mu.Lock()
+	kept := len(r.cache)
+	r.mu.Unlock()
+	if kept != 0 {
+		t.Errorf("a timed-out render was kept (%d entries)", kept)
+	}
+}

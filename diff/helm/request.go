@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -94,6 +95,10 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
+
+// ErrTimeout is a render that ran out of time: unlike helm's refusals it
+// depends on the machine's load, so it is never kept.
+var ErrTimeout = errors.New("timed out")
 
 // Error is a chart that did not render: what helm said, or which bound it
 // ran into.

@@ -185,12 +185,14 @@ func (r *Renderer) Render(ctx context.Context, req Request) (*Output, error) {
 	return c.out, c.err
 }
 
-// keep holds c within cacheBytes; a failure from the context is dropped
-// (another caller may have time), the rest are kept like outputs.
+// keep holds c within cacheBytes; a failure that depends on the load
+// rather than the chart (the context ended, the render ran out of time)
+// is dropped, so that the next caller tries again; the rest are kept like
+// outputs.
 func (r *Renderer) keep(key [32]byte, c *cached) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded) {
+	if errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded) || errors.Is(c.err, ErrTimeout) {
 		delete(r.cache, key)
 		return
 	}
@@ -246,7 +248,7 @@ func (r *Renderer) run(ctx context.Context, req []byte) (*Output, error) {
 	waitErr := cmd.Wait()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return nil, &Error{Err: fmt.Errorf("rendering took longer than %s (a template that loops?)", r.lim.Timeout)}
+		return nil, &Error{Err: fmt.Errorf("%w: rendering took longer than %s (a template that loops?)", ErrTimeout, r.lim.Timeout)}
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case over:

@@ -408,6 +408,7 @@ func (c *closure) renderCharts(ctx context.Context, o Options) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			c.timedOut = c.timedOut || errors.Is(err, helm.ErrTimeout)
 			c.skipped = append(c.skipped, Skipped{Path: e.Path, Line: e.Line, EndLine: e.endLine,
 				What: "chart " + e.Name, Why: "could not be rendered: " + err.Error(), Inputs: e.inputs})
 			continue

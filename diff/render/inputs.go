@@ -100,6 +100,7 @@ type closure struct {
 	// that did.
 	charts   []*chartEntry
 	rendered []Chart
+	timedOut bool // a chart ran out of time (Result.loadDependent)
 }
 
 type walker struct {

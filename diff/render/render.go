@@ -42,6 +42,9 @@ type Result struct {
 	// Charts are the Helm charts rendered; objects from them are located
 	// under their Mount.
 	Charts []Chart
+	// loadDependent marks a result that a chart's time limit cut short:
+	// another try may render it, so ResultCache never keeps it.
+	loadDependent bool
 }
 
 // Error is an overlay that failed to render.
@@ -220,7 +223,7 @@ func renderClosure(ctx context.Context, t source.Tree, dir string, c *closure, o
 	if err != nil {
 		return nil, blame(err, c)
 	}
-	res.Skipped, res.Inputs, res.Charts = c.skipped, c.remotes, c.rendered
+	res.Skipped, res.Inputs, res.Charts, res.loadDependent = c.skipped, c.remotes, c.rendered, c.timedOut
 	return res, nil
 }
 

@@ -184,7 +184,7 @@ func (c *ResultCache) render(ctx context.Context, t source.Tree, ov Overlay, o O
 		res, err = renderOverlay(ctx, t, ov, o)
 	}
 	e := &cached{key: key, res: res, err: err}
-	if cacheable(err) {
+	if cacheable(err) && (res == nil || !res.loadDependent) {
 		e.size = sizeOf(res, err)
 		c.mu.Lock()
 		c.store(e)
