@@ -81,9 +81,7 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 			}
 		}
 		versions := chartVersions(bc, hc)
-		if hc == nil && head != nil && slices.ContainsFunc(head.Skipped, func(s render.Skipped) bool {
-			return s.Path == c.Path && (s.Line == c.Line || s.What == "chart "+c.Name || strings.HasPrefix(s.What, "chart "+c.Name+" "))
-		}) {
+		if hc == nil && head != nil && skippedChart(head.Skipped, *c) {
 			if f.Kind == report.RBACDecrease {
 				// Not rendered at head is not known to be gone: the skipped
 				// chart is reported (render.partial), its grants are not
@@ -111,9 +109,7 @@ func fromChart(findings []report.Finding, base, head *render.Result, ch *change.
 // version line, nor a values file. What it grants then is what the
 // cluster runs already, not this change's doing.
 func firstRendered(c render.Chart, base *render.Result, ch *change.Set) bool {
-	if base == nil || ch == nil || !slices.ContainsFunc(base.Skipped, func(s render.Skipped) bool {
-		return s.Path == c.Path && (s.What == "chart "+c.Name || strings.HasPrefix(s.What, "chart "+c.Name+" "))
-	}) {
+	if base == nil || ch == nil || !skippedChart(base.Skipped, c) {
 		return false
 	}
 	for l := c.Line; l <= max(c.Line, c.EndLine); l++ {
@@ -126,7 +122,22 @@ func firstRendered(c render.Chart, base *render.Result, ch *change.Set) bool {
 			return false
 		}
 	}
-	return c.Dir == "" || !slices.ContainsFunc(slices.Collect(maps.Keys(ch.Files())), func(f string) bool { return strings.HasPrefix(f, c.Dir+"/") })
+	if c.Dir != "" {
+		for f := range ch.Files() {
+			if strings.HasPrefix(f, c.Dir+"/") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// skippedChart reports whether skipped holds chart c's entry: cut out, it
+// rendered nothing on that side.
+func skippedChart(skipped []render.Skipped, c render.Chart) bool {
+	return slices.ContainsFunc(skipped, func(s render.Skipped) bool {
+		return s.Path == c.Path && (s.Line == c.Line || s.What == "chart "+c.Name || strings.HasPrefix(s.What, "chart "+c.Name+" "))
+	})
 }
 
 // firstCharts gathers the findings of charts rendered for the first time

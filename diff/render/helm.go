@@ -200,7 +200,7 @@ func (w *walker) helmChart(k *kustFile, field string, val, item *yaml.Node, inde
 		e.req.ValuesInline = data
 		e.Values = append(e.Values, ValuesAt{Path: k.path, Line: keyOf(item, inline).Line, EndLine: lastLine(inline)})
 	}
-	readValues := func(name string) ([]byte, string, bool) {
+	readValues := func(name string) ([]byte, bool) {
 		p := path.Clean(path.Join(k.dir, name))
 		switch {
 		case isRemote(name) || strings.HasPrefix(strings.ToLower(name), "http"):
@@ -212,28 +212,28 @@ func (w *walker) helmChart(k *kustFile, field string, val, item *yaml.Node, inde
 		default:
 			if err := w.add(p); err != nil {
 				skip(err.Error())
-				return nil, "", false
+				return nil, false
 			}
 			data, err := fs.ReadFile(w.t, p)
 			if err != nil {
 				skip(err.Error())
-				return nil, "", false
+				return nil, false
 			}
 			e.Values = append(e.Values, ValuesAt{Path: p})
 			e.inputs = append(e.inputs, p)
-			return data, p, true
+			return data, true
 		}
-		return nil, "", false
+		return nil, false
 	}
 	if spec.ValuesFile != "" {
-		data, _, ok := readValues(spec.ValuesFile)
+		data, ok := readValues(spec.ValuesFile)
 		if !ok {
 			return nil
 		}
 		e.req.ValuesFile = data
 	}
 	for _, f := range spec.AdditionalValuesFiles {
-		data, _, ok := readValues(f)
+		data, ok := readValues(f)
 		if !ok {
 			return nil
 		}
