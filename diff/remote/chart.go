@@ -184,19 +184,21 @@ type indexEntry struct {
 }
 
 // index fetches and reads a repository's index.yaml, once per Fetcher.
-func (f *Fetcher) index(ctx context.Context, r ChartRef, cr chartRepo) (*chartIndex, error) {
+func (f *Fetcher) index(ctx context.Context, cr chartRepo) (*chartIndex, error) {
 	u := cr.base.String() + "/index.yaml"
+	// Shared by every chart of the repository: its errors name the
+	// repository, and the chart asking names itself (repoChart).
 	return onceFor(f, "chart index "+u, func() (*chartIndex, error) {
 		body, status, err := f.get(ctx, u, "application/x-yaml, application/yaml, text/yaml, */*", "", maxIndexBytes)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: the repository index: %w", r, err)
+			return nil, fmt.Errorf("the repository index: %w", err)
 		}
 		if status != http.StatusOK {
-			return nil, fmt.Errorf("chart %s: the repository has no index.yaml (HTTP %d); check the helmCharts entry's repo", r, status)
+			return nil, fmt.Errorf("the repository has no index.yaml (HTTP %d); check the helmCharts entry's repo", status)
 		}
 		var idx chartIndex
 		if err := yaml.Unmarshal(body, &idx); err != nil {
-			return nil, fmt.Errorf("chart %s: the repository index %s is not readable: %w", r, redact(u), err)
+			return nil, fmt.Errorf("the repository index %s is not readable: %w", redact(u), err)
 		}
 		return &idx, nil
 	})
@@ -241,9 +243,9 @@ func (f *Fetcher) repoChart(ctx context.Context, r ChartRef, cr chartRepo) (*Cha
 	if sha256Digest.MatchString(r.Version) {
 		return nil, fmt.Errorf("chart %s: a digest is a version of OCI registries only; name the chart's version from the repository index", r)
 	}
-	idx, err := f.index(ctx, r, cr)
+	idx, err := f.index(ctx, cr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("chart %s: %w", r, err)
 	}
 	e, ok := idx.entry(r.Name, r.Version)
 	if !ok {

@@ -382,3 +382,20 @@ func TestChart_ReposApart(t *testing.T) {
 		}
 	}
 }
+
+// An index that fails is asked once, and each chart of the repository is
+// named in its own error, never another's.
+func TestChart_IndexErrorNamesEachChart(t *testing.T) {
+	c := remotetest.NewChartRepo(t)
+	c.Handle = func(w http.ResponseWriter, r *http.Request) bool {
+		http.NotFound(w, r)
+		return true
+	}
+	f := remote.New(c.Options("127.0.0.1"))
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		_, err := f.Chart(context.Background(), remote.ChartRef{Repo: c.RepoURL(), Name: "demo", Version: v})
+		if err == nil || !strings.Contains(err.Error(), "demo "+v) || !strings.Contains(err.Error(), "has no index.yaml") {
+			t.Errorf("version %s: error %v, want it named, saying the repository has no index", v, err)
+		}
+	}
+}
